@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "blksnap-swift",
+    products: [
+        .library(name: "BlksnapKit", targets: ["BlksnapKit"]),
+        .library(name: "SimKernel", targets: ["SimKernel"]),
+        .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
+        .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // The v5 user API, byte-exact: structs, enums, constants and request numbers.
+        .target(name: "CBlksnapUAPI"),
+        // libudev, for device discovery (Debian: libudev-dev).
+        .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        // The kernel side, reimplemented: answers the same requests on the same bytes.
+        .target(name: "SimKernel", dependencies: ["CBlksnapUAPI"]),
+        // The typed Swift API over the ioctls.
+        .target(
+            name: "BlksnapKit",
+            dependencies: [
+                "CBlksnapUAPI", "SimKernel", "CUdev",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // blksnapctl.
+        .executableTarget(
+            name: "blksnap-cli",
+            dependencies: [
+                "BlksnapKit", "SimKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
+        // and reports sizes/offsets/request numbers to the Swift tests.
+        .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
+        .testTarget(
+            name: "CBlksnapUAPITests",
+            dependencies: ["CBlksnapUAPI", "CBlksnapABIProbe"]
+        ),
+        .testTarget(
+            name: "BlksnapKitTests",
+            dependencies: ["BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(
+            name: "SimKernelTests",
+            dependencies: ["SimKernel", "BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(
+            name: "BlksnapCLITests",
+            dependencies: ["BlksnapKit", "SimKernel"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

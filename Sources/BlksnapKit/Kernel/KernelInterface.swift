@@ -1,0 +1,52 @@
+import SystemPackage
+
+/// What `stat(2)` tells about a path, reduced to what blksnap needs.
+public struct KernelFileStatus: Sendable, Equatable {
+    /// `st_mode` (file type and permission bits).
+    public var mode: UInt32
+    /// `st_rdev`: the device number of a block or character special file.
+    public var deviceNumber: DeviceNumber
+    /// `st_size` in bytes (0 for device nodes on Linux).
+    public var sizeBytes: UInt64
+
+    /// Creates a status value.
+    public init(mode: UInt32, deviceNumber: DeviceNumber, sizeBytes: UInt64) {
+        self.mode = mode
+        self.deviceNumber = deviceNumber
+        self.sizeBytes = sizeBytes
+    }
+
+    /// True for a block special file (`S_IFBLK`).
+    public var isBlockDevice: Bool { mode & 0o170000 == 0o060000 }
+    /// True for a character special file (`S_IFCHR`).
+    public var isCharacterDevice: Bool { mode & 0o170000 == 0o020000 }
+}
+
+/// The syscall boundary of the package.
+///
+/// Every request that BlksnapKit sends to blksnap goes through one value of this
+/// protocol. ``LinuxKernel`` makes the real system calls; the simulator
+/// (`SimKernel`, in process) and `SimClient` (a simulator in another process)
+/// answer the same request numbers on the same struct bytes.
+///
+/// Conventions, identical for every conformer:
+/// - errors are thrown as `Errno`, read immediately after the call;
+/// - `ioctl` never retries: an interrupted call throws `.interrupted` (EINTR) and the
+///   caller decides (blksnap's WAIT_EVENT must not be restarted blindly, its timeout
+///   would start again); `open`, `pread` and `pwrite` retry on EINTR; `close` never does.
+public protocol KernelInterface: Sendable {
+    /// `open(2)` of a device node (the control device, a block device, an image).
+    func open(_ path: String, flags: Int32) throws(Errno) -> CInt
+    /// `close(2)`.
+    func close(_ fd: CInt) throws(Errno)
+    /// `ioctl(2)` with a raw request number and a pointer to the argument struct.
+    ///
+    /// Returns the call's non-negative result.
+    func ioctl(_ fd: CInt, _ request: UInt, _ argument: UnsafeMutableRawPointer) throws(Errno) -> CInt
+    /// `pread(2)`: returns the number of bytes read.
+    func pread(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int
+    /// `pwrite(2)`: returns the number of bytes written.
+    func pwrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int
+    /// `stat(2)` of a path in this kernel's namespace.
+    func stat(_ path: String) throws(Errno) -> KernelFileStatus
+}

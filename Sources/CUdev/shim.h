@@ -1,0 +1,5 @@
+#ifndef CUDEV_SHIM_H
+#define CUDEV_SHIM_H
+#include <libudev.h>
+#include <sys/sysmacros.h>
+#endif
