@@ -494,6 +494,8 @@ final class DiffArea: @unchecked Sendable {
     var queuedChunks: [UInt64] { lock.withLock { storeQueue } }
     /// Idle buffers in the pool.
     var idleBufferCount: Int { lock.withLock { pool.idle.count } }
+    /// Runs `body` on the chunk index under the diff-area lock (memory measurements).
+    func withChunkIndex<R>(_ body: ([UInt64: Chunk]) -> R) -> R { lock.withLock { body(chunks) } }
     /// Bytes of the index's hash-table storage (keys + descriptors, one bucket each,
     /// plus one metadata bit per bucket): Swift's Dictionary keeps between 3/8 and 3/4
     /// of its power-of-two bucket count filled.
