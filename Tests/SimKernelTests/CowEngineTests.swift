@@ -26,13 +26,17 @@ enum CowFixture {
                             logicalBlockSize: logicalBlockSize, ioMin: ioMin)
     }
 
-    /// A byte that identifies (generation, chunk, position) so that mix-ups show.
-    static func byte(generation: UInt8, at offset: Int) -> UInt8 {
-        UInt8(truncatingIfNeeded: (offset / 512) &* 31 &+ offset &+ Int(generation) &* 97)
-    }
-
+    /// Bytes that identify (generation, sector, position) so that mix-ups show.
     static func pattern(generation: UInt8, atByte offset: Int, count: Int) -> [UInt8] {
-        (0..<count).map { byte(generation: generation, at: offset + $0) }
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let g = Int(generation) &* 97
+            var position = offset
+            for index in 0..<count {
+                buffer[index] = UInt8(truncatingIfNeeded: (position >> 9) &* 31 &+ position &+ g)
+                position += 1
+            }
+            initialized = count
+        }
     }
 
     /// Fills a whole device with generation `generation`.
