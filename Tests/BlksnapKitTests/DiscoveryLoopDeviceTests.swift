@@ -135,6 +135,34 @@ struct DiscoveryLoopDeviceTests {
         #expect(try discovery.record(forPath: loop.devicePath).sysname == loop.sysname)
     }
 
+    @Test func symlinksAreFollowedAndStaleNodesRejected() throws {
+        try LoopEnvironment.require()
+        let loop = try LoopFixture(sizeBytes: 64 << 20)
+        let discovery = try DeviceDiscovery()
+        let number = try discovery.deviceNumber(ofPath: loop.devicePath)
+        let directory = "/tmp/blksnap-discovery-nodes-\(getpid())"
+        try #require(mkdir(directory, 0o700) == 0, "mkdir: errno \(errno)")
+        defer {
+            unlink(directory + "/link")
+            unlink(directory + "/stale")
+            rmdir(directory)
+        }
+
+        // A by-id style symlink resolves to the device it points to.
+        try #require(symlink(loop.devicePath, directory + "/link") == 0, "symlink: errno \(errno)")
+        #expect(try discovery.deviceNumber(ofPath: directory + "/link") == number)
+
+        // A node whose number no device has (as left behind by mknod) is refused.
+        let unused = DeviceNumber(major: 7, minor: 1_048_574)
+        try #require(mknod(directory + "/stale", S_IFBLK | 0o600, dev_t(unused.rawValue)) == 0, "mknod: errno \(errno)")
+        let error = #expect(throws: DiscoveryError.self) { try discovery.record(forPath: directory + "/stale") }
+        #expect(error?.kind == .unknownDevice)
+        #expect(error?.device == directory + "/stale")
+        #expect(error?.description.contains("stale node") == true)
+        #expect(throws: DiscoveryError.self) { try discovery.waitForNode(.path(directory + "/stale"), timeout: .milliseconds(50)) }
+        try discovery.waitForRemoval(.path(directory + "/stale"), timeout: .zero)
+    }
+
     @Test(arguments: [512, 4096])
     func enumerationShowsCapacityAndBlockSize(sectorSizeBytes: Int) throws {
         try LoopEnvironment.require()

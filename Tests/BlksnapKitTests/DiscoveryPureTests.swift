@@ -87,6 +87,23 @@ import CUdev  // glibc makedev/major/minor (sys/sysmacros.h), as the reference
         #expect(error?.device == "4095:1048575")
     }
 
+    @Test func resolveAcceptsNumbersAndPaths() throws {
+        let discovery = try DeviceDiscovery()
+        let unknown = #expect(throws: DiscoveryError.self) { try discovery.resolve("4095:1048575") }
+        #expect(unknown?.kind == .unknownDevice)
+        let missing = #expect(throws: DiscoveryError.self) { try discovery.resolve("/dev/blksnap-image_8:16x") }
+        #expect(missing?.kind == .statFailed)
+        #expect(missing?.errno == .noSuchFileOrDirectory)
+        // Every listed device resolves by its number and by its node.
+        for record in try discovery.blockDevices().prefix(8) {
+            guard let byNumber = try? discovery.resolve(record.deviceNumber.description) else { continue }
+            #expect(byNumber.sysname == record.sysname)
+            if let byPath = try? discovery.resolve(record.devnodePath) {
+                #expect(byPath.deviceNumber == record.deviceNumber)
+            }
+        }
+    }
+
     /// Whatever this machine has: every enumerated device resolves back to itself both ways.
     @Test func enumerationIsConsistentBothWays() throws {
         let discovery = try DeviceDiscovery()
