@@ -184,7 +184,8 @@ public final class DeviceDiscovery {
                     throw DiscoveryError(.waitFailed, device: target.description, errno: error)
                 }
             } else {
-                usleep(UInt32(min(remainingMilliseconds, pollMilliseconds)) * 1000)
+                // At most one second per sleep, so the microsecond count cannot overflow.
+                usleep(UInt32(min(remainingMilliseconds, pollMilliseconds, 1000)) * 1000)
             }
         }
     }
@@ -235,6 +236,7 @@ public final class DeviceDiscovery {
             sysname: sysname,
             syspath: device.syspath,
             deviceNumber: device.deviceNumber,
+            // sysfs `size` is always present for a block device; 0 only if it could not be read.
             capacitySectors: device.sysattr("size").flatMap(Self.number) ?? 0,
             // 512 is the kernel's default when a driver sets nothing.
             logicalBlockSizeBytes: queueOwner.sysattr("queue/logical_block_size").flatMap(Self.number)
