@@ -41,8 +41,8 @@ struct ControlTests {
         } catch {
             #expect(error.operation == .openControl)
             #expect(error.category == .moduleUnavailable)
-            #expect(error.description.contains("blksnap module not loaded"))
-            #expect(error.description.contains("(\(ErrnoName.name(of: errno)))"))
+            #expect(error.description
+                    == "open on /dev/blksnap-control: blksnap module not loaded (no /dev/blksnap-control) (\(ErrnoName.name(of: errno)))")
         }
     }
 
