@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import CBlksnapUAPI
-import Foundation
+import Dispatch
+import Synchronization
 @testable import SimKernel
 import Testing
 
@@ -73,15 +74,41 @@ func smallParams(hz: UInt32 = 1000) -> Params {
     return params
 }
 
-/// Whether the COW engine (DiffArea/DiffStorage) has landed in this checkout: until it
-/// does, its placeholder bodies `fatalError`, so suites that create snapshots are
-/// disabled (they enable themselves when the real implementation is merged).
-let cowEngineAvailable: Bool = {
-    let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../Sources/SimKernel/DiffStorage.swift").standardized
-    guard let text = try? String(contentsOf: sources, encoding: .utf8) else { return true }
-    return !text.contains("DiffStorage.init: not yet implemented")
-}()
+/// A flag shared with another thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
+/// A value produced on another thread.
+final class Box<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+    var current: Value? { value.withLock { $0 } }
+}
+
+/// Runs `body` on a GCD thread (not the cooperative pool: it may block).
+func background(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    DispatchQueue.global().async(group: group, execute: body)
+}
+
+/// Waits for a group with a generous bound; records an issue if it is exceeded.
+func join(_ group: DispatchGroup, seconds: Double = 30) {
+    if group.wait(timeout: .now() + seconds) == .timedOut { Issue.record("background work did not finish") }
+}
+
+/// WAIT_EVENT from any thread with its own user space: result and the 4096 bytes after.
+func rawWaitEvent(_ kernel: SimKernel, control: Int32, id: SimUUID, timeout: UInt32,
+                  interrupted: @escaping () -> Bool = { false }) -> (Int32, [UInt8]) {
+    let user = UserSpace()
+    var header = id.bytes + bytes(of: timeout.littleEndian)
+    header += [UInt8](repeating: 0xA5, count: 4096 - header.count)
+    let address = user.alloc(header)
+    let result = kernel.ioctl(control, BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, address, memory: user.memory,
+                              interrupted: interrupted)
+    return (result, user.bytes(at: address, count: 4096))
+}
 
 /// One simulator with an open control descriptor and helpers that send raw requests.
 struct Sim {
@@ -205,11 +232,7 @@ struct Sim {
 
     /// WAIT_EVENT; returns the result and the 4096 bytes at the argument afterwards.
     func waitEvent(_ id: SimUUID, timeout: UInt32, interrupted: @escaping () -> Bool = { false }) -> (Int32, [UInt8]) {
-        var header = id.bytes + bytes(of: timeout.littleEndian)
-        header += [UInt8](repeating: 0xA5, count: 4096 - header.count)
-        let address = user.alloc(header)
-        let result = ioctl(control, BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, address, interrupted: interrupted)
-        return (result, user.bytes(at: address, count: 4096))
+        rawWaitEvent(kernel, control: control, id: id, timeout: timeout, interrupted: interrupted)
     }
 
     /// COLLECT; returns result, count field and the ids area.
