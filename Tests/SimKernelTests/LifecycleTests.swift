@@ -157,6 +157,49 @@ struct LifecycleTests {
         #expect(sim.add(fd, to: sim.create()) == 0)
     }
 
+    @Test("A member detached before take gets an image but no COW")
+    func detachedBeforeTake() throws {
+        let sim = Sim()
+        let fd = sim.device("sda")
+        #expect(sim.write(fd, offset: 0, count: 512, byte: 0x11) == 512)
+        _ = try sim.kernel.addDevice(name: "store", capacitySectors: 65_536)
+        let id = sim.create()
+        #expect(sim.attach(fd) == 0 && sim.add(fd, to: id) == 0 && sim.detach(fd) == 0)
+        #expect(sim.append(id, path: "/dev/store", ranges: [(0, 65_536)]) == 0)
+        #expect(sim.take(id) == 0)
+        let image = sim.kernel.open("/dev/" + imageName(sim, "sda"), flags: O_RDONLY)
+        #expect(image >= 0)
+        #expect(sim.write(fd, offset: 0, count: 512, byte: 0x22) == 512)
+        #expect(sim.read(image, offset: 0, count: 512).1.allSatisfy { $0 == 0x22 })
+    }
+
+    @Test("BROKEN (§2.3 step 10): an image-name collision fails take after the CBT switch; TAKE then EALREADY, DESTROY works")
+    func broken() throws {
+        let sim = Sim()
+        let fd = sim.device("sda")
+        _ = try sim.kernel.addDevice(name: "store", capacitySectors: 1 << 20)
+        let first = sim.create(), second = sim.create()
+        #expect(sim.attach(fd) == 0 && sim.add(fd, to: first) == 0)
+        #expect(sim.detach(fd) == 0 && sim.attach(fd) == 0 && sim.add(fd, to: second) == 0)
+        #expect(sim.append(first, path: "/dev/store", ranges: [(0, 65_536)]) == 0)
+        #expect(sim.append(second, path: "/dev/store", ranges: [(65_536, 65_536)]) == 0)
+        #expect(sim.take(first) == 0)
+        #expect(sim.take(second) == -EEXIST)
+        #expect(sim.kernel.isTaken(snapshot: second) == true)
+        #expect(sim.take(second) == -EALREADY)
+        #expect(sim.cbtInfo(fd).changes_number == 1)  // the switch was consumed
+        #expect(sim.kernel.listDevices().filter(\.isImage).count == 1)
+        let (result, info) = sim.snapshotInfo(fd, fill: 0x41)
+        #expect(result == 0 && info.error_code == 0 && bytes(of: info.image).allSatisfy { $0 == 0x41 })
+        #expect(sim.destroy(second) == 0)
+        #expect(sim.destroy(first) == 0)
+        let third = sim.create()
+        #expect(sim.add(fd, to: third) == 0)
+        #expect(sim.append(third, path: "/dev/store", ranges: [(131_072, 65_536)]) == 0)
+        #expect(sim.take(third) == 0)
+        #expect(sim.cbtInfo(fd).changes_number == 2)
+    }
+
     @Test("Removing a member device keeps the snapshot's hold; the image stays until destroy")
     func removeMember() throws {
         let sim = Sim()
