@@ -14,9 +14,11 @@ import Glibc
 ///   the logical size is passed to every region allocation (§4.7);
 /// - behind `lock` (the kernel's diff-area spinlock plus the wait queue on which
 ///   chunk-lock waiters sleep): `chunks` — the lazy index of chunk descriptors keyed
-///   by chunk number; `storeQueue` — chunk numbers of IN_MEMORY chunks waiting to be
-///   stored, FIFO; `pool` — idle chunk buffers; `storageDevices` — the storage devices
-///   that STORED chunks point into (a chunk keeps a 4-byte slot, not a reference);
+///   by chunk number; `buffers` — the RAM buffer of each chunk being loaded or
+///   IN_MEMORY (a side table, so that descriptors stay 12 bytes); `storeQueue` — chunk
+///   numbers of IN_MEMORY chunks waiting to be stored, FIFO; `pool` — idle chunk
+///   buffers; `storageDevices` — the storage devices that STORED chunks point into (a
+///   chunk keeps a slot number, not a reference);
 ///   `storeRunning` — a store worker is running; `lockedChunkCount` — chunk locks held;
 ///   `error` — the negative errno once corrupted; `isReleased`.
 ///
@@ -50,6 +52,7 @@ final class DiffArea: @unchecked Sendable {
 
     private let lock = WaitQueue()
     private var chunks: [UInt64: Chunk] = [:]
+    private var buffers: [UInt64: DiffBuffer] = [:]
     private var storeQueue: [UInt64] = []
     private var pool: DiffBufferPool
     private var storageDevices: [SimBlockDevice] = []
@@ -162,6 +165,8 @@ final class DiffArea: @unchecked Sendable {
     private func storageSlotLocked(_ device: SimBlockDevice) -> UInt32 {
         if let index = storageDevices.firstIndex(where: { $0 === device }) { return UInt32(index) }
         storageDevices.append(device)
+        // 2^29 distinct storage devices cannot exist in one process.
+        precondition(storageDevices.count - 1 <= Int(Chunk.maximumDeviceSlot), "too many storage devices")
         return UInt32(storageDevices.count - 1)
     }
 
@@ -212,7 +217,7 @@ final class DiffArea: @unchecked Sendable {
                     return .again
                 }
                 let buffer = pool.take()
-                chunks[number]!.payload = .buffer(buffer)
+                buffers[number] = buffer
                 return .load(buffer)
             }
             switch step {
@@ -229,7 +234,7 @@ final class DiffArea: @unchecked Sendable {
                     }
                     // Load error: chunk FAILED, device corrupted; the write still lands.
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     releaseBufferLocked(buffer)
                     setCorruptedLocked(-EIO)
                     return false
@@ -268,7 +273,7 @@ final class DiffArea: @unchecked Sendable {
                 }
                 let number = storeQueue.remove(at: index)
                 _ = lockChunkLocked(number)
-                guard case .buffer(let buffer) = chunks[number]!.payload else {
+                guard let buffer = buffers[number] else {
                     // Only IN_MEMORY chunks are queued; nothing to store otherwise.
                     unlockChunkLocked(number)
                     return .handled
@@ -276,7 +281,7 @@ final class DiffArea: @unchecked Sendable {
                 if error != 0 {
                     // Corrupted meanwhile: FAILED, no new error code (§4.2).
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     releaseBufferLocked(buffer)
                     unlockChunkLocked(number)
                     return .handled
@@ -292,10 +297,11 @@ final class DiffArea: @unchecked Sendable {
                 switch result {
                 case .success(let region):
                     chunks[number]!.state = .stored
-                    chunks[number]!.payload = .region(sector: region.sector, deviceSlot: storageSlotLocked(region.device))
+                    chunks[number]!.regionSector = region.sector
+                    chunks[number]!.regionDeviceSlot = storageSlotLocked(region.device)
                 case .failure(let failure):
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     setCorruptedLocked(-failure.code)
                 }
             }
@@ -371,11 +377,11 @@ final class DiffArea: @unchecked Sendable {
                 case .new:
                     return .original
                 case .inMemory:
-                    guard case .buffer(let data) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    guard let data = buffers[number] else { unlockChunkLocked(number); return .done(-EIO) }
                     return .memory(data)
                 case .stored:
-                    guard case .region(let sector, let slot) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
-                    return .region(storageDevices[Int(slot)], sector)
+                    let chunk = chunks[number]!
+                    return .region(storageDevices[Int(chunk.regionDeviceSlot)], chunk.regionSector)
                 }
             }
             let result: Int32
@@ -412,14 +418,14 @@ final class DiffArea: @unchecked Sendable {
                     return .done(-EIO)
                 case .new:
                     let data = pool.take()
-                    chunks[number]!.payload = .buffer(data)
+                    buffers[number] = data
                     return .loadNew(data)
                 case .inMemory:
-                    guard case .buffer(let data) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    guard let data = buffers[number] else { unlockChunkLocked(number); return .done(-EIO) }
                     return .memory(data)
                 case .stored:
-                    guard case .region(let sector, let slot) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
-                    return .region(storageDevices[Int(slot)], sector)
+                    let chunk = chunks[number]!
+                    return .region(storageDevices[Int(chunk.regionDeviceSlot)], chunk.regionSector)
                 }
             }
             switch step {
@@ -447,7 +453,7 @@ final class DiffArea: @unchecked Sendable {
                         return enqueueLocked(number)
                     }
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     releaseBufferLocked(data)
                     setCorruptedLocked(-EIO)
                     return false
@@ -470,6 +476,7 @@ final class DiffArea: @unchecked Sendable {
             isReleased = true
             // Queued-but-unstored chunks are simply discarded.
             chunks = [:]
+            buffers = [:]
             storeQueue = []
             pool.removeAll()
             storageDevices = []
@@ -484,8 +491,9 @@ final class DiffArea: @unchecked Sendable {
     /// Where chunk `number` is stored, if STORED.
     func region(ofChunk number: UInt64) -> DiffRegion? {
         lock.withLock {
-            guard let chunk = chunks[number], case .region(let sector, let slot) = chunk.payload else { return nil }
-            return DiffRegion(device: storageDevices[Int(slot)], sector: sector, count: chunkSectorsValue)
+            guard let chunk = chunks[number], chunk.state == .stored else { return nil }
+            return DiffRegion(device: storageDevices[Int(chunk.regionDeviceSlot)], sector: chunk.regionSector,
+                              count: chunkSectorsValue)
         }
     }
     /// Number of chunk descriptors in the index.
