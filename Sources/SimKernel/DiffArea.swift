@@ -502,6 +502,14 @@ final class DiffArea: @unchecked Sendable {
     var queuedChunks: [UInt64] { lock.withLock { storeQueue } }
     /// Idle buffers in the pool.
     var idleBufferCount: Int { lock.withLock { pool.idle.count } }
+    /// Runs `body` while holding chunk `number`'s lock (not the diff-area lock), as a
+    /// load or store in flight would. Nil when the chunk has no descriptor.
+    func withChunkLockHeld<R>(_ number: UInt64, _ body: () -> R) -> R? {
+        guard lock.withLock({ chunks[number] != nil && lockChunkLocked(number) }) else { return nil }
+        defer { lock.withLock { unlockChunkLocked(number) } }
+        return body()
+    }
+
     /// Runs `body` on the chunk index under the diff-area lock (memory measurements).
     func withChunkIndex<R>(_ body: ([UInt64: Chunk]) -> R) -> R { lock.withLock { body(chunks) } }
     /// Bytes of the index's hash-table storage (keys + descriptors, one bucket each,

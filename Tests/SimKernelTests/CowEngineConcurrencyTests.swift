@@ -112,3 +112,65 @@ struct CowEngineConcurrencyTests {
         #expect(image == CowFixture.pattern(generation: 1, atByte: 0, count: 8 * CowFixture.chunkBytes))
     }
 }
+
+@Suite("COW engine: busy chunk locks")
+struct CowEngineChunkLockTests {
+    @Test("REQ_NOWAIT meeting a busy chunk → EAGAIN, even when the chunk is already copied")
+    func nowaitBusy() throws {
+        let s = try CowFixture.make()
+        CowFixture.writeChunk(s.area, 2, generation: 2)
+        #expect(s.area.state(ofChunk: 2) == .inMemory)
+        let busy = s.area.withChunkLockHeld(2) { s.area.copyOnWrite(sector: 2 * 128, count: 1, nowait: true) }
+        #expect(busy == -EAGAIN)
+        #expect(s.area.copyOnWrite(sector: 2 * 128, count: 1, nowait: true) == 0)
+        // A nowait write over chunks 1 (NEW, not yet a descriptor) and 2 stops at chunk 1.
+        #expect(s.area.withChunkLockHeld(1) { 0 } == nil)
+    }
+
+    @Test("the store worker skips a locked chunk and leaves it queued")
+    func workerSkipsLockedChunk() throws {
+        let s = try CowFixture.make(chunks: 20) { $0.chunkMaximumInQueue = 2 }
+        CowFixture.writeChunk(s.area, 0, generation: 2)
+        CowFixture.writeChunk(s.area, 1, generation: 2)
+        #expect(s.area.queuedChunks == [0, 1])
+        _ = s.area.withChunkLockHeld(0) { CowFixture.writeChunk(s.area, 2, generation: 2) }
+        #expect(s.area.queuedChunks == [0])
+        #expect(s.area.state(ofChunk: 0) == .inMemory)
+        #expect(s.area.state(ofChunk: 1) == .stored)
+        #expect(s.area.state(ofChunk: 2) == .stored)
+        #expect(s.area.region(ofChunk: 1)?.sector == 0)
+        // The skipped chunk is stored by the next worker run.
+        CowFixture.writeChunk(s.area, 3, generation: 2)
+        CowFixture.writeChunk(s.area, 4, generation: 2)
+        #expect(s.area.queuedChunks.isEmpty)
+        #expect(s.area.region(ofChunk: 0)?.sector == 256)
+    }
+
+    @Test("release waits for a chunk lock held by an operation in flight")
+    func releaseWaits() throws {
+        let s = try CowFixture.make()
+        CowFixture.writeChunk(s.area, 0, generation: 2)
+        let released = CowEngineFlag()
+        let observedBeforeUnlock = s.area.withChunkLockHeld(0) { () -> Bool in
+            DispatchQueue.global().async {
+                s.area.release()
+                released.set()
+            }
+            usleep(100_000)
+            return released.isSet
+        }
+        #expect(observedBeforeUnlock == false)
+        var waited = 0
+        while !released.isSet && waited < 500 { usleep(10_000); waited += 1 }
+        let finished = released.isSet
+        #expect(finished)
+        #expect(s.area.descriptorCount == 0)
+    }
+}
+
+/// A flag set by one thread and polled by another.
+final class CowEngineFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
