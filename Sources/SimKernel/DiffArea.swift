@@ -69,7 +69,7 @@ final class DiffArea: @unchecked Sendable {
         self.original = original
         let current = params.current
         let shift = Self.chunkShift(capacitySectors: capacitySectors, ioMinBytes: original.ioMin, params: current)
-        if shift > current.chunkMaximumShift { throw SimErrno(EFAULT) }
+        if shift > current.chunkMaximumShift { throw SimErrno(EFAULT) }  // Quirk.chunkMaximumShiftIsALimit
         // "In-memory difference storage is not supported."
         if storage.capacitySectors == 0 { throw SimErrno(EFAULT) }
         self.storage = storage
@@ -125,7 +125,7 @@ final class DiffArea: @unchecked Sendable {
     private func setCorruptedLocked(_ code: Int32) {
         guard error == 0, code != 0 else { return }
         error = code < 0 ? code : -code
-        // §4.6: the event carries the positive errno, error_code the negative one.
+        // The event carries the positive errno, error_code the negative one (Quirk.corruptedEventPositive).
         events.pushCorrupted(major: original.major, minor: original.minor, errorCode: -error)
     }
 
@@ -155,7 +155,7 @@ final class DiffArea: @unchecked Sendable {
     /// run (queue length after the append exceeds `chunk_maximum_in_queue`, §4.5).
     private func enqueueLocked(_ number: UInt64) -> Bool {
         storeQueue.append(number)
-        return storeQueue.count > Int(params.current.chunkMaximumInQueue)
+        return storeQueue.count > Int(params.current.chunkMaximumInQueue)  // Quirk.storeBatching
     }
 
     private func releaseBufferLocked(_ buffer: DiffBuffer) {
@@ -212,7 +212,7 @@ final class DiffArea: @unchecked Sendable {
                     return .skip
                 }
                 if nowait {
-                    // §4.3-3: the NEW descriptor stays in the index.
+                    // §4.3-3: the NEW descriptor stays in the index (Quirk.nowaitLeavesNewDescriptor).
                     unlockChunkLocked(number)
                     return .again
                 }
@@ -314,7 +314,7 @@ final class DiffArea: @unchecked Sendable {
                                                originalLogicalBlockSize: originalLogicalBlockSize)
         guard case .success(let region) = allocated else { return allocated }
         let (byteOffset, overflow) = region.sector.multipliedReportingOverflow(by: 512)
-        // Misaligned or out-of-device regions fail as an I/O error would (§4.7).
+        // Misaligned or out-of-device regions fail as an I/O error would (Quirk.misalignedRegionEIO).
         guard !overflow, byteOffset % UInt64(region.device.logicalBlockSize) == 0 else {
             return .failure(SimErrno(EIO))
         }
@@ -363,7 +363,7 @@ final class DiffArea: @unchecked Sendable {
             let step: ImageStep = lock.withLock {
                 guard !isReleased else { return .done(-EIO) }
                 guard chunks[number] != nil else {
-                    // No descriptor: read the original. Done under the diff-area lock so
+                    // No descriptor: read the original (Quirk.imageReadOriginalRace). Under the diff-area lock so
                     // that a concurrent COW of this chunk (which must first insert a
                     // descriptor) cannot let the original change under this read.
                     let read = original.readRaw(into: part, atByte: byteOffset)

@@ -345,3 +345,14 @@ struct CowEngineCopyTests {
         #expect(s.area.descriptorCount == 0)
     }
 }
+
+@Suite("COW engine: quirk list")
+struct CowEngineQuirkListTests {
+    @Test("ids are unique, distinct from the control plane's, and every entry names a section")
+    func uniqueIds() {
+        let ids = SimKernel.cowEngineQuirks.map(\.id)
+        #expect(Set(ids).count == ids.count)
+        #expect(Set(ids).isDisjoint(with: SimKernel.quirks.map(\.id)))
+        #expect(SimKernel.cowEngineQuirks.allSatisfy { $0.specSection.hasPrefix("§") && !$0.summary.isEmpty })
+    }
+}
