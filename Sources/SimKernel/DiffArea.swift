@@ -25,7 +25,8 @@ import Glibc
 /// Concurrency: index, queue, chunk states and chunk lock bits change only under
 /// `lock`. Data I/O (loads, stores, redirected image I/O) runs outside `lock` while the
 /// chunk's own lock is held, so writers and readers of different chunks proceed in
-/// parallel. Loads and the store worker run synchronously in the calling thread (the
+/// parallel (exception: image reads of chunks without descriptor read the original
+/// under `lock`, see `Quirk.imageReadOriginalRace`). Loads and the store worker run synchronously in the calling thread (the
 /// kernel uses asynchronous bios and a work queue); the worker is guarded so that only
 /// one runs per diff area, which reproduces the batches of 17 of §12 fact 1.
 final class DiffArea: @unchecked Sendable {
