@@ -1,0 +1,48 @@
+import SystemPackage
+
+/// An event of a snapshot's queue, as `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT` returns it.
+///
+/// Every case carries the kernel's time label: `CLOCK_MONOTONIC` in nanoseconds
+/// when the event was queued.
+@frozen
+public enum SnapshotEvent: Hashable, Sendable, CustomStringConvertible {
+    /// `blksnap_event_code_low_free_space` (code 0): the difference storage runs low;
+    /// append at least `requestedSectors` (v5 always asks for `diff_storage_minimum`).
+    /// v5 also queues one at creation. The kernel re-arms the next one only after an
+    /// append makes the total capacity reach the total requested.
+    case lowFreeSpace(requestedSectors: UInt64, timeLabelNanoseconds: Int64)
+    /// `blksnap_event_code_corrupted` (code 1): the difference area of `device` is
+    /// corrupted with `errno` (e.g. `ENOSPC` = storage overflow, `EIO`); its image now
+    /// fails every I/O with `EIO`.
+    case corrupted(device: DeviceNumber, errno: Errno, timeLabelNanoseconds: Int64)
+    /// A code v5 does not define; `payload` is the whole `data` area (4064 bytes).
+    case unknown(code: UInt32, payload: [UInt8], timeLabelNanoseconds: Int64)
+
+    /// The event's time label (`CLOCK_MONOTONIC`, nanoseconds).
+    public var timeLabelNanoseconds: Int64 {
+        switch self {
+        case .lowFreeSpace(_, let time), .corrupted(_, _, let time), .unknown(_, _, let time): return time
+        }
+    }
+
+    /// The kernel's event code (0 low free space, 1 corrupted).
+    public var code: UInt32 {
+        switch self {
+        case .lowFreeSpace: return 0
+        case .corrupted: return 1
+        case .unknown(let code, _, _): return code
+        }
+    }
+
+    /// One line describing the event.
+    public var description: String {
+        switch self {
+        case .lowFreeSpace(let sectors, _):
+            return "low free space: append at least \(sectors) sectors (\(sectors &* 512) bytes) of difference storage"
+        case .corrupted(let device, let errno, _):
+            return "snapshot of device \(device) corrupted: \(BlksnapError.corruptionMeaning(errno)) (\(ErrnoName.name(of: errno)))"
+        case .unknown(let code, _, _):
+            return "unknown event code \(code)"
+        }
+    }
+}
