@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlksnapKit
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,7 @@ struct BlksnapCtl: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            
+            VersionCommand.self, TrackerCommand.self, CBTCommand.self, SnapshotCommand.self,
         ])
 
     /// Parses, runs, and reports errors in one line on stderr with the documented status.
@@ -42,6 +43,9 @@ struct BlksnapCtl: ParsableCommand {
     /// Prints help/version/completions as ArgumentParser does; prints every error as ONE
     /// line `blksnapctl: MESSAGE` on stderr and exits with its status.
     static func exitReporting(_ error: any Error) -> Never {
+        if let error = error as? BlksnapError {
+            exitReporting(Backend.failure(error, simSocket: nil))
+        }
         if let failure = error as? CommandFailure {
             Diagnostics.error(failure.message)
             Glibc.exit(failure.status.rawValue)

@@ -41,7 +41,7 @@ import Testing
     @Test(arguments: goodRanges)
     func rangesAccepted(text: String, start: UInt64, count: UInt64) throws {
         let range = try ArgumentValues.sectorRange(text)
-        #expect(range.startSector == start && range.countSectors == count)
+        #expect(range == SectorRange(offsetSectors: start, countSectors: count))
     }
 
     static let badRanges: [(String, String)] = [
@@ -76,12 +76,13 @@ import Testing
     }
 
     @Test func snapshotIDs() throws {
-        let bytes = try ArgumentValues.uuidBytes("0F5C3A1E-8d2b-4c7f-9a61-3e2d4b5c6a7f")
-        #expect(bytes == [0x0f, 0x5c, 0x3a, 0x1e, 0x8d, 0x2b, 0x4c, 0x7f, 0x9a, 0x61, 0x3e, 0x2d, 0x4b, 0x5c, 0x6a, 0x7f])
+        let id = try ArgumentValues.snapshotID("0F5C3A1E-8d2b-4c7f-9a61-3e2d4b5c6a7f")
+        #expect(id.description == "0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7f")
+        #expect(id.rawValue == [0x0f, 0x5c, 0x3a, 0x1e, 0x8d, 0x2b, 0x4c, 0x7f, 0x9a, 0x61, 0x3e, 0x2d, 0x4b, 0x5c, 0x6a, 0x7f])
         for bad in ["", "0f5c3a1e8d2b4c7f9a613e2d4b5c6a7f", "0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7", "0f5c3a1e-8d2b-4c7f-9a61_3e2d4b5c6a7f",
                     "0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7g", "{0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7f}"] {
             #expect {
-                try ArgumentValues.uuidBytes(bad)
+                try ArgumentValues.snapshotID(bad)
             } throws: { error in
                 (error as? ArgumentValueError)?.description.contains("'\(bad)'") == true
             }

@@ -25,14 +25,6 @@ enum DeviceArgument: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A sector range as given on the command line: `SECTOR:COUNT`, both in 512-byte sectors.
-struct SectorRangeArgument: Equatable, Sendable {
-    /// First sector.
-    var startSector: UInt64
-    /// Number of sectors.
-    var countSectors: UInt64
-}
-
 /// The parsers for every value type that blksnapctl accepts. Pure functions, so they
 /// are unit-tested without running a command.
 enum ArgumentValues {
@@ -99,7 +91,7 @@ enum ArgumentValues {
     }
 
     /// Parses `SECTOR:COUNT` (decimal 512-byte sectors). The range must not wrap past 2^64.
-    static func sectorRange(_ text: String) throws(ArgumentValueError) -> SectorRangeArgument {
+    static func sectorRange(_ text: String) throws(ArgumentValueError) -> SectorRange {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             throw ArgumentValueError("range '\(text)' is not SECTOR:COUNT (two decimal numbers of 512-byte sectors)")
@@ -116,7 +108,7 @@ enum ArgumentValues {
         if start.addingReportingOverflow(count).overflow {
             throw ArgumentValueError("range '\(text)' ends past sector 2^64")
         }
-        return SectorRangeArgument(startSector: start, countSectors: count)
+        return SectorRange(offsetSectors: start, countSectors: count)
     }
 
     /// Parses a device: `MAJ:MIN` (two decimal numbers) or a path (anything containing `/`
@@ -134,25 +126,12 @@ enum ArgumentValues {
     }
 
     /// Parses a snapshot id in canonical UUID text (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`,
-    /// hex digits in either case) into its 16 bytes.
-    static func uuidBytes(_ text: String) throws(ArgumentValueError) -> [UInt8] {
-        let bad = ArgumentValueError("snapshot id '\(text)' is not a UUID like 0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7f")
-        let utf8 = Array(text.utf8)
-        guard utf8.count == 36 else { throw bad }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        var index = 0
-        while index < 36 {
-            if [8, 13, 18, 23].contains(index) {
-                guard utf8[index] == UInt8(ascii: "-") else { throw bad }
-                index += 1
-                continue
-            }
-            guard let high = hexValue(utf8[index]), let low = hexValue(utf8[index + 1]) else { throw bad }
-            bytes.append(high << 4 | low)
-            index += 2
+    /// hex digits in either case).
+    static func snapshotID(_ text: String) throws(ArgumentValueError) -> SnapshotID {
+        guard let id = SnapshotID(parsing: text) else {
+            throw ArgumentValueError("snapshot id '\(text)' is not a UUID like 0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7f")
         }
-        return bytes
+        return id
     }
 
     /// Parses a simulator parameter `NAME=VALUE` (VALUE a decimal 32-bit number).
@@ -166,15 +145,6 @@ enum ArgumentValues {
         switch decimal(valueText, as: UInt32.self) {
         case .success(let value): return (name, value)
         case .failure(let reason): throw ArgumentValueError("parameter '\(text)': value '\(valueText)' \(reason)")
-        }
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }
