@@ -1,10 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The copy-on-write state of one original device while its snapshot is taken
 /// (kernel: diff_area.c, spec §4).
 ///
-/// INTERFACE AGREED FOR PARALLEL WORK — bodies to be written by the COW-engine work.
+/// Fields and owners:
+/// - `original`, `storage`, `events`, `params` — shared with the snapshot; the diff
+///   area holds them until it is released;
+/// - `chunkShift`, `chunkSectors`, `chunkCount`, `capacitySectors` — fixed at take
+///   (§4.1); the last chunk may be shorter;
+/// - `originalLogicalBlockSize`, `originalPhysicalBlockSize` — recorded at take;
+///   the logical size is passed to every region allocation (§4.7);
+/// - behind `lock` (the kernel's diff-area spinlock plus the wait queue on which
+///   chunk-lock waiters sleep): `chunks` — the lazy index of chunk descriptors keyed
+///   by chunk number; `storeQueue` — chunk numbers of IN_MEMORY chunks waiting to be
+///   stored, FIFO; `pool` — idle chunk buffers; `storageDevices` — the storage devices
+///   that STORED chunks point into (a chunk keeps a 4-byte slot, not a reference);
+///   `storeRunning` — a store worker is running; `lockedChunkCount` — chunk locks held;
+///   `error` — the negative errno once corrupted; `isReleased`.
+///
+/// Concurrency: index, queue, chunk states and chunk lock bits change only under
+/// `lock`. Data I/O (loads, stores, redirected image I/O) runs outside `lock` while the
+/// chunk's own lock is held, so writers and readers of different chunks proceed in
+/// parallel. Loads and the store worker run synchronously in the calling thread (the
+/// kernel uses asynchronous bios and a work queue); the worker is guarded so that only
+/// one runs per diff area, which reproduces the batches of 17 of §12 fact 1.
 final class DiffArea: @unchecked Sendable {
     /// The original device.
     let original: SimBlockDevice
+    /// The snapshot's difference storage.
+    let storage: DiffStorage
+    /// The snapshot's event queue (corrupted events).
+    let events: EventQueue
+    /// Module parameters (queue limit and pool size are read live).
+    let params: LiveParams
+    /// log2 of the chunk size in bytes.
+    let chunkShift: UInt32
+    /// Capacity of the original at take (the CBT capacity), in sectors.
+    let capacitySectors: UInt64
+    /// The original's logical block size, recorded at take.
+    let originalLogicalBlockSize: UInt32
+    /// The original's physical block size, recorded at take.
+    let originalPhysicalBlockSize: UInt32
+
+    private let chunkSectorsValue: UInt64
+    private let chunkCountValue: UInt64
+    private let chunkBytes: UInt64
+
+    private let lock = WaitQueue()
+    private var chunks: [UInt64: Chunk] = [:]
+    private var storeQueue: [UInt64] = []
+    private var pool: DiffBufferPool
+    private var storageDevices: [SimBlockDevice] = []
+    private var storeRunning = false
+    private var lockedChunkCount = 0
+    private var error: Int32 = 0
+    private var isReleased = false
 
     /// Take step 2 for one member (§2.3, §4.1): computes the chunk size from the
     /// original's capacity and io_min. Fails with EFAULT when the chunk would exceed
@@ -12,41 +64,448 @@ final class DiffArea: @unchecked Sendable {
     init(original: SimBlockDevice, capacitySectors: UInt64, storage: DiffStorage,
          events: EventQueue, params: LiveParams) throws(SimErrno) {
         self.original = original
-        fatalError("DiffArea.init: not yet implemented")
+        let current = params.current
+        let shift = Self.chunkShift(capacitySectors: capacitySectors, ioMinBytes: original.ioMin, params: current)
+        if shift > current.chunkMaximumShift { throw SimErrno(EFAULT) }
+        // "In-memory difference storage is not supported."
+        if storage.capacitySectors == 0 { throw SimErrno(EFAULT) }
+        self.storage = storage
+        self.events = events
+        self.params = params
+        self.chunkShift = shift
+        self.capacitySectors = capacitySectors
+        self.originalLogicalBlockSize = original.logicalBlockSize
+        self.originalPhysicalBlockSize = original.physicalBlockSize
+        chunkSectorsValue = UInt64(1) << UInt64(shift - 9)
+        chunkCountValue = capacitySectors / chunkSectorsValue + (capacitySectors % chunkSectorsValue == 0 ? 0 : 1)
+        chunkBytes = chunkSectorsValue * 512
+        pool = DiffBufferPool(bufferByteCount: Int(chunkBytes))
+    }
+
+    /// The chunk-size rule of §4.1: the smallest shift ≥ `chunk_minimum_shift` such
+    /// that the chunk count is ≤ 2^`chunk_maximum_count_shift` and the chunk is at least
+    /// `io_min`. Not capped: the caller compares the result with `chunk_maximum_shift`.
+    static func chunkShift(capacitySectors: UInt64, ioMinBytes: UInt32, params: Params) -> UInt32 {
+        // A shift below 9 (smaller than a sector) makes no sense; the kernel's would be
+        // undefined, SimKernel starts at one sector.
+        var shift = max(params.chunkMinimumShift, 9)
+        let ioMinSectors = UInt64(ioMinBytes) / 512
+        while shift - 9 < 63 {
+            let sectors = UInt64(1) << UInt64(shift - 9)
+            let count = capacitySectors / sectors + (capacitySectors % sectors == 0 ? 0 : 1)
+            let tooMany = params.chunkMaximumCountShift < 64 && count > (UInt64(1) << UInt64(params.chunkMaximumCountShift))
+            if !tooMany && sectors >= ioMinSectors { break }
+            shift += 1
+        }
+        return shift
     }
 
     /// Chunk size in sectors.
-    var chunkSectors: UInt64 { fatalError("not yet implemented") }
+    var chunkSectors: UInt64 { chunkSectorsValue }
     /// Number of chunks.
-    var chunkCount: UInt64 { fatalError("not yet implemented") }
+    var chunkCount: UInt64 { chunkCountValue }
 
     /// The stored negative errno if corrupted, else 0.
-    var errorCode: Int32 { fatalError("not yet implemented") }
+    var errorCode: Int32 { lock.withLock { error } }
     /// True once `setCorrupted` ran.
     var isCorrupted: Bool { errorCode != 0 }
 
+    /// Real size of chunk `number` in sectors (the last one may be shorter, §4.1).
+    func sectorCount(ofChunk number: UInt64) -> UInt64 {
+        number == chunkCountValue - 1 ? capacitySectors - chunkSectorsValue * (chunkCountValue - 1) : chunkSectorsValue
+    }
+
     /// §4.6: effective the first time only; stores `error` (negative errno) and queues
     /// one corrupted event {major, minor, abs(error)}.
-    func setCorrupted(_ error: Int32) { fatalError("not yet implemented") }
+    func setCorrupted(_ error: Int32) { lock.withLock { setCorruptedLocked(error) } }
+
+    private func setCorruptedLocked(_ code: Int32) {
+        guard error == 0, code != 0 else { return }
+        error = code < 0 ? code : -code
+        // §4.6: the event carries the positive errno, error_code the negative one.
+        events.pushCorrupted(major: original.major, minor: original.minor, errorCode: -error)
+    }
+
+    // MARK: Chunk locks (call holding `lock`)
+
+    /// Takes chunk `number`'s lock, sleeping while another holder has it. False when
+    /// the diff area was released meanwhile.
+    private func lockChunkLocked(_ number: UInt64) -> Bool {
+        while true {
+            if isReleased { return false }
+            guard let chunk = chunks[number] else { return false }
+            if !chunk.isLocked { break }
+            lock.wait()
+        }
+        chunks[number]!.isLocked = true
+        lockedChunkCount += 1
+        return true
+    }
+
+    private func unlockChunkLocked(_ number: UInt64) {
+        chunks[number]!.isLocked = false
+        lockedChunkCount -= 1
+        lock.wakeAll()
+    }
+
+    /// Appends a freshly loaded chunk to the store queue; true when the worker must
+    /// run (queue length after the append exceeds `chunk_maximum_in_queue`, §4.5).
+    private func enqueueLocked(_ number: UInt64) -> Bool {
+        storeQueue.append(number)
+        return storeQueue.count > Int(params.current.chunkMaximumInQueue)
+    }
+
+    private func releaseBufferLocked(_ buffer: DiffBuffer) {
+        pool.release(buffer, poolSize: params.current.freeDiffBufferPoolSize)
+    }
+
+    private func storageSlotLocked(_ device: SimBlockDevice) -> UInt32 {
+        if let index = storageDevices.firstIndex(where: { $0 === device }) { return UInt32(index) }
+        storageDevices.append(device)
+        return UInt32(storageDevices.count - 1)
+    }
+
+    /// Reads the whole chunk (its real size) from the original into `buffer`; zeros the
+    /// rest of a short last chunk's buffer. False on a read error.
+    private func load(chunk number: UInt64, into buffer: DiffBuffer) -> Bool {
+        let realBytes = Int(sectorCount(ofChunk: number) * 512)
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[0..<realBytes])
+        let read = original.readRaw(into: target, atByte: number * chunkBytes)
+        if realBytes < buffer.byteCount {
+            UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[realBytes...]).initializeMemory(as: UInt8.self, repeating: 0)
+        }
+        return read == realBytes
+    }
+
+    // MARK: Copy-on-write (§4.3)
+
+    private enum CowStep {
+        case skip, again, stop
+        case load(DiffBuffer)
+    }
 
     /// §4.3: copy-on-write before a write of `count` sectors at `sector` of the
     /// original lands. Loads every NEW overlapped chunk (read-before-write), queues
     /// it for storing (store worker when the queue exceeds `chunk_maximum_in_queue`).
     /// Returns 0, or `-EAGAIN` for a `nowait` write meeting a NEW or busy chunk.
-    func copyOnWrite(sector: UInt64, count: UInt64, nowait: Bool) -> Int32 { fatalError("not yet implemented") }
+    func copyOnWrite(sector: UInt64, count: UInt64, nowait: Bool) -> Int32 {
+        guard count > 0, chunkCountValue > 0 else { return 0 }
+        let shift = UInt64(chunkShift - 9)
+        let first = sector >> shift
+        guard first < chunkCountValue else { return 0 }
+        let lastSector = sector.addingReportingOverflow(count - 1).overflow ? UInt64.max : sector + count - 1
+        let last = min(lastSector >> shift, chunkCountValue - 1)
+        for number in first...last {
+            let step: CowStep = lock.withLock {
+                // COW stops for a corrupted device (§4.6); after release nothing is left.
+                if isReleased || error != 0 { return .stop }
+                if chunks[number] == nil { chunks[number] = Chunk() }
+                if chunks[number]!.isLocked && nowait { return .again }
+                guard lockChunkLocked(number) else { return .stop }
+                guard chunks[number]!.state == .new else {
+                    unlockChunkLocked(number)
+                    return .skip
+                }
+                if nowait {
+                    // §4.3-3: the NEW descriptor stays in the index.
+                    unlockChunkLocked(number)
+                    return .again
+                }
+                let buffer = pool.take()
+                chunks[number]!.payload = .buffer(buffer)
+                return .load(buffer)
+            }
+            switch step {
+            case .skip: continue
+            case .again: return -EAGAIN
+            case .stop: return 0
+            case .load(let buffer):
+                let loaded = load(chunk: number, into: buffer)
+                let runWorker: Bool = lock.withLock {
+                    defer { unlockChunkLocked(number) }
+                    if loaded {
+                        chunks[number]!.state = .inMemory
+                        return enqueueLocked(number)
+                    }
+                    // Load error: chunk FAILED, device corrupted; the write still lands.
+                    chunks[number]!.state = .failed
+                    chunks[number]!.payload = .none
+                    releaseBufferLocked(buffer)
+                    setCorruptedLocked(-EIO)
+                    return false
+                }
+                if runWorker { runStoreWorker() }
+            }
+        }
+        return 0
+    }
+
+    // MARK: Store worker (§4.5)
+
+    private enum StoreJob {
+        case handled
+        case store(UInt64, DiffBuffer)
+    }
+
+    /// Stores queued chunks until the queue is empty or only locked chunks remain.
+    /// Returns at once when a worker is already running for this diff area (that one
+    /// drains the queue, including what the caller just appended).
+    func runStoreWorker() {
+        let start: Bool = lock.withLock {
+            if storeRunning || isReleased { return false }
+            storeRunning = true
+            return true
+        }
+        guard start else { return }
+        while true {
+            let job: StoreJob? = lock.withLock {
+                guard !isReleased,
+                      let index = storeQueue.firstIndex(where: { chunks[$0]?.isLocked == false })
+                else {
+                    storeRunning = false
+                    lock.wakeAll()
+                    return nil
+                }
+                let number = storeQueue.remove(at: index)
+                _ = lockChunkLocked(number)
+                guard case .buffer(let buffer) = chunks[number]!.payload else {
+                    // Only IN_MEMORY chunks are queued; nothing to store otherwise.
+                    unlockChunkLocked(number)
+                    return .handled
+                }
+                if error != 0 {
+                    // Corrupted meanwhile: FAILED, no new error code (§4.2).
+                    chunks[number]!.state = .failed
+                    chunks[number]!.payload = .none
+                    releaseBufferLocked(buffer)
+                    unlockChunkLocked(number)
+                    return .handled
+                }
+                return .store(number, buffer)
+            }
+            guard let job else { return }
+            guard case .store(let number, let buffer) = job else { continue }
+            let result = store(buffer)
+            lock.withLock {
+                defer { unlockChunkLocked(number) }
+                releaseBufferLocked(buffer)
+                switch result {
+                case .success(let region):
+                    chunks[number]!.state = .stored
+                    chunks[number]!.payload = .region(sector: region.sector, deviceSlot: storageSlotLocked(region.device))
+                case .failure(let failure):
+                    chunks[number]!.state = .failed
+                    chunks[number]!.payload = .none
+                    setCorruptedLocked(-failure.code)
+                }
+            }
+        }
+    }
+
+    /// Allocates a full-chunk region and writes the whole buffer there.
+    private func store(_ buffer: DiffBuffer) -> Result<DiffRegion, SimErrno> {
+        let allocated = storage.allocateRegion(sectors: chunkSectorsValue,
+                                               originalLogicalBlockSize: originalLogicalBlockSize)
+        guard case .success(let region) = allocated else { return allocated }
+        let (byteOffset, overflow) = region.sector.multipliedReportingOverflow(by: 512)
+        // Misaligned or out-of-device regions fail as an I/O error would (§4.7).
+        guard !overflow, byteOffset % UInt64(region.device.logicalBlockSize) == 0 else {
+            return .failure(SimErrno(EIO))
+        }
+        let written = region.device.writeRaw(UnsafeRawBufferPointer(buffer.bytes), atByte: byteOffset)
+        return written == buffer.byteCount ? .success(region) : .failure(SimErrno(EIO))
+    }
+
+    // MARK: Image I/O (§4.4)
+
+    private enum ImageStep {
+        case done(Int32)
+        case original
+        case memory(DiffBuffer)
+        case region(SimBlockDevice, UInt64)
+        case loadNew(DiffBuffer)
+    }
+
+    /// Splits an image access at chunk borders; `body` gets chunk number, byte offset
+    /// within the chunk, and the byte range of the caller's buffer.
+    private func forEachChunk(atByte offset: UInt64, byteCount: Int,
+                              _ body: (UInt64, Int, Range<Int>) -> Int32) -> Int32 {
+        var done = 0
+        while done < byteCount {
+            let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
+            guard !overflow else { return -EIO }
+            let number = position / chunkBytes
+            guard number < chunkCountValue else { return -EIO }
+            let within = Int(position % chunkBytes)
+            let realBytes = Int(sectorCount(ofChunk: number) * 512)
+            guard within < realBytes else { return -EIO }
+            let length = min(byteCount - done, realBytes - within)
+            let result = body(number, within, done..<done + length)
+            if result != 0 { return result }
+            done += length
+        }
+        return 0
+    }
 
     /// §4.4 image read of `buffer.count` bytes at byte offset `offset` of the image.
     /// Returns 0 or `-EIO`.
     func imageRead(into buffer: UnsafeMutableRawBufferPointer, atByte offset: UInt64) -> Int32 {
-        fatalError("not yet implemented")
+        if lock.withLock({ isReleased || error != 0 }) { return -EIO }
+        return forEachChunk(atByte: offset, byteCount: buffer.count) { number, within, range in
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[range])
+            let byteOffset = number * chunkBytes + UInt64(within)
+            let step: ImageStep = lock.withLock {
+                guard !isReleased else { return .done(-EIO) }
+                guard chunks[number] != nil else {
+                    // No descriptor: read the original. Done under the diff-area lock so
+                    // that a concurrent COW of this chunk (which must first insert a
+                    // descriptor) cannot let the original change under this read.
+                    let read = original.readRaw(into: part, atByte: byteOffset)
+                    return .done(read == part.count ? 0 : -EIO)
+                }
+                guard lockChunkLocked(number) else { return .done(-EIO) }
+                switch chunks[number]!.state {
+                case .failed:
+                    unlockChunkLocked(number)
+                    return .done(-EIO)
+                case .new:
+                    return .original
+                case .inMemory:
+                    guard case .buffer(let data) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    return .memory(data)
+                case .stored:
+                    guard case .region(let sector, let slot) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    return .region(storageDevices[Int(slot)], sector)
+                }
+            }
+            let result: Int32
+            switch step {
+            case .done(let code): return code
+            case .original:
+                result = original.readRaw(into: part, atByte: byteOffset) == part.count ? 0 : -EIO
+            case .memory(let data):
+                part.copyMemory(from: UnsafeRawBufferPointer(rebasing: data.bytes[within..<within + part.count]))
+                result = 0
+            case .region(let device, let sector):
+                result = device.readRaw(into: part, atByte: sector * 512 + UInt64(within)) == part.count ? 0 : -EIO
+            case .loadNew:
+                result = -EIO  // not produced by reads
+            }
+            lock.withLock { unlockChunkLocked(number) }
+            return result
+        }
     }
 
     /// §4.4 image write (the caller has already marked the original's CBT).
     /// Returns 0 or `-EIO`. Never touches the original.
     func imageWrite(_ buffer: UnsafeRawBufferPointer, atByte offset: UInt64) -> Int32 {
-        fatalError("not yet implemented")
+        if lock.withLock({ isReleased || error != 0 }) { return -EIO }
+        return forEachChunk(atByte: offset, byteCount: buffer.count) { number, within, range in
+            let part = UnsafeRawBufferPointer(rebasing: buffer[range])
+            let step: ImageStep = lock.withLock {
+                guard !isReleased else { return .done(-EIO) }
+                if chunks[number] == nil { chunks[number] = Chunk() }
+                guard lockChunkLocked(number) else { return .done(-EIO) }
+                switch chunks[number]!.state {
+                case .failed:
+                    unlockChunkLocked(number)
+                    return .done(-EIO)
+                case .new:
+                    let data = pool.take()
+                    chunks[number]!.payload = .buffer(data)
+                    return .loadNew(data)
+                case .inMemory:
+                    guard case .buffer(let data) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    return .memory(data)
+                case .stored:
+                    guard case .region(let sector, let slot) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    return .region(storageDevices[Int(slot)], sector)
+                }
+            }
+            switch step {
+            case .done(let code):
+                return code
+            case .memory(let data):
+                // Modifies the snapshot data that will later be stored.
+                UnsafeMutableRawBufferPointer(rebasing: data.bytes[within..<within + part.count]).copyMemory(from: part)
+                lock.withLock { unlockChunkLocked(number) }
+                return 0
+            case .region(let device, let sector):
+                // The stored copy is overwritten in place.
+                let written = device.writeRaw(part, atByte: sector * 512 + UInt64(within))
+                lock.withLock { unlockChunkLocked(number) }
+                return written == part.count ? 0 : -EIO
+            case .loadNew(let data):
+                let loaded = load(chunk: number, into: data)
+                if loaded {
+                    UnsafeMutableRawBufferPointer(rebasing: data.bytes[within..<within + part.count]).copyMemory(from: part)
+                }
+                let runWorker: Bool = lock.withLock {
+                    defer { unlockChunkLocked(number) }
+                    if loaded {
+                        chunks[number]!.state = .inMemory
+                        return enqueueLocked(number)
+                    }
+                    chunks[number]!.state = .failed
+                    chunks[number]!.payload = .none
+                    releaseBufferLocked(data)
+                    setCorruptedLocked(-EIO)
+                    return false
+                }
+                if runWorker { runStoreWorker() }
+                return loaded ? 0 : -EIO
+            case .original:
+                lock.withLock { unlockChunkLocked(number) }
+                return -EIO  // not produced by writes
+            }
+        }
     }
 
+    // MARK: Release (§2.4)
+
     /// Final release (§2.4): waits for a running store, frees chunks and buffers.
-    func release() { fatalError("not yet implemented") }
+    func release() {
+        lock.withLock {
+            while storeRunning || lockedChunkCount > 0 { lock.wait() }
+            isReleased = true
+            // Queued-but-unstored chunks are simply discarded.
+            chunks = [:]
+            storeQueue = []
+            pool.removeAll()
+            storageDevices = []
+            lock.wakeAll()
+        }
+    }
+
+    // MARK: Introspection (tests and diagnostics)
+
+    /// State of chunk `number`, or nil when it has no descriptor.
+    func state(ofChunk number: UInt64) -> ChunkState? { lock.withLock { chunks[number]?.state } }
+    /// Where chunk `number` is stored, if STORED.
+    func region(ofChunk number: UInt64) -> DiffRegion? {
+        lock.withLock {
+            guard let chunk = chunks[number], case .region(let sector, let slot) = chunk.payload else { return nil }
+            return DiffRegion(device: storageDevices[Int(slot)], sector: sector, count: chunkSectorsValue)
+        }
+    }
+    /// Number of chunk descriptors in the index.
+    var descriptorCount: Int { lock.withLock { chunks.count } }
+    /// Chunk numbers waiting in the store queue, in order.
+    var queuedChunks: [UInt64] { lock.withLock { storeQueue } }
+    /// Idle buffers in the pool.
+    var idleBufferCount: Int { lock.withLock { pool.idle.count } }
+    /// Runs `body` on the chunk index under the diff-area lock (memory measurements).
+    func withChunkIndex<R>(_ body: ([UInt64: Chunk]) -> R) -> R { lock.withLock { body(chunks) } }
+    /// Bytes of the index's hash-table storage (keys + descriptors, one bucket each,
+    /// plus one metadata bit per bucket): Swift's Dictionary keeps between 3/8 and 3/4
+    /// of its power-of-two bucket count filled.
+    var indexStorageBytes: Int {
+        lock.withLock {
+            guard chunks.capacity > 0 else { return 0 }
+            // capacity = floor(buckets × 3/4); buckets is a power of two.
+            var buckets = 1
+            while buckets * 3 / 4 < chunks.capacity { buckets <<= 1 }
+            return buckets * (MemoryLayout<UInt64>.stride + MemoryLayout<Chunk>.stride) + buckets / 8
+        }
+    }
 }

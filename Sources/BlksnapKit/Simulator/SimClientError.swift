@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// A failure talking to a simulator server, or a management request it refused.
+///
+/// Carries the errno and what it means here, e.g.
+/// "simulator at /run/sim.sock is not running (ECONNREFUSED)".
+public struct SimClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The errno: from `connect`, from the server, or `ECONNRESET` for a lost connection.
+    public var errno: Errno
+    /// What failed, in words, ending with the errno's name.
+    public var message: String
+
+    /// Creates an error.
+    public init(errno: Errno, message: String) {
+        self.errno = errno
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// The symbolic name of an errno (`ECONNREFUSED`), or `errno N`.
+    public static func name(of code: Int32) -> String {
+        if let strerrorname, let name = strerrorname(code) { return String(cString: name) }
+        return "errno \(code)"
+    }
+}
+
+/// glibc's `strerrorname_np` (2.32+, declared only under `_GNU_SOURCE`): looked up once.
+private typealias StrerrornameFunction = @convention(c) (Int32) -> UnsafePointer<CChar>?
+private let strerrorname: StrerrornameFunction? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "strerrorname_np")
+    .map { unsafeBitCast($0, to: StrerrornameFunction.self) }

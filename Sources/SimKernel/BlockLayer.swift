@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// The simulator's device namespace: every live disk by name, and the `dev_t`
+/// allocators (the kernel's `/dev` + `add_disk`/`del_gendisk` registry).
+///
+/// - Original devices get synthetic majors from the local/experimental range
+///   240–254: major 240 with increasing minors (the next major once 2^20 minors are used).
+/// - Images get major 259 (`blkext`) with increasing minors, never reused.
+/// - `/dev/blksnap-control` is the misc char device 10:``controlMinor``.
+final class BlockLayer: @unchecked Sendable {
+    /// Major of misc devices.
+    static let controlMajor: UInt32 = 10
+    /// The dynamic misc minor the simulator gives `blksnap-control`.
+    static let controlMinor: UInt32 = 248
+    /// Name of the control node.
+    static let controlName = "blksnap-control"
+    /// Major of the extended-devt allocator (images).
+    static let imageMajor: UInt32 = 259
+    /// First synthetic major for simulated devices.
+    static let firstDeviceMajor: UInt32 = 240
+    /// Last synthetic major for simulated devices.
+    static let lastDeviceMajor: UInt32 = 254
+    private static let minorsPerMajor: UInt32 = 1 << 20
+
+    private struct State {
+        var disks: [String: GenDisk] = [:]
+        var nextDeviceMajor = BlockLayer.firstDeviceMajor
+        var nextDeviceMinor: UInt32 = 0
+        var nextImageMinor: UInt32 = 0
+    }
+    private let state = Mutex(State())
+
+    /// Adds an original device. `EEXIST` if the name is taken (or is the control
+    /// device's), `EINVAL` for an empty name, one containing `/` or starting with
+    /// `blksnap-image`, or block sizes that are not powers of two ≥ 512, `ENOSPC` when the
+    /// synthetic majors are exhausted.
+    func addDevice(name: String, capacitySectors: UInt64, logicalBlockSize: UInt32,
+                   physicalBlockSize: UInt32, ioMin: UInt32,
+                   backing: SimBlockDevice.Backing) throws(SimErrno) -> GenDisk {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != "..",
+              !name.hasPrefix(SnapshotImage.namePrefix) else { throw SimErrno(EINVAL) }
+        guard logicalBlockSize >= 512, logicalBlockSize.nonzeroBitCount == 1,
+              physicalBlockSize >= logicalBlockSize, physicalBlockSize.nonzeroBitCount == 1
+        else { throw SimErrno(EINVAL) }
+        // Reserve the number first, create the media outside the lock (file I/O).
+        let number: (UInt32, UInt32) = try state.withLock { (s) throws(SimErrno) -> (UInt32, UInt32) in
+            if s.disks[name] != nil || name == Self.controlName { throw SimErrno(EEXIST) }
+            if s.nextDeviceMinor >= Self.minorsPerMajor {
+                guard s.nextDeviceMajor < Self.lastDeviceMajor else { throw SimErrno(ENOSPC) }
+                s.nextDeviceMajor += 1
+                s.nextDeviceMinor = 0
+            }
+            defer { s.nextDeviceMinor += 1 }
+            return (s.nextDeviceMajor, s.nextDeviceMinor)
+        }
+        let device = try SimBlockDevice(name: name, major: number.0, minor: number.1,
+                                        capacitySectors: capacitySectors, logicalBlockSize: logicalBlockSize,
+                                        physicalBlockSize: physicalBlockSize, ioMin: ioMin, backing: backing)
+        let disk = GenDisk(name: name, major: number.0, minor: number.1, kind: .device(device))
+        try state.withLock { (s) throws(SimErrno) in
+            if s.disks[name] != nil { throw SimErrno(EEXIST) }
+            s.disks[name] = disk
+        }
+        return disk
+    }
+
+    /// Creates and registers the image disk of `tracker`'s device (`add_disk`).
+    func addImage(original: SimBlockDevice, capacitySectors: UInt64, diffArea: DiffArea,
+                  originalCBT: CBTMap) -> GenDisk {
+        state.withLock { s in
+            let name = "\(SnapshotImage.namePrefix)_\(original.major):\(original.minor)"
+            let minor = s.nextImageMinor
+            s.nextImageMinor += 1
+            let image = SnapshotImage(name: name, major: Self.imageMajor, minor: minor,
+                                      capacitySectors: capacitySectors,
+                                      logicalBlockSize: original.logicalBlockSize,
+                                      physicalBlockSize: original.physicalBlockSize,
+                                      diffArea: diffArea, originalCBT: originalCBT)
+            let disk = GenDisk(name: name, major: Self.imageMajor, minor: minor, kind: .image(image))
+            s.disks[name] = disk
+            return disk
+        }
+    }
+
+    /// Removes a disk from the namespace (if it is still the registered one) and
+    /// runs `del_gendisk` on it. Returns the tracker that was attached.
+    @discardableResult
+    func remove(_ disk: GenDisk) -> Tracker? {
+        state.withLock { s in
+            if s.disks[disk.name] === disk { s.disks[disk.name] = nil }
+        }
+        return disk.delete()
+    }
+
+    /// The disk named `name` (without `/dev/`).
+    func disk(named name: String) -> GenDisk? { state.withLock { $0.disks[name] } }
+
+    /// The live disk with this `dev_t`.
+    func disk(major: UInt32, minor: UInt32) -> GenDisk? {
+        state.withLock { s in s.disks.values.first { $0.major == major && $0.minor == minor } }
+    }
+
+    /// Every live disk, ordered by name.
+    var disks: [GenDisk] { state.withLock { $0.disks.values.sorted { $0.name < $1.name } } }
+
+    /// Resolves a path of the simulator's namespace (`/dev/NAME`).
+    func lookup(path: String) -> Node? {
+        guard path.hasPrefix("/dev/") else { return nil }
+        let name = String(path.dropFirst(5))
+        if name == Self.controlName { return .control }
+        return disk(named: name).map { .disk($0) }
+    }
+
+    /// What a path names.
+    enum Node {
+        /// `/dev/blksnap-control`.
+        case control
+        /// A disk (device or image).
+        case disk(GenDisk)
+    }
+
+    /// `blkdev_get_by_path` for APPEND_STORAGE: `ENOENT` for an unknown path, `ENOTBLK`
+    /// for the control device (a char device). An image as difference storage is not
+    /// supported by the simulator: `EOPNOTSUPP` (Quirk.storageOnImage).
+    func openBlockDevice(path: String) -> Result<SimBlockDevice, SimErrno> {
+        switch lookup(path: path) {
+        case nil: return .failure(SimErrno(ENOENT))
+        case .control: return .failure(SimErrno(ENOTBLK))
+        case .disk(let disk):
+            guard let device = disk.device else { return .failure(SimErrno(EOPNOTSUPP)) }
+            return .success(device)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+/// One deliberate v5 behaviour that SimKernel reproduces, or the place where it
+/// deliberately diverges from v5 (the kernel would crash, leak or deadlock there).
+public struct SimQuirk: Sendable, Equatable, Identifiable {
+    /// Whether the simulator does what v5 does.
+    public enum Handling: String, Sendable {
+        /// Reproduced exactly as v5 behaves.
+        case reproduced
+        /// The simulator does something else, described in ``SimQuirk/summary``.
+        case diverged
+    }
+
+    /// Short stable identifier (used in code comments as `Quirk.<id>`).
+    public let id: String
+    /// The section of `shared/spec/blksnap-v5.md` that describes the behaviour.
+    public let specSection: String
+    /// Reproduced or diverged.
+    public let handling: Handling
+    /// What v5 does and what the simulator does.
+    public let summary: String
+}
+
+extension SimKernel {
+    /// Every deliberate quirk of the control plane (control device, filter, tracker,
+    /// CBT, snapshot, image), in one list. The COW engine (DiffArea, DiffStorage) lists
+    /// its own behaviours in its files.
+    public static let quirks: [SimQuirk] = [
+        SimQuirk(id: "controlDispatchByNumber", specSection: "§1.2", handling: .reproduced,
+                 summary: "The control device dispatches on _IOC_NR only: type, direction and size bits are ignored."),
+        SimQuirk(id: "controlNumberSeven", specSection: "§1.2", handling: .diverged,
+                 summary: "nr 7 reads one slot past the 7-entry table in v5 (undefined, likely oops); the simulator returns ENOTTY as for nr >= 8."),
+        SimQuirk(id: "invertedDirectionBits", specSection: "§1.2", handling: .reproduced,
+                 summary: "Request numbers keep v5's inverted _IOW/_IOR bits; being ignored by dispatch, they only matter to callers."),
+        SimQuirk(id: "copyFaultCodes", specSection: "§1.2", handling: .reproduced,
+                 summary: "Copy faults give ENODATA (version, create, destroy, take, collect) or EINVAL (append struct, append ranges, wait copy-in/out), not EFAULT."),
+        SimQuirk(id: "createFaultKeepsSnapshot", specSection: "§1.2", handling: .reproduced,
+                 summary: "CREATE whose id copy-out faults returns ENODATA but the snapshot stays listed."),
+        SimQuirk(id: "destroyUnknownIsENODEV", specSection: "§1.2", handling: .reproduced,
+                 summary: "DESTROY of an unknown id returns ENODEV, while take/append/wait/snapshotadd return ESRCH."),
+        SimQuirk(id: "appendPartialRanges", specSection: "§1.2", handling: .reproduced,
+                 summary: "APPEND_STORAGE keeps the ranges copied before a fault and returns EINVAL; nothing is validated (offsets, sizes, overlaps, zero lengths)."),
+        SimQuirk(id: "collectPartialFill", specSection: "§1.2, §7", handling: .reproduced,
+                 summary: "COLLECT with a too-small array fills it up to count, leaves count = number written and returns ENODATA; it never reports the required size."),
+        SimQuirk(id: "collectFaultReturnsZero", specSection: "§1.2", handling: .reproduced,
+                 summary: "A fault while writing an id stops COLLECT with result 0 and count = ids written."),
+        SimQuirk(id: "waitTimeoutInJiffies", specSection: "§6.3", handling: .reproduced,
+                 summary: "WAIT_EVENT's timeout_ms counts jiffies: the wait lasts timeout_ms*1000/HZ ms (Params.hz); a timeout returns ENOENT."),
+        SimQuirk(id: "waitOutputOnlyOnSuccess", specSection: "§1.2, §6.3", handling: .reproduced,
+                 summary: "WAIT_EVENT writes the full 4096-byte struct (id and timeout echoed) only on success; an event whose copy-out faults is lost."),
+        SimQuirk(id: "destroyDoesNotWakeWaiters", specSection: "§6.4", handling: .reproduced,
+                 summary: "DESTROY only unlinks: a WAIT_EVENT sleeper keeps the snapshot alive (images, busy devices) until it returns."),
+        SimQuirk(id: "ctlOptlenNotWrittenBack", specSection: "§1.3, §10.9", handling: .reproduced,
+                 summary: "BLKFILTER_CTL never copies optlen back to user space."),
+        SimQuirk(id: "ctlCommandFive", specSection: "§1.4", handling: .diverged,
+                 summary: "cmd 5 indexes past the 5-entry sub-command table in v5 (undefined); the simulator returns ENOTTY as for cmd > 5."),
+        SimQuirk(id: "ctlQueueEnterNotHeld", specSection: "§1.3", handling: .diverged,
+                 summary: "v5 holds blk_queue_enter across the sub-command, which can deadlock snapshotadd against a concurrent take of the same device; the simulator waits for an unfrozen queue, then runs the sub-command without holding it."),
+        SimQuirk(id: "attachZeroSectors", specSection: "§1.3, §12.6", handling: .reproduced,
+                 summary: "ATTACH of a 0-sector device fails ENOMEM (v5 also prints a WARNING)."),
+        SimQuirk(id: "detachNeverRefused", specSection: "§1.3, §2.1", handling: .reproduced,
+                 summary: "DETACH is never refused; a member of a taken snapshot silently loses CBT and COW while keeping its image."),
+        SimQuirk(id: "noFilterOnImages", specSection: "§1.3", handling: .diverged,
+                 summary: "v5 could attach the filter to an image disk; the simulator answers BLKFILTER_* on images with ENOTTY."),
+        SimQuirk(id: "storageOnImage", specSection: "§1.2", handling: .diverged,
+                 summary: "v5 would accept an image as difference storage; the simulator refuses it with EOPNOTSUPP."),
+        SimQuirk(id: "cbtinfoPadding", specSection: "§1.4, §12.7", handling: .diverged,
+                 summary: "cbtinfo's 7 padding bytes may leak kernel stack in v5; the simulator writes zeros."),
+        SimQuirk(id: "cbtinfoBlockCountTruncated", specSection: "§1.4", handling: .reproduced,
+                 summary: "cbtinfo.block_count is the block count truncated to u32; changes_number is the previous snap number."),
+        SimQuirk(id: "cbtmapReturnsZero", specSection: "§1.4, §10.1", handling: .reproduced,
+                 summary: "cbtmap returns 0, not a byte count; length 0 is accepted; it checks the corrupted flag before optlen."),
+        SimQuirk(id: "cbtmapWrappedOffset", specSection: "§1.4", handling: .diverged,
+                 summary: "offset > block_count wraps the range check in v5 and reads past the map; the simulator returns ENODATA."),
+        SimQuirk(id: "cbtdirtyFirstRangeOnly", specSection: "§1.4", handling: .reproduced,
+                 summary: "cbtdirty re-reads dirty_sectors[0] count times (the pointer is never advanced)."),
+        SimQuirk(id: "markZeroLength", specSection: "§3.4", handling: .reproduced,
+                 summary: "A zero-length mark computes last = (offset-1)>>k: offset 0 marks the whole write map then fails EINVAL; an aligned offset marks nothing; an unaligned one marks one block."),
+        SimQuirk(id: "setBothDoesNotCorrupt", specSection: "§3.4", handling: .reproduced,
+                 summary: "An out-of-range 'set both' mark returns EINVAL after marking earlier blocks of the write map but never sets the corrupted flag."),
+        SimQuirk(id: "cbtWraparound", specSection: "§3.3", handling: .reproduced,
+                 summary: "At the 255th take: changes_number 255, new generation, write map zeroed, read map left stale; the 256th reports 1."),
+        SimQuirk(id: "cbtCorruptionDisablesCOW", specSection: "§2.1, §3.5", handling: .reproduced,
+                 summary: "A write past the CBT's end corrupts the map; from then on writes pass without CBT or COW, silently; cbtmap EFAULT, cbtdirty EINVAL."),
+        SimQuirk(id: "resizeDetectedAtTake", specSection: "§3.5", handling: .reproduced,
+                 summary: "A resize is only noticed at take: the map is reset (changes_number 1, all-zero read map, new generation)."),
+        SimQuirk(id: "snapshotaddAfterTake", specSection: "§2.2", handling: .reproduced,
+                 summary: "snapshotadd after take is accepted but gives no diff area, image or COW; the device stays busy until destroy."),
+        SimQuirk(id: "snapshotinfoImageEcho", specSection: "§1.4, §10.3", handling: .reproduced,
+                 summary: "snapshotinfo leaves the caller's image bytes unchanged when there is no image."),
+        SimQuirk(id: "errorCodeClearedAtDestroy", specSection: "§1.4, §10.4", handling: .reproduced,
+                 summary: "snapshotinfo.error_code reads 0 again after destroy (the diff area is gone)."),
+        SimQuirk(id: "brokenSnapshot", specSection: "§2.3 step 10", handling: .reproduced,
+                 summary: "A take failing after the CBT switch leaves the snapshot BROKEN: is_taken stays set (TAKE → EALREADY), the CBT number was consumed."),
+        SimQuirk(id: "takeChunkShiftLeak", specSection: "§2.3 step 2", handling: .diverged,
+                 summary: "v5 leaks the original's device handle when the chunk would exceed chunk_maximum_shift; the simulator has no handle to leak."),
+        SimQuirk(id: "takeResetFailureLeavesQueueFrozen", specSection: "§2.3 step 4", handling: .diverged,
+                 summary: "A CBT reset allocation failure leaves the device's queue frozen in v5 and earlier members with snapshot_is_taken set but no diff area (a later write would crash); the simulator unfreezes the queue and lets such writes pass."),
+        SimQuirk(id: "imageWritesMarkCBT", specSection: "§3.4, §4.4", handling: .reproduced,
+                 summary: "Image writes mark the original's CBT 'set both' (result ignored) and never reach the original."),
+        SimQuirk(id: "imageIOAfterDestroy", specSection: "§2.4", handling: .reproduced,
+                 summary: "An image is deleted at the final release regardless of openers; I/O on a still-open image then fails (EIO), size ioctls report 0."),
+        SimQuirk(id: "imageDevtNeverReused", specSection: "§1.1", handling: .diverged,
+                 summary: "Image minors under major 259 increase and are never reused (the kernel's allocator reuses the lowest free minor)."),
+        SimQuirk(id: "wholeDiskFilterVsPartitions", specSection: "§2.1", handling: .diverged,
+                 summary: "Partitions are not simulated; every simulated device is a whole disk."),
+    ]
+}

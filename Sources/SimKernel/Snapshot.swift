@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// One snapshot (kernel: snapshot.c, spec §2.2–§2.5).
+///
+/// Fields:
+/// - `id`: random v4 UUID made at CREATE;
+/// - `storage`: the difference storage (one per snapshot, shared by its devices);
+/// - `events`: the event queue (§6);
+/// - `rwLock`: the snapshot's `rw_lock`, held for writing by take, snapshotadd and the
+///   final release; guards `trackers` and `isTaken`;
+/// - `trackers`: members in snapshotadd order; each holds a reference on its tracker;
+/// - `isTaken`: set by a take that got past the CBT switch (stays set in BROKEN);
+/// - `references`: the global list holds one, every ioctl that looked the snapshot up
+///   holds one while it runs (notably a WAIT_EVENT sleeper). The last `put` runs the
+///   final release (§2.4).
+final class Snapshot: @unchecked Sendable {
+    let id: SimUUID
+    let storage: DiffStorage
+    let events: EventQueue
+    private let params: LiveParams
+    private let blockLayer: BlockLayer
+    private let rwLock = RWSemaphore()
+    // Guarded by rwLock.
+    private var trackers: [Tracker] = []
+    private var isTaken = false
+    private let references = Mutex(1)
+
+    /// CREATE's allocation: a new id, an empty storage and event queue.
+    init(params: LiveParams, blockLayer: BlockLayer) {
+        id = .random()
+        events = EventQueue()
+        storage = DiffStorage(params: params, events: events)
+        self.params = params
+        self.blockLayer = blockLayer
+    }
+
+    /// `snapshot_get`: one more reference.
+    func get() { references.withLock { $0 += 1 } }
+
+    /// `snapshot_put`: drops a reference; the last one runs the final release.
+    func put() {
+        let last = references.withLock { count -> Bool in
+            count -= 1
+            precondition(count >= 0, "snapshot reference count underflow")
+            return count == 0
+        }
+        if last { release() }
+    }
+
+    /// Current number of references (introspection).
+    var referenceCount: Int { references.withLock { $0 } }
+
+    /// True once a take passed the CBT switch (TAKEN or BROKEN).
+    var taken: Bool { rwLock.withReadLock { isTaken } }
+
+    /// The members' devices, in snapshotadd order (introspection).
+    var memberDevices: [SimBlockDevice] { rwLock.withReadLock { trackers.map(\.device) } }
+
+    /// snapshotadd (§1.4): `EALREADY` if this tracker or one with the same `dev_t` is
+    /// already a member; `EBUSY` if the tracker belongs to another snapshot. Accepted
+    /// even after take (§2.2: useless, Quirk.snapshotaddAfterTake).
+    func addDevice(_ tracker: Tracker) -> Int32 {
+        rwLock.withWriteLock {
+            for member in trackers where member === tracker
+                || (member.device.major == tracker.device.major && member.device.minor == tracker.device.minor) {
+                return -EALREADY
+            }
+            guard tracker.link() else { return -EBUSY }
+            trackers.append(tracker)
+            return 0
+        }
+    }
+
+    /// TAKE (§2.3), steps 1–10. Returns 0 or the negative errno.
+    func take() -> Int32 {
+        rwLock.withWriteLock {
+            if isTaken { return -EALREADY }
+            // 1. No members.
+            if trackers.isEmpty { return -ENODEV }
+            // 2. A diff area per member (opens the original by dev_t).
+            var failure: Int32 = 0
+            for tracker in trackers {
+                guard let disk = blockLayer.disk(major: tracker.device.major, minor: tracker.device.minor),
+                      disk.device === tracker.device else {
+                    failure = -ENXIO
+                    break
+                }
+                do throws(SimErrno) {
+                    let area = try DiffArea(original: tracker.device, capacitySectors: tracker.device.capacitySectors,
+                                            storage: storage, events: events, params: params)
+                    tracker.diffArea = area
+                } catch {
+                    failure = -error.code
+                    break
+                }
+            }
+            if failure != 0 {
+                releaseDiffAreas()
+                return failure
+            }
+            // 3. freeze_bdev of every original: no filesystem in the simulator.
+            // 4. Per member, under a queue freeze: reset if corrupted or resized, switch, COW on.
+            for tracker in trackers {
+                let result: Int32 = tracker.disk.queue.withWriteLock {
+                    let capacity = tracker.device.capacitySectors
+                    if tracker.cbt.isCorrupted || capacity != tracker.cbt.capacitySectors {
+                        let reset = tracker.cbt.reset(capacitySectors: capacity)
+                        // v5 leaves this queue frozen (Quirk.takeResetFailureLeavesQueueFrozen).
+                        if reset != 0 { return reset }
+                    }
+                    tracker.cbt.switchNumbers()
+                    tracker.snapshotIsTaken = true
+                    return 0
+                }
+                if result != 0 {
+                    failure = result
+                    break
+                }
+            }
+            // 5. All switched.
+            if failure == 0 { isTaken = true }
+            // 6. thaw_bdev: nothing to do.
+            // 7. A reset failed: drop the diff areas (earlier members keep snapshot_is_taken).
+            if failure != 0 {
+                releaseDiffAreas()
+                return failure
+            }
+            // 8. A diff area already corrupted.
+            if trackers.contains(where: { $0.diffArea?.isCorrupted ?? false }) {
+                releaseMembers()
+                return -EFAULT
+            }
+            // 9. One image per member.
+            for tracker in trackers {
+                guard let area = tracker.diffArea else { continue }
+                tracker.image = blockLayer.addImage(original: tracker.device,
+                                                    capacitySectors: tracker.cbt.capacitySectors,
+                                                    diffArea: area, originalCBT: tracker.cbt)
+            }
+            return 0
+        }
+    }
+
+    /// Take step 2/7 failure path: release every diff area created so far.
+    private func releaseDiffAreas() {
+        for tracker in trackers {
+            let area = tracker.diffArea
+            tracker.diffArea = nil
+            area?.release()
+        }
+    }
+
+    /// Take step 10 failure path: remove images, stop COW, drop diff areas; `isTaken`
+    /// stays set, so the snapshot is BROKEN (Quirk.brokenSnapshot).
+    private func releaseMembers() {
+        for tracker in trackers {
+            if let image = tracker.image {
+                blockLayer.remove(image)
+                tracker.image = nil
+            }
+            tracker.releaseSnapshot()
+        }
+    }
+
+    /// The final release (§2.4), run by the last `put`.
+    private func release() {
+        rwLock.withWriteLock {
+            for tracker in trackers {
+                if let image = tracker.image {
+                    blockLayer.remove(image)
+                    tracker.image = nil
+                }
+                tracker.releaseSnapshot()
+                tracker.unlink()
+            }
+            trackers.removeAll()
+        }
+        storage.release()
+        events.clear()
+    }
+}
+
+/// The global snapshot list (`snapshots` + `snapshots_lock`), in creation order.
+/// The list holds one reference on each listed snapshot.
+final class SnapshotList: @unchecked Sendable {
+    private let lock = RWSemaphore()
+    private var snapshots: [Snapshot] = []
+
+    /// Appends a new snapshot (its initial reference becomes the list's).
+    func append(_ snapshot: Snapshot) { lock.withWriteLock { snapshots.append(snapshot) } }
+
+    /// `snapshot_get_by_id`: the listed snapshot with a reference taken, or nil.
+    func get(_ id: SimUUID) -> Snapshot? {
+        lock.withReadLock {
+            guard let snapshot = snapshots.first(where: { $0.id == id }) else { return nil }
+            snapshot.get()
+            return snapshot
+        }
+    }
+
+    /// DESTROY: unlinks the snapshot and returns it (the caller drops the list's
+    /// reference), or nil when no listed snapshot has this id.
+    func unlink(_ id: SimUUID) -> Snapshot? {
+        lock.withWriteLock {
+            guard let index = snapshots.firstIndex(where: { $0.id == id }) else { return nil }
+            return snapshots.remove(at: index)
+        }
+    }
+
+    /// Runs `body` on the listed snapshots under the list's read lock.
+    func withSnapshots<R>(_ body: ([Snapshot]) -> R) -> R { lock.withReadLock { body(snapshots) } }
+}
