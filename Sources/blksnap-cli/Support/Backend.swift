@@ -2,6 +2,7 @@ import BlksnapKit
 #if canImport(Glibc)
 import Glibc
 #endif
+import SimKernel
 import SystemPackage
 
 /// The kernel a command talks to: the real one, or a simulator through `--sim`.
@@ -24,16 +25,16 @@ struct Backend {
     init(_ global: GlobalOptions) throws(CommandFailure) {
         simSocket = global.resolvedSimSocket
         if let simSocket {
-            kernel = try SimulatorConnection.connect(socketPath: simSocket)
+            kernel = try SimulatorConnection.connect(socketPath: simSocket) as SimClient
         } else {
             kernel = LinuxKernel()
         }
     }
 
-    /// Wraps an existing kernel (the demo's in-process simulator, tests).
-    init(kernel: any KernelInterface) {
+    /// Wraps an existing kernel (the demo's in-process simulator, a connected client).
+    init(kernel: any KernelInterface, simSocket: String? = nil) {
         self.kernel = kernel
-        self.simSocket = nil
+        self.simSocket = simSocket
     }
 
     /// Opens `/dev/blksnap-control` in the backend's namespace.
@@ -70,6 +71,9 @@ struct Backend {
             }
             if let simulated = SimulatorConnection.devicePath(of: number, kernel: kernel) {
                 return simulated
+            }
+            if kernel is LinuxKernel, let discovery = try? DeviceDiscovery(), let node = try? discovery.devnodePath(of: number) {
+                return node
             }
             throw CommandFailure(
                 "device \(number): no node found for this device number (\(conventional) does not exist); give the device path instead (ENOENT)")
