@@ -11,10 +11,16 @@ struct Checksum: Equatable, Sendable, CustomStringConvertible {
 
     /// Adds bytes.
     mutating func update(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            value ^= UInt64(byte)
-            value = value &* 0x0000_0100_0000_01b3
+        var hash = value
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            for byte in buffer {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
         }
+        if done == nil {
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        }
+        value = hash
     }
 
     /// 16 lowercase hex digits.
@@ -34,18 +40,20 @@ struct TestPattern: Sendable {
     func bytes(count length: Int) -> [UInt8] {
         var state = seed ^ 0x9e37_79b9_7f4a_7c15
         if state == 0 { state = 0x2545_f491_4f6c_dd1d }
-        var output: [UInt8] = []
-        output.reserveCapacity(length)
-        while output.count < length {
-            state ^= state >> 12
-            state ^= state << 25
-            state ^= state >> 27
-            var word = state &* 0x2545_f491_4f6c_dd1d
-            for _ in 0..<8 where output.count < length {
-                output.append(UInt8(truncatingIfNeeded: word))
-                word >>= 8
+        return [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            var index = 0
+            while index < length {
+                state ^= state >> 12
+                state ^= state << 25
+                state ^= state >> 27
+                var word = state &* 0x2545_f491_4f6c_dd1d
+                for _ in 0..<8 where index < length {
+                    buffer[index] = UInt8(truncatingIfNeeded: word)
+                    word >>= 8
+                    index += 1
+                }
             }
+            initialized = length
         }
-        return output
     }
 }

@@ -69,17 +69,25 @@ struct EventReport: Encodable {
         code = event.code
         timeLabelNs = event.timeLabelNanoseconds
         meaning = event.description
+        self.event = Self.name(of: event)
         switch event {
         case .lowFreeSpace(let sectors, _):
-            self.event = "low_free_space"
             requestedSectors = sectors
         case .corrupted(let device, let errno, _):
-            self.event = "corrupted"
             self.device = device.description
             self.errno = errno.rawValue
             errnoName = ErrnoName.name(of: errno)
         case .unknown:
-            self.event = "unknown"
+            break
+        }
+    }
+
+    /// The event's name as the UAPI spells its code: `low_free_space`, `corrupted`, `unknown`.
+    static func name(of event: SnapshotEvent) -> String {
+        switch event {
+        case .lowFreeSpace: "low_free_space"
+        case .corrupted: "corrupted"
+        case .unknown: "unknown"
         }
     }
 
