@@ -21,6 +21,18 @@ struct Backend {
         return kernel is LinuxKernel ? "kernel" : "in-process simulator"
     }
 
+    /// The kernel's tick rate, to convert WAIT_EVENT timeouts (v5 counts `timeout_ms` in
+    /// jiffies): the simulator's `hz` parameter, or 250 (the common distribution
+    /// CONFIG_HZ) for the real kernel, which does not publish it.
+    var ticksPerSecond: UInt32 {
+        if let inProcess = kernel as? SimKernelBackend { return inProcess.kernel.params.current.hz }
+        if let client = kernel as? SimClient, let params = try? client.parameters(),
+           let hz = params.first(where: { $0.name == "hz" })?.value, hz > 0 {
+            return hz
+        }
+        return 250
+    }
+
     /// Selects the backend from `--sim` / `BLKSNAPCTL_SIM`.
     init(_ global: GlobalOptions) throws(CommandFailure) {
         simSocket = global.resolvedSimSocket

@@ -9,8 +9,9 @@ struct SnapshotWaitEvent: ParsableCommand {
         discussion: """
             Events: low_free_space (append at least the requested sectors of storage; v5 \
             queues one at creation) and corrupted (a device's difference area failed). \
-            The timeout is converted to kernel ticks at HZ=250 (v5 counts its timeout_ms in \
-            jiffies). Exits 75 when no event arrived in time, 65 after a corrupted event. \
+            The timeout is converted to kernel ticks (v5 counts its timeout_ms in jiffies): \
+            at HZ=250 for the real kernel, at the simulator's hz parameter with --sim. \
+            Exits 75 when no event arrived in time, 65 after a corrupted event. \
             --drain also prints every event already queued after the first.
             """)
 
@@ -30,8 +31,9 @@ struct SnapshotWaitEvent: ParsableCommand {
     func run() throws {
         let backend = try Backend(global)
         let control = try backend.control()
+        let hz = backend.ticksPerSecond
         let first = try performing(backend) { () throws(BlksnapError) in
-            if let timeoutMs { return try control.waitEvent(id, timeoutMilliseconds: timeoutMs) }
+            if let timeoutMs { return try control.waitEvent(id, timeoutMilliseconds: timeoutMs, hz: hz) }
             return try control.waitEvent(id, timeoutTicks: UInt32.max)
         }
         guard let first else {
