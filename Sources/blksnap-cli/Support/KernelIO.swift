@@ -67,8 +67,12 @@ enum KernelIO {
 
     /// `strerror text (ENAME)`, plus what EIO means on an image.
     static func describe(_ error: Errno) -> String {
-        var text = "\(error.description) (\(ErrnoName.name(of: error)))"
-        if error == .ioError { text += "; on a snapshot image this means its snapshot is corrupted" }
-        return text
+        var text = error.description
+        switch error {
+        case .noSuchFileOrDirectory: text += ": no such device node (list them with 'blksnapctl sim device list')"
+        case .ioError: text += ": on a snapshot image this means its snapshot is corrupted (see 'blksnapctl snapshot info')"
+        default: break
+        }
+        return text + " (\(ErrnoName.name(of: error)))"
     }
 }
