@@ -14,7 +14,7 @@ struct SimServeTests {
         let root: URL
         let stdout = Pipe()
 
-        init() throws {
+        init(diffStorageMinimumSectors: Int = 8192) throws {
             root = try CLITestSupport.temporaryDirectory()
             socket = root.appendingPathComponent("sim.sock").path
             guard let binary = CLITestSupport.binary else {
@@ -22,7 +22,7 @@ struct SimServeTests {
             }
             process.executableURL = binary
             process.arguments = ["sim", "serve", "--root", root.appendingPathComponent("state").path, "--socket", socket,
-                                 "--param", "chunk_minimum_shift=16", "--param", "diff_storage_minimum=8192", "--json"]
+                                 "--param", "chunk_minimum_shift=16", "--param", "diff_storage_minimum=\(diffStorageMinimumSectors)", "--json"]
             process.standardOutput = stdout
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -129,5 +129,54 @@ struct SimServeTests {
 
         #expect(server.terminate() == 0)
         #expect(access(server.socket, F_OK) != 0, "socket removed on SIGTERM")
+    }
+
+    @Test func overflowIsCorruptionExit65() throws {
+        let server = try Server(diffStorageMinimumSectors: 128)
+        _ = try server.readyLine()
+        func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(arguments + ["--sim", server.socket])
+        }
+        #expect(try ctl(["sim", "device", "add", "disk", "--size", "8M"]).status == 0)
+        #expect(try ctl(["sim", "device", "add", "tiny", "--size", "1M"]).status == 0)
+        let id = try ctl(["snapshot", "create", "/dev/disk"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // One 64 KiB chunk of storage, then 4 MiB of overwrites: the storage overflows.
+        #expect(try ctl(["snapshot", "append-storage", id, "--device", "/dev/tiny", "--range", "0:128"]).status == 0)
+        #expect(try ctl(["snapshot", "take", id]).status == 0)
+        #expect(try ctl(["sim", "write", "/dev/disk", "--offset", "0", "--pattern", "5", "--length", "4M"]).status == 0)
+        var info = try ctl(["snapshot", "info", "/dev/disk", "--json"])
+        let deadline = Date().addingTimeInterval(10)
+        while info.status == 0 && Date() < deadline {  // the store worker may finish after the write
+            usleep(50_000)
+            info = try ctl(["snapshot", "info", "/dev/disk", "--json"])
+        }
+        #expect(info.status == 65)
+        #expect(info.stdout.contains(#""error_name":"ENOSPC""#) && info.stdout.contains(#""corrupted":true"#))
+        let events = try ctl(["snapshot", "wait-event", id, "--timeout-ms", "0", "--drain", "--json"])
+        #expect(events.status == 65)
+        let lines = events.stdout.split(separator: "\n")
+        #expect(lines.count >= 2, "JSON Lines: one document per event")
+        #expect(lines.last?.contains(#""event":"corrupted""#) == true)
+        let read = try ctl(["sim", "read", "/dev/blksnap-image_240:0", "--offset", "0", "--length", "4K"])
+        #expect(read.status == 1 && read.stderr.contains("EIO"))
+        #expect(try ctl(["snapshot", "destroy", id]).status == 0)
+        #expect(server.terminate() == 0)
+    }
+
+    @Test func failedCreateIsRolledBack() throws {
+        let server = try Server()
+        _ = try server.readyLine()
+        func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(arguments + ["--sim", server.socket])
+        }
+        #expect(try ctl(["sim", "device", "add", "one", "--size", "4M"]).status == 0)
+        let failed = try ctl(["snapshot", "create", "/dev/one", "/dev/missing"])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("/dev/missing") && failed.stderr.contains("ENOENT") && failed.stderr.contains("destroyed again"))
+        #expect(failed.stdout.isEmpty)
+        let list = try ctl(["snapshot", "list", "--json"])
+        #expect(list.stdout.contains(#""snapshots":[]"#), "no snapshot left behind")
+        #expect(try ctl(["snapshot", "create", "/dev/one"]).status == 0, "the device is free again")
+        #expect(server.terminate() == 0)
     }
 }
