@@ -163,4 +163,73 @@ struct FuseEndToEndTests {
     func xfsOneDisk() throws {
         try snapshotOfMountedFileSystems(.xfs, diskCount: 1, diskSize: "320M")
     }
+
+    @Test("overflow under a mounted filesystem: the image fails with EIO, the original is untouched")
+    func overflowWithMountedFileSystem() throws {
+        let server = try FuseServer(params: ["diff_storage_minimum=128"])
+        defer { server.cleanUp() }
+        try server.ctl(["sim", "device", "add", "disk", "--size", "128M"])
+        try server.ctl(["sim", "device", "add", "tiny", "--size", "1M"])
+        let loop = try server.attachLoop("/dev/disk")
+        try FuseTestSupport.require(FileSystem.ext4.make(loop))
+        let directory = try server.mount(loop)
+        let before = try Self.writeInitialFiles(in: directory, seed: 7)
+        // One 64 KiB chunk of difference storage: the changes below overflow it.
+        let id = try server.ctl(["snapshot", "create", "/dev/disk"])
+        try server.ctl(["snapshot", "append-storage", id, "--device", "/dev/tiny", "--range", "0:128"])
+        try FuseTestSupport.require(["fsfreeze", "-f", directory])
+        let taken = try CLITestSupport.run(["snapshot", "take", id, "--sim", server.socket])
+        try FuseTestSupport.require(["fsfreeze", "-u", directory])
+        try #require(taken.status == 0, "take: \(taken.stderr)")
+        let after = try Self.changeFiles(in: directory, from: before, seed: 7)
+        var info = try CLITestSupport.run(["snapshot", "info", "/dev/disk", "--json", "--sim", server.socket])
+        let deadline = Date().addingTimeInterval(10)
+        while info.status == 0 && Date() < deadline {  // the store worker may finish after the writes
+            usleep(50_000)
+            info = try CLITestSupport.run(["snapshot", "info", "/dev/disk", "--json", "--sim", server.socket])
+        }
+        #expect(info.stdout.contains(#""corrupted":true"#), "the snapshot overflowed: \(info.stdout)")
+        // The image file fails with EIO, directly and through a loop device.
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let image = try #require(report["image"] as? String)
+        let fd = open(server.mountPoint + image, O_RDONLY)
+        try #require(fd >= 0, "the image file is exported")
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let readErrno = errno
+        close(fd)
+        #expect(count == -1 && readErrno == EIO, "image read after overflow: \(count), errno \(readErrno)")
+        let imageLoop = try server.attachLoop(image)
+        let copy = try FuseTestSupport.tool(["dd", "if=\(imageLoop)", "of=/dev/null", "bs=64K", "count=4", "iflag=direct"])
+        #expect(copy.status != 0, "dd through the image loop fails: \(copy.stderr)")
+        try server.detachLoop(imageLoop)
+        try server.ctl(["snapshot", "destroy", id])
+        // The original never saw an error: clean, with every change.
+        let stillThere = try Self.files(under: directory)
+        #expect(Set(stillThere.keys) == Set(after.keys))
+        try server.unmount(directory)
+        let check = try FuseTestSupport.tool(FileSystem.ext4.check(loop))
+        #expect(check.status == 0, "original checks clean: \(check.stdout)\(check.stderr)")
+        let remounted = try server.mount(loop)
+        let found = try Self.files(under: remounted)
+        #expect(Set(found.keys) == Set(after.keys))
+        for (name, data) in after { #expect(found[name] == data, "original after overflow: \(name)") }
+        try server.unmount(remounted)
+        #expect(server.terminate() == 0)
+    }
+
+    @Test("sim serve refuses a stale FUSE mount with a clear message")
+    func staleMountRefused() throws {
+        let server = try FuseServer()
+        defer { server.cleanUp() }
+        kill(server.process.processIdentifier, SIGKILL)
+        server.process.waitUntilExit()
+        var status = stat()
+        #expect(stat(server.mountPoint, &status) == -1 && errno == ENOTCONN, "the dead server left a stale mount")
+        let again = try CLITestSupport.run(["sim", "serve", "--root", server.root.appendingPathComponent("state").path,
+                                            "--socket", server.socket, "--mount", server.mountPoint])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("stale FUSE mount") && again.stderr.contains("fusermount3 -u"), "\(again.stderr)")
+        #expect(access(server.socket, F_OK) != 0, "the refused server removed its socket")
+    }
 }
