@@ -10,8 +10,8 @@ struct SimLoopAttach: ParsableCommand {
         commandName: "attach",
         abstract: "Bind a free loop device to a simulated device or image and print it (/dev/loopN).",
         discussion: """
-            DEVICE is /dev/NAME or NAME as 'sim device list' shows it. Images are bound \\
-            read-only unless --writable (images are writable, e.g. for journal replay); \\
+            DEVICE is /dev/NAME or NAME as 'sim device list' shows it. Images are bound \
+            read-only unless --writable (images are writable, e.g. for journal replay); \
             devices are always writable.
             """)
 

@@ -7,7 +7,7 @@ struct SimLoopCommand: ParsableCommand {
         commandName: "loop",
         abstract: "Bind loop devices to the simulator's FUSE-served device and image files.",
         discussion: """
-            Needs 'sim serve --mount MOUNTPOINT', root and losetup (util-linux). The loop \\
+            Needs 'sim serve --mount MOUNTPOINT', root and losetup (util-linux). The loop \
             device uses direct I/O. Never run these from the serving process itself.
             """,
         subcommands: [SimLoopAttach.self, SimLoopDetach.self])

@@ -7,7 +7,7 @@ struct SimLoopDetach: ParsableCommand {
         commandName: "detach",
         abstract: "Detach a loop device bound to one of the simulator's files.",
         discussion: """
-            Refuses a loop device bound to anything else. A loop device still carrying a \\
+            Refuses a loop device bound to anything else. A loop device still carrying a \
             mounted filesystem is detached by the kernel when that is unmounted.
             """)
 
