@@ -64,6 +64,7 @@ let package = Package(
             name: "SimKernelTests",
             dependencies: ["SimKernel", "BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
             name: "BlksnapCLITests",
             dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]

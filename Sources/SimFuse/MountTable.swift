@@ -10,6 +10,13 @@ public struct MountEntry: Sendable, Equatable {
     public var fileSystemType: String
     /// The mount source (for a FUSE filesystem: its `fsname`).
     public var source: String
+
+    /// Creates an entry.
+    public init(mountPoint: String, fileSystemType: String, source: String) {
+        self.mountPoint = mountPoint
+        self.fileSystemType = fileSystemType
+        self.source = source
+    }
 }
 
 /// Reads the mount table of this process's mount namespace.

@@ -19,13 +19,17 @@ struct FuseEndToEndTests {
         var check: @Sendable (String) -> [String]
         /// Mount options for the image (a second copy of the same filesystem UUID).
         var imageOptions: String?
+        /// Read-only mount options that do not replay the journal.
+        var noReplayOptions: String
 
         var description: String { name }
 
         static let ext4 = FileSystem(name: "ext4", make: { ["mkfs.ext4", "-q", "-F", $0] },
-                                     check: { ["e2fsck", "-fn", $0] }, imageOptions: nil)
+                                     check: { ["e2fsck", "-fn", $0] }, imageOptions: nil,
+                                     noReplayOptions: "ro,noload")
         static let xfs = FileSystem(name: "xfs", make: { ["mkfs.xfs", "-q", "-f", $0] },
-                                    check: { ["xfs_repair", "-n", $0] }, imageOptions: "nouuid")
+                                    check: { ["xfs_repair", "-n", $0] }, imageOptions: "nouuid",
+                                    noReplayOptions: "ro,norecovery,nouuid")
     }
 
     /// Relative path → content of every regular file under `directory` (lost+found excluded).
@@ -118,6 +122,15 @@ struct FuseEndToEndTests {
         for (index, disk) in disks.enumerated() {
             let image = try server.imagePath(of: disk)
             #expect(server.exportedNames.contains(String(image.dropFirst(5))), "the image appears at take")
+            // Read-only (the default for images), without journal replay.
+            let readOnlyLoop = try server.attachLoop(image)
+            #expect(try FuseTestSupport.require(["blockdev", "--getro", readOnlyLoop]).hasPrefix("1"), "images attach read-only")
+            let noReplay = try server.mount(readOnlyLoop, options: fileSystem.noReplayOptions)
+            let seen = try Self.files(under: noReplay)
+            #expect(Set(seen.keys) == Set(before[index].keys), "\(fileSystem.noReplayOptions): the files of take time")
+            for (name, data) in before[index] { #expect(seen[name] == data, "\(disk) image (no replay): \(name)") }
+            try server.unmount(noReplay)
+            try server.detachLoop(readOnlyLoop)
             let imageLoop = try server.attachLoop(image, writable: true)
             let replay = try server.mount(imageLoop, options: fileSystem.imageOptions)  // replays the journal into the image
             try server.unmount(replay)
