@@ -20,9 +20,13 @@ public struct SimQuirk: Sendable, Equatable, Identifiable {
 }
 
 extension SimKernel {
-    /// Every deliberate quirk of the control plane (control device, filter, tracker,
-    /// CBT, snapshot, image), in one list. The COW engine (DiffArea, DiffStorage) lists
-    /// its own behaviours in its files.
+    /// The one complete list: every deliberate v5 quirk the simulator reproduces or
+    /// diverges from, control plane first (``quirks``), then the COW engine
+    /// (``cowEngineQuirks``). Ids are unique across both.
+    public static var allQuirks: [SimQuirk] { quirks + cowEngineQuirks }
+
+    /// The quirks of the control plane (control device, filter, tracker, CBT, snapshot,
+    /// image, namespace). The COW engine keeps its part in ``cowEngineQuirks``.
     public static let quirks: [SimQuirk] = [
         SimQuirk(id: "controlDispatchByNumber", specSection: "§1.2", handling: .reproduced,
                  summary: "The control device dispatches on _IOC_NR only: type, direction and size bits are ignored."),
