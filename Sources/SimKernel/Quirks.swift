@@ -106,6 +106,8 @@ extension SimKernel {
                  summary: "An image is deleted at the final release regardless of openers; I/O on a still-open image then fails (EIO), size ioctls report 0."),
         SimQuirk(id: "imageDevtNeverReused", specSection: "§1.1", handling: .diverged,
                  summary: "Image minors under major 259 increase and are never reused (the kernel's allocator reuses the lowest free minor)."),
+        SimQuirk(id: "removedStorageStaysWritable", specSection: "§2.4, §5.1", handling: .diverged,
+                 summary: "A removed device that backs difference storage keeps accepting the storage's writes in the simulator (v5 would fail them with an I/O error and corrupt the diff areas)."),
         SimQuirk(id: "wholeDiskFilterVsPartitions", specSection: "§2.1", handling: .diverged,
                  summary: "Partitions are not simulated; every simulated device is a whole disk."),
     ]
