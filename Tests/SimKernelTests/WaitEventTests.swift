@@ -86,6 +86,14 @@ struct WaitEventTests {
         join(group)
     }
 
+    @Test("A queued event wins over a pending signal (the condition is checked first)")
+    func eventBeforeSignal() {
+        let sim = Sim()
+        let id = sim.create()
+        #expect(sim.waitEvent(id, timeout: 1000, interrupted: { true }).0 == 0)
+        #expect(sim.waitEvent(id, timeout: 1000, interrupted: { true }).0 == -EINTR)
+    }
+
     @Test("An event arriving during the wait wakes the waiter")
     func wakesOnEvent() throws {
         let sim = Sim()
