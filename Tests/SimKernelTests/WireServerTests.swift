@@ -36,6 +36,33 @@ import Testing
         #expect(throws: SimErrno.self) { _ = try WireSocket.connect(to: harness.socketPath) }
     }
 
+    @Test func theSocketIs0600EvenUnderAPermissiveUmask() throws {
+        var template = Array("/tmp/wire-umask-XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw SimErrno(errno) }
+        let directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { rmdir(directory + "/root"); rmdir(directory) }
+        let previous = umask(0)
+        let server: SimServer
+        do {
+            defer { umask(previous) }
+            server = try SimServer(backend: ScriptedKernel(), socketPath: directory + "/s", rootDirectory: directory + "/root")
+        }
+        defer { server.stop() }
+        var status = Glibc.stat()
+        #expect(lstat(directory + "/s", &status) == 0)
+        #expect(status.st_mode & 0o7777 == 0o600)
+        #expect(lstat(directory + "/root", &status) == 0)
+        #expect(status.st_mode & 0o7777 == 0o700)
+    }
+
+    @Test func aPathTooLongForSockaddrIsRefused() throws {
+        let long = "/tmp/" + String(repeating: "x", count: 120)
+        #expect(throws: SimErrno(ENAMETOOLONG)) {
+            _ = try SimServer(backend: ScriptedKernel(), socketPath: long, rootDirectory: "/tmp")
+        }
+        #expect(throws: SimErrno(ENAMETOOLONG)) { _ = try WireSocket.connect(to: long) }
+    }
+
     @Test func bindRefusesALiveServerAndReplacesAStaleSocket() throws {
         let harness = try WireHarness()
         defer { harness.tearDown() }
