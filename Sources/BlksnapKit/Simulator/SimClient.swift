@@ -56,11 +56,11 @@ public final class SimClient: KernelInterface, Sendable {
         guard case .open(let result, let isControl) = try kernelCall(.open(path: path, flags: flags)) else {
             throw .protocolError
         }
-        let fd = try Self.value(result)
+        guard let fd = CInt(exactly: try Self.value(result)) else { throw .protocolError }
         pool.withLock { pool in
-            if isControl { pool.controlDescriptors.insert(CInt(fd)) } else { pool.controlDescriptors.remove(CInt(fd)) }
+            if isControl { pool.controlDescriptors.insert(fd) } else { pool.controlDescriptors.remove(fd) }
         }
-        return CInt(fd)
+        return fd
     }
 
     /// `close(2)` of a simulator descriptor.
@@ -81,8 +81,9 @@ public final class SimClient: KernelInterface, Sendable {
         let regions = SimUserMemoryCapture.regions(for: request, argument: address, onControlDevice: isControl)
         let reply = try kernelCall(.ioctl(fd: fd, request: UInt64(request), argument: address, regions: regions))
         guard case .ioctl(let result, let writes) = reply else { throw .protocolError }
-        SimUserMemoryCapture.apply(writes)
-        return CInt(try Self.value(result))
+        guard SimUserMemoryCapture.apply(writes, within: regions) else { throw .protocolError }
+        guard let value = CInt(exactly: try Self.value(result)) else { throw .protocolError }
+        return value
     }
 
     /// `pread(2)`: reads until `buffer` is full or the device ends (in pieces of at
