@@ -156,6 +156,7 @@ struct FuseEndToEndTests {
             #expect(Set(found.keys) == Set(after[index].keys), "original \(disks[index]) has every change")
             for (name, data) in after[index] { #expect(found[name] == data, "original \(disks[index]): \(name)") }
             try server.unmount(directory)
+            try server.detachLoop(loop)
         }
         #expect(server.terminate() == 0)
         #expect(!MountTable.isMountPoint(server.mountPoint), "unmounted on SIGTERM")
@@ -228,7 +229,9 @@ struct FuseEndToEndTests {
         #expect(Set(found.keys) == Set(after.keys))
         for (name, data) in after { #expect(found[name] == data, "original after overflow: \(name)") }
         try server.unmount(remounted)
+        #expect(!LoopBacking.bound(under: server.mountPoint).isEmpty)
         #expect(server.terminate() == 0)
+        #expect(LoopBacking.bound(under: server.mountPoint).isEmpty, "SIGTERM detached the loop devices over its files")
     }
 
     @Test("sim serve refuses a stale FUSE mount with a clear message")

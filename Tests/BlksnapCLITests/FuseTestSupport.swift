@@ -70,7 +70,7 @@ final class FuseServer {
         }
         root = try CLITestSupport.temporaryDirectory()
         socket = root.appendingPathComponent("sim.sock").path
-        mountPoint = root.appendingPathComponent("fuse").path
+        mountPoint = (canonicalPath(root.path) ?? root.path) + "/fuse"
         guard let binary = CLITestSupport.binary else { throw CocoaError(.fileNoSuchFile) }
         process.executableURL = binary
         process.arguments = ["sim", "serve", "--root", root.appendingPathComponent("state").path, "--socket", socket,
@@ -149,7 +149,10 @@ final class FuseServer {
     /// Unmounts, detaches and stops everything this fixture started (lazily, ignoring errors).
     func cleanUp() {
         for directory in mounts.reversed() { _ = try? FuseTestSupport.tool(["umount", "-l", directory]) }
-        for loop in loops.reversed() { _ = try? FuseTestSupport.tool(["losetup", "-d", loop]) }
+        // Only loop devices still bound to this server's files: a recorded one may have been
+        // detached already (by the server on SIGTERM) and reused by another test since.
+        let ours = Set(LoopBacking.bound(under: mountPoint).map(\.device))
+        for loop in loops.reversed() where ours.contains(loop) { _ = try? FuseTestSupport.tool(["losetup", "-d", loop]) }
         mounts = []
         loops = []
         if process.isRunning {
