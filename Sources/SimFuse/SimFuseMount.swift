@@ -125,7 +125,7 @@ public final class SimFuseMount: @unchecked Sendable {
         }
         fuse_exit(fuse)
         guard !wasStarted || finished.wait(timeout: .now() + timeoutSeconds) == .success else { return false }
-        fuse_unmount(fuse)
+        if MountTable.isMountPoint(mountPoint) { fuse_unmount(fuse) }
         fuse_destroy(fuse)
         context.release()
         return true
