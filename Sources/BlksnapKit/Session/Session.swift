@@ -141,7 +141,7 @@ public final class Session {
             try setUp()
         } catch let failure {
             do {
-                try teardown()
+                try teardown(detachingAttached: true)
             } catch {
                 throw SessionError(failure.stage, errno: failure.errno,
                                    "\(failure.message); rolling back also failed: \(error.message)",
@@ -386,6 +386,11 @@ public final class Session {
     /// already); otherwise it is left running and the storage is **not** released (the
     /// kernel may still write to it).
     public func teardown() throws(SessionError) {
+        try teardown(detachingAttached: configuration.detachAttachedTrackers)
+    }
+
+    /// Teardown; a setup rollback always detaches the trackers it attached.
+    private func teardown(detachingAttached: Bool) throws(SessionError) {
         if let id = snapshotID, !isDestroyed {
             var shouldDestroy = true
             if case .watching(let destroyOnStop) = mode { shouldDestroy = destroyOnStop || isSnapshotGone }
@@ -417,7 +422,7 @@ public final class Session {
             }
             isStorageReleased = true
         }
-        if configuration.detachAttachedTrackers, !trackersHandled {
+        if detachingAttached, !trackersHandled {
             var failures: [String] = []
             var left: [String] = []
             for path in attachedDevices {
