@@ -246,17 +246,20 @@ func streamWrites(_ fixture: SimSessionFixture, generation: UInt32 = 2, bytesPer
 
 @Suite("Session on the in-process simulator")
 struct SessionSimulatorTests {
+    /// Unthrottled, with a step twice the kernel's request so capacity runs ahead of
+    /// demand (with step = request the margin is only half a request: an unthrottled
+    /// writer on a busy machine can overtake the session — see SessionThroughputTests).
     @Test("a writer streaming 8× the first portion: storage keeps up, no overflow, image byte-exact")
     func keepsUp() throws {
         let fixture = try SimSessionFixture.make(devices: 2, deviceSectors: 65_536)
         try fixture.fill(generation: 1)
         let runner = SessionRunner(fixture: fixture, configuration: SessionConfiguration(
-            devices: fixture.devices, stepSectors: 0, pollMilliseconds: 20, hz: 250))
+            devices: fixture.devices, stepSectors: 16_384, pollMilliseconds: 20, hz: 250))
         if let error = runner.waitStarted() { Issue.record("start failed: \(error)"); return }
         let images = runner.images
         #expect(images.map(\.devicePath) == fixture.devices)
         #expect(images.map(\.imagePath) == ["/dev/blksnap-image_240:0", "/dev/blksnap-image_240:1"])
-        // 2 × 32 MiB of COW against a first portion of 4 MiB.
+        // 2 × 32 MiB of COW against a first portion of 8 MiB.
         #expect(try streamWrites(fixture) == 0)
         for (index, image) in images.enumerated() {
             #expect(try fixture.mismatchedChunks(image.imagePath, device: index, generation: 1) == 0)
@@ -276,7 +279,7 @@ struct SessionSimulatorTests {
             appends += 1
             #expect(capacity >= requested || requested == 0)
         }
-        #expect(appends >= 8)
+        #expect(appends >= 5)
         #expect(!events.contains { if case .limitReached = $0 { true } else { false } })
         #expect(events.contains { if case .fillEstimate(let rate, _) = $0 { rate > 0 } else { false } })
         #expect(events.last == .ended(reason: .stopped(signal: SIGTERM)))
