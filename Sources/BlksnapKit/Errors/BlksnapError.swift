@@ -112,7 +112,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         switch (operation, errno) {
         // open(/dev/blksnap-control)
         case (.openControl, .noSuchFileOrDirectory), (.openControl, .noSuchAddressOrDevice), (.openControl, .operationNotSupportedByDevice):
-            return unavailable("blksnap module not loaded (no control device \(device))")
+            return unavailable("blksnap module not loaded (no \(device))")
         case (.openControl, .permissionDenied), (.openControl, .notPermitted):
             return refused("permission denied: the control device is root-only")
 
@@ -224,7 +224,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.cbtInfo, .noData):
             return refused("the kernel could not write the CBT info (bad argument address)")
         case (.cbtInfo, .invalidArgument):
-            return refused("argument too short for cbtinfo")
+            return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
         case (.cbtInfo, .noSuchProcess):
             return refused("device \(device) has no CBT map")
 
@@ -235,7 +235,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.cbtMap, .noData):
             return refused("the requested part lies beyond the CBT map of \(device) (or the request could not be read)")
         case (.cbtMap, .invalidArgument):
-            return refused("the CBT map could not be copied to the buffer, or the argument is too short")
+            return unavailable("the CBT map could not be copied to the buffer, or the kernel has no block-device filter support (a loop device answers an unknown request with EINVAL)")
 
         // cbtdirty
         case (.markDirty, .invalidArgument):
@@ -253,13 +253,13 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.addToSnapshot, .noData):
             return refused("the kernel could not read the snapshot id (bad argument address)")
         case (.addToSnapshot, .invalidArgument):
-            return refused("argument too short for snapshotadd")
+            return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
 
         // snapshotinfo
         case (.snapshotInfo, .noData):
             return refused("the kernel could not copy the snapshot info (bad argument address)")
         case (.snapshotInfo, .invalidArgument):
-            return refused("argument too short for snapshotinfo")
+            return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
 
         // BLKGETSIZE64 / BLKSSZGET
         case (.capacity, .inappropriateIOCTLForDevice), (.logicalBlockSize, .inappropriateIOCTLForDevice):
