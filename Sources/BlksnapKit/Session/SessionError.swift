@@ -49,6 +49,9 @@ public struct SessionError: Error, Hashable, Sendable, CustomStringConvertible {
         self.init(stage, errno: error.errno, "difference storage: \(error)")
     }
 
-    /// `session STAGE: message`.
-    public var description: String { "session \(stage.rawValue): \(message)" }
+    /// `session STAGE: message (ENAME)`.
+    public var description: String {
+        let name = ErrnoName.name(of: errno)
+        return "session \(stage.rawValue): \(message)" + (message.contains("(\(name))") ? "" : " (\(name))")
+    }
 }
