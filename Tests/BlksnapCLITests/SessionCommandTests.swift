@@ -122,6 +122,38 @@ struct SessionCommandTests {
         #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
     }
 
+    @Test("SIGTERM to blksnapctl reaches the command; its death by signal becomes the exit status (128 + 15)")
+    func signalForwarded() throws {
+        let server = try Server()
+        try prepare(server)
+        let process = Process()
+        process.executableURL = CLITestSupport.binary
+        process.arguments = ["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket,
+                             "--", "sleep", "30"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var data = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        usleep(200_000)  // let the command start
+        let begin = Date()
+        kill(process.processIdentifier, SIGTERM)
+        data.append(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(begin) < 10, "the command was not left to sleep 30 s")
+        #expect(process.terminationStatus == 128 + SIGTERM)
+        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        #expect(events.last?["reason"] as? String == "command_exited")
+        #expect(events.last?["status"] as? Int == Int(128 + SIGTERM))
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+    }
+
     @Test("limit too low: the overflow is reported once (ENOSPC), limit_reached too; the command's status still decides")
     func overflowReported() throws {
         let server = try Server()

@@ -12,7 +12,7 @@ import Testing
 @Suite("Session throughput in the simulator (BLKSNAP_MEASURE=1)", .serialized,
        .enabled(if: ProcessInfo.processInfo.environment["BLKSNAP_MEASURE"] == "1", "set BLKSNAP_MEASURE=1 to measure"))
 struct SessionThroughputTests {
-    static let ratesMiBPerSecond: [Double?] = [16, 32, 64, 128, 256, 512, nil]
+    static let ratesMiBPerSecond: [Double?] = [32, 64, 128, 256, 512, 1024, nil]
     static let stepsSectors: [UInt64] = [0, 16_384, 32_768, 65_536]
 
     struct Run {

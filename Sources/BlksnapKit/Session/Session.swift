@@ -11,7 +11,9 @@ import SystemPackage
 ///
 /// The event loop answers `low_free_space` by appending enough that the total
 /// appended capacity reaches the total the kernel requested (v5 re-arms the event only
-/// then, §5.3), in steps of `max(requested, step)`, never past the limit; it reports
+/// then, §5.3), plus `step − requested` of headroom when the step is larger, in portions
+/// of `max(requested, step)`, never past the limit (when capacity already covers the
+/// target, an empty append just re-arms the event); it reports
 /// `corrupted` events and keeps the snapshot until told to stop. It ends when
 /// ``stopHandle`` is used, when the snapshot disappears (`ESRCH`), or on corruption
 /// if so configured.
@@ -94,9 +96,9 @@ public final class Session {
     /// `snapshot watch`). ``start()`` only opens the control device.
     ///
     /// The kernel keeps its counters to itself, so the session does not know what was
-    /// appended or requested before: it appends at least one step per `low_free_space`
-    /// event, which keeps capacity ≥ requested as long as whoever ran the snapshot
-    /// before did too.
+    /// appended or requested before: it counts from zero, so it appends as if nothing
+    /// had been appended (the creation event, if still queued, makes that exact; otherwise
+    /// the first events are answered with fresh portions until its count catches up).
     public init(watching id: SnapshotID, kernel: any KernelInterface, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, destroyOnStop: Bool = false,
                 imageWatcher: (any ImageNodeWatcher)? = nil, onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
@@ -198,7 +200,7 @@ public final class Session {
                 throw SessionError(.add, error)
             }
         }
-        try extendStorage(atLeastOnce: true)
+        try extendStorage(lastRequestSectors: requestedSectors, isFirstPortion: true)
         guard capacitySectors > 0 else {
             throw SessionError(.storage, errno: .noSpace, "the storage provider gave no storage at all")
         }
@@ -231,18 +233,26 @@ public final class Session {
 
     // MARK: - Storage
 
-    /// Appends portions until capacity ≥ requested (and at least one when asked),
-    /// each of `max(lastRequest, step)` sectors, never past the limit. Reports
-    /// ``SessionEvent/limitReached(capacitySectors:requestedSectors:limitSectors:)`` once
-    /// when it cannot. When capacity already covers the request but nothing could be
-    /// appended, re-arms the kernel's event with an empty append.
-    private func extendStorage(atLeastOnce: Bool, lastRequestSectors: UInt64 = 0) throws(SessionError) {
+    /// Grows the storage after a request of `lastRequestSectors` (the first portion: the
+    /// creation event's request).
+    ///
+    /// The kernel re-arms its event only when capacity ≥ requested (§5.3), so that is the
+    /// floor. A step larger than the request also keeps `step − request` sectors of
+    /// headroom above it: the kernel's warning comes when only half a request is left,
+    /// and the headroom is what lets a writer outrun the session for a while. Portions are
+    /// `max(request, step)` sectors, never past the limit. When nothing needs adding,
+    /// an empty append (`count == 0`, §1.2, §12 fact 2) just re-arms the event.
+    /// Reports ``SessionEvent/limitReached(capacitySectors:requestedSectors:limitSectors:)``
+    /// once, the first time the limit or the provider stops a needed append.
+    private func extendStorage(lastRequestSectors: UInt64, isFirstPortion: Bool = false) throws(SessionError) {
         guard let control, let id = snapshotID else { return }
+        let portionSectors = max(configuration.stepSectors, lastRequestSectors, 1)
+        let headroom = configuration.stepSectors > lastRequestSectors ? configuration.stepSectors - lastRequestSectors : 0
+        let target = requestedSectors + headroom
         var appended = false
         var blocked = false
-        while capacitySectors < requestedSectors || (atLeastOnce && !appended) {
-            var want = max(configuration.stepSectors, lastRequestSectors,
-                           requestedSectors > capacitySectors ? requestedSectors - capacitySectors : 0, 1)
+        while capacitySectors < target || (isFirstPortion && !appended) {
+            var want = portionSectors
             if let limit = configuration.limitSectors {
                 guard limit > capacitySectors else { blocked = true; break }
                 want = min(want, limit - capacitySectors)
@@ -266,19 +276,17 @@ public final class Session {
             onEvent(.appended(devicePath: portion.devicePath, sectors: portion.countSectors,
                               capacitySectors: capacitySectors, requestedSectors: requestedSectors))
         }
-        if blocked {
-            if !limitReported {
-                limitReported = true
-                onEvent(.limitReached(capacitySectors: capacitySectors, requestedSectors: requestedSectors,
-                                      limitSectors: configuration.limitSectors))
-            }
-            if !appended, capacitySectors >= requestedSectors, let path = lastStorageDevicePath {
-                // Nothing added, but capacity covers the request: an empty append re-arms (§5.3).
-                do {
-                    try control.appendStorage(id, devicePath: path, ranges: [])
-                } catch {
-                    throw SessionError(.storage, error)
-                }
+        if blocked, !limitReported {
+            limitReported = true
+            onEvent(.limitReached(capacitySectors: capacitySectors, requestedSectors: requestedSectors,
+                                  limitSectors: configuration.limitSectors))
+        }
+        if !appended, !isFirstPortion, capacitySectors >= requestedSectors, let path = lastStorageDevicePath {
+            // Capacity covers the request already: an empty append only re-arms (§5.3).
+            do {
+                try control.appendStorage(id, devicePath: path, ranges: [])
+            } catch {
+                throw SessionError(.storage, error)
             }
         }
     }
@@ -343,7 +351,7 @@ public final class Session {
                 }
             }
             do {
-                try extendStorage(atLeastOnce: true, lastRequestSectors: sectors)
+                try extendStorage(lastRequestSectors: sectors)
             } catch {
                 onEvent(.warning(message: error.description))
             }

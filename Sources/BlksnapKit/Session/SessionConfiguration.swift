@@ -3,7 +3,9 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// The devices to snapshot, as paths in the kernel's namespace (order kept for the images).
     public var devices: [String]
     /// Sectors appended per step; each step is at least what the kernel asked for
-    /// (`max(requested, step)`). 0: exactly what the kernel asks.
+    /// (`max(requested, step)`), and a step larger than the request is also kept as
+    /// headroom above the requested total (`step − requested`): the larger the step, the
+    /// longer a writer may outrun the session. 0: exactly what the kernel asks.
     public var stepSectors: UInt64
     /// Most sectors of storage the session appends in total; nil: no limit (the
     /// provider's own end is the limit).

@@ -20,8 +20,22 @@ final class ChildProcess: Sendable {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
+        // blksnapctl ignores SIGINT/SIGTERM (it handles them through dispatch sources);
+        // ignored dispositions survive exec, so give the child the defaults back.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var child: pid_t = 0
-        let result = posix_spawnp(&child, arguments[0], nil, nil, &argv, &envp)
+        let result = posix_spawnp(&child, arguments[0], nil, &attributes, &argv, &envp)
         guard result == 0 else {
             throw CommandFailure("cannot run '\(arguments[0])': \(String(cString: strerror(result))) (errno \(result))")
         }
