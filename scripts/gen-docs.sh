@@ -3,8 +3,8 @@
 # never drift from the binary (Tests/BlksnapCLITests compares them).
 #
 #   scripts/gen-docs.sh                     # build (debug), then write man/ and completions/
-#   scripts/gen-docs.sh --no-build --output-dir DIR
-#                                           # use the existing build, write into DIR
+#   scripts/gen-docs.sh --no-build [--bin-dir BIN] --output-dir DIR
+#                                           # use the existing build (in BIN), write into DIR
 #
 # The manual is what swift-argument-parser generates (NAME, DESCRIPTION of every
 # command with its options) with a fixed date, its SYNOPSIS replaced by
@@ -16,10 +16,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DATE=2026-11-22
 build=1
 out=.
+bin=
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) build=0 ;;
         --output-dir) out="$2"; shift ;;
+        --bin-dir) bin="$2"; shift ;;
         *) echo "gen-docs.sh: unknown argument '$1'" >&2; exit 64 ;;
     esac
     shift
@@ -29,7 +31,7 @@ if [ "$build" = 1 ]; then
     swift build --product blksnapctl >&2
     swift build --product generate-manual >&2
 fi
-bin=$(swift build --show-bin-path)
+[ -n "$bin" ] || bin=$(swift build --show-bin-path)
 tool="$bin/blksnapctl"
 manual="$bin/generate-manual-tool"
 for f in "$tool" "$manual"; do

@@ -30,7 +30,8 @@ struct GoldenDocsTests {
         let output = try CLITestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: output) }
         let script = CLITestSupport.packageRoot.appendingPathComponent("scripts/gen-docs.sh")
-        let run = try CLITestSupport.runProgram(script, ["--no-build", "--output-dir", output.path])
+        let run = try CLITestSupport.runProgram(script, ["--no-build", "--bin-dir", CLITestSupport.binDirectory.path,
+                                                                 "--output-dir", output.path])
         #expect(run.status == 0, "gen-docs.sh failed: \(run.stderr)")
         let generated = try String(contentsOf: output.appendingPathComponent("man/blksnapctl.8"), encoding: .utf8)
         let committed = try String(contentsOf: CLITestSupport.packageRoot.appendingPathComponent("man/blksnapctl.8"), encoding: .utf8)

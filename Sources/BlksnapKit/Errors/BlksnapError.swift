@@ -88,7 +88,6 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         var category: BlksnapErrorCategory
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func explain(_ operation: BlksnapOperation, _ errno: Errno, device: String, snapshot: String) -> Explanation {
         func refused(_ text: String) -> Explanation { Explanation(text: text, category: .refused) }
         func unavailable(_ text: String) -> Explanation { Explanation(text: text, category: .moduleUnavailable) }
@@ -260,6 +259,10 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
             return refused("the kernel could not copy the snapshot info (bad argument address)")
         case (.snapshotInfo, .invalidArgument):
             return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
+
+        // the BLKFILTER_CTL envelope itself (cbtmap's EFAULT is its corrupted CBT, above)
+        case (.cbtInfo, .badAddress), (.markDirty, .badAddress), (.addToSnapshot, .badAddress), (.snapshotInfo, .badAddress):
+            return refused("the kernel could not read the BLKFILTER_CTL request (bad argument address)")
 
         // BLKGETSIZE64 / BLKSSZGET
         case (.capacity, .inappropriateIOCTLForDevice), (.logicalBlockSize, .inappropriateIOCTLForDevice):
