@@ -6,7 +6,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// `blksnapctl session DEVICE… --storage SPEC [--step SIZE] [--limit SIZE] [-- COMMAND…]`.
+/// `blksnapctl session DEVICE... --storage SPEC [--step SIZE] [--limit SIZE] [-- COMMAND...]`.
 struct SessionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session",
@@ -15,15 +15,16 @@ struct SessionCommand: ParsableCommand {
             Creates a snapshot of the devices (attaching trackers only where none is attached), \
             appends the first storage portion, takes it, then answers every low_free_space \
             event by appending max(requested, --step) until the appended total covers the \
-            requested total (never past --limit). COMMAND runs with BLKSNAP_SNAPSHOT_ID, \
-            BLKSNAP_IMAGES (image paths in device order, space-separated), BLKSNAP_IMAGE_0… \
+            requested total plus (--step - requested) of headroom (never past --limit): the \
+            kernel warns when half a request is left, a larger step survives faster writers. COMMAND runs with BLKSNAP_SNAPSHOT_ID, \
+            BLKSNAP_IMAGES (image paths in device order, space-separated), BLKSNAP_IMAGE_0... \
             and BLKSNAP_IMAGE_<NAME> (device name upper-cased, other characters as _) in its \
             environment (and BLKSNAPCTL_SIM with --sim); when it exits, the snapshot is \
             destroyed, the storage released, and its exit status becomes blksnapctl's. \
             Without COMMAND the session runs until SIGINT or SIGTERM (exit 0, or 65 if a \
             device was corrupted). Trackers the session attached stay attached unless \
             --detach (detaching discards their CBT). \
-            --storage: DEVICE:SECTOR:COUNT[,SECTOR:COUNT…] (ranges of a storage device), a \
+            --storage: DEVICE:SECTOR:COUNT[,SECTOR:COUNT...] (ranges of a storage device), a \
             block device (all of it), or dir:PATH (preallocated files on a filesystem that is \
             not on a snapshotted device; real kernel only). Events print as lines, or JSON \
             Lines with --json.
@@ -38,7 +39,7 @@ struct SessionCommand: ParsableCommand {
                                  valueName: "device"))
     var positionals: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,…], a block device, or dir:PATH.",
+    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, or dir:PATH.",
                                             valueName: "spec"),
             transform: StorageSpecTransform.storage)
     var storage: StorageSpec
