@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import Testing
 @testable import BlksnapKit
 
@@ -19,6 +20,23 @@ struct SessionThroughputTests {
         var survived: Bool
         var achievedMiBPerSecond: Double
         var appends: Int
+    }
+
+    /// Busy threads that compete with the session for the CPU (a loaded machine).
+    final class CPUHogs: Sendable {
+        private let running = Mutex(true)
+        init(count: Int) {
+            for _ in 0..<count {
+                Thread { [self] in
+                    var x: UInt64 = 1
+                    while running.withLock({ $0 }) {
+                        for _ in 0..<100_000 { x = x &* 6364136223846793005 &+ 1 }
+                    }
+                    if x == 0 { print("") }
+                }.start()
+            }
+        }
+        func stop() { running.withLock { $0 = false } }
     }
 
     static func measure(stepSectors: UInt64, rateMiBPerSecond: Double?) throws -> Run {
@@ -44,9 +62,11 @@ struct SessionThroughputTests {
         return Run(survived: survived, achievedMiBPerSecond: 64 / seconds, appends: appends)
     }
 
-    @Test("highest sustained write rate survived, per step size")
-    func table() throws {
-        var lines = ["step_sectors  target_MiB/s  achieved_MiB/s  appends  survived"]
+    @Test("highest sustained write rate survived, per step size", arguments: [0, 2])
+    func table(hogs: Int) throws {
+        let load = CPUHogs(count: hogs)
+        defer { load.stop() }
+        var lines = ["CPU hogs: \(hogs)", "step_sectors  target_MiB/s  achieved_MiB/s  appends  survived"]
         for step in Self.stepsSectors {
             var best: Double = 0
             for rate in Self.ratesMiBPerSecond {

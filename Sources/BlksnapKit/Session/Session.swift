@@ -70,7 +70,6 @@ public final class Session {
     private var lastStorageDevicePath: String?
     private var limitReported = false
     private var estimator = FillRateEstimator()
-    private var isTaken = false
     private var isDestroyed = false
     private var isSnapshotGone = false
     private var trackersHandled = false
@@ -109,7 +108,6 @@ public final class Session {
         self.onEvent = onEvent
         self.mode = .watching(destroyOnStop: destroyOnStop)
         self.snapshotID = id
-        self.isTaken = true
     }
 
     private static func defaultWatcher(for kernel: any KernelInterface) -> any ImageNodeWatcher {
@@ -209,7 +207,6 @@ public final class Session {
         } catch {
             throw SessionError(.take, error)
         }
-        isTaken = true
         for (device, number) in zip(devices, memberNumbers) {
             let info: SnapshotInfo
             do {
