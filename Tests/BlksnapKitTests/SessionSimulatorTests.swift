@@ -443,3 +443,52 @@ struct SessionSimulatorTests {
         #expect(try fixture.mismatchedChunks(fixture.devices[0], device: 0, generation: 2) == 0)
     }
 }
+
+@Suite("Session events: AsyncStream delivery and Codable")
+struct SessionEventStreamTests {
+    @Test("the stream yields every event in order and finishes after ended")
+    func streamDelivers() async throws {
+        let fixture = try SimSessionFixture.make(devices: 1)
+        let (stream, deliver) = SessionEventStream.make()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { done.signal() }
+            guard let provider = try? DeviceRangeProvider(kernel: fixture.backend, devicePath: fixture.storagePath) else { return }
+            let session = Session(kernel: fixture.backend, configuration: SessionConfiguration(
+                devices: fixture.devices, pollMilliseconds: 10), storage: provider, onEvent: deliver)
+            guard (try? session.start()) != nil else { return }
+            session.stopHandle.requestStop(.stopped(signal: SIGINT))
+            session.runEventLoop()
+            try? session.teardown()
+        }
+        thread.start()
+        var names: [String] = []
+        for await event in stream {
+            switch event {
+            case .appended: names.append("appended")
+            case .started: names.append("started")
+            case .ended(let reason): names.append("ended \(reason)")
+            default: names.append("other")
+            }
+        }
+        done.wait()
+        #expect(names == ["appended", "started", "ended stopped by signal \(SIGINT)"])
+    }
+
+    @Test("events round-trip through JSON")
+    func codable() throws {
+        let events: [SessionEvent] = [
+            .started(snapshotID: "id", images: [SessionImage(devicePath: "/dev/a", deviceNumber: "8:0", imagePath: "/dev/blksnap-image_8:0")],
+                     capacitySectors: 1, requestedSectors: 2),
+            .lowFreeSpace(requestedSectors: 8192, totalRequestedSectors: 16_384),
+            .appended(devicePath: "/dev/s", sectors: 3, capacitySectors: 4, requestedSectors: 5),
+            .limitReached(capacitySectors: 6, requestedSectors: 7, limitSectors: nil),
+            .corrupted(device: "8:0", devicePath: "/dev/a", errno: 28, errnoName: "ENOSPC", meaning: "overflow"),
+            .fillEstimate(sectorsPerSecond: 1.5, secondsToFull: nil),
+            .warning(message: "w"),
+            .ended(reason: .commandExited(status: 3)),
+        ]
+        let data = try JSONEncoder().encode(events)
+        #expect(try JSONDecoder().decode([SessionEvent].self, from: data) == events)
+    }
+}
