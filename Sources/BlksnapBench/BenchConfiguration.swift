@@ -40,6 +40,12 @@ public struct BenchConfiguration: Sendable {
     public var cliRuns: Int
     /// The blksnapctl binary (nil: next to this executable).
     public var cliPath: String?
+    /// Figure groups to run (1–7, as numbered in the issue; figure 7 runs with 4);
+    /// nil runs all. For profiling one path.
+    public var onlyGroups: Set<Int>?
+
+    /// Whether figure group `group` runs.
+    func runs(_ group: Int) -> Bool { onlyGroups?.contains(group) ?? true }
 
     /// One GiB.
     static let gibibyte: UInt64 = 1 << 30
@@ -51,6 +57,7 @@ public struct BenchConfiguration: Sendable {
         self.quick = quick
         baseDirectory = Self.defaultBaseDirectory()
         cliPath = nil
+        onlyGroups = nil
         scalingDeviceBytes = [Self.gibibyte, 64 * Self.gibibyte, 16 * Self.tebibyte]
         scalingDeviceCounts = [1, 4, 16]
         if quick {
@@ -58,7 +65,7 @@ public struct BenchConfiguration: Sendable {
             cowDeviceBytes = 64 << 20
             firstTouchWrites = 64
             rewriteChunks = 32
-            rewriteWrites = 500
+            rewriteWrites = 5000
             imageDeviceBytes = 8 << 20
             roundTrips = 200
             memoryDeviceBytes = 16 * Self.tebibyte

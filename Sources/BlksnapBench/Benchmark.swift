@@ -19,9 +19,33 @@ public enum Benchmark {
         let scratch = try ScratchDirectory(base: configuration.baseDirectory)
         defer { scratch.remove() }
         var figures: [BenchFigure] = []
+        if configuration.runs(1) { figures += try firstTouch(configuration, scratch, progress) }
+        if configuration.runs(2) { figures += try rewrites(configuration, scratch, progress) }
+        if configuration.runs(3) { figures += try imageReads(configuration, scratch, progress) }
+        var cliFigures: [BenchFigure] = []
+        if configuration.runs(4) || configuration.runs(7) {
+            let (trips, cli) = try controlPlane(configuration, scratch, progress)
+            figures += trips
+            cliFigures = cli
+        }
+        if configuration.runs(5) { figures += try memory(configuration, scratch, progress) }
+        if configuration.runs(6) { figures += try scaling(configuration, scratch, progress) }
+        figures += cliFigures
+        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
+        return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
+                           directory: configuration.baseDirectory, seconds: seconds)
+    }
+
+    private static func ratio(_ measured: [Double], _ baseline: [Double]) -> BenchSummary? {
+        BenchSummary(zip(measured, baseline).map { $0 / $1 })
+    }
+
+    private static func firstTouch(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
         let repetitions = max(1, configuration.repetitions)
         let touch = FirstTouchBenchmark(scratch: scratch)
-
         progress("1/7 COW first-touch writes")
         var samples: [FirstTouchBenchmark.Sample] = []
         for repetition in 0..<repetitions {
@@ -34,7 +58,13 @@ public enum Benchmark {
                                         samples, note: "random 4 KiB writes, each to an uncopied chunk of a "
                                             + "\(bytesText(configuration.cowDeviceBytes)) file-backed device with a taken snapshot, "
                                             + "÷ the ideal COW loop (pread chunk, pwrite it to storage, pwrite data) on the same kind of files"))
+        return figures
+    }
 
+    private static func rewrites(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
         progress("2/7 rewrites of copied chunks")
         let rewrites = try RewriteBenchmark(configuration: configuration, scratch: scratch).run()
         let tracked = rewrites.map { $0.trackedNanosecondsPerWrite / 1000 }
@@ -45,7 +75,13 @@ public enum Benchmark {
                                    target: ">= 0.90", check: { $0 >= 0.90 },
                                    note: "throughput of random 4 KiB writes to already-copied chunks of the tracked original "
                                        + "÷ the same writes to an untracked simulated device of the same size"))
+        return figures
+    }
 
+    private static func imageReads(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
         progress("3/7 image reads")
         let image = ImageReadBenchmark(configuration: configuration, scratch: scratch)
         for percent in [0, 50, 100] {
@@ -59,10 +95,15 @@ public enum Benchmark {
                                        note: "sequential 1 MiB reads of a \(bytesText(configuration.imageDeviceBytes)) image with \(percent) % "
                                            + "of its chunks changed ÷ sequential 1 MiB preads of the original's backing file"))
         }
+        return figures
+    }
 
+    private static func controlPlane(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> ([BenchFigure], [BenchFigure]) {
+        var figures: [BenchFigure] = []
         progress("4/7 VERSION round trips, 7/7 blksnapctl version --sim")
         let (trips, cli) = try ControlPlaneBenchmark(configuration: configuration, scratch: scratch).run()
-        let ratio = { (a: [Double], b: [Double]) in BenchSummary(zip(a, b).map { $0 / $1 }) }
         figures.append(BenchFigure(key: "version_in_process_p50", title: "4 VERSION in process p50", unit: "us",
                                    value: BenchSummary(trips.inProcessP50),
                                    note: "Control.version() on SimKernelBackend, \(configuration.roundTrips) calls per repetition; "
@@ -79,7 +120,25 @@ public enum Benchmark {
                                    value: BenchSummary(trips.socketP99), measured: BenchSummary(trips.socketP99),
                                    baseline: BenchSummary(trips.echoP99), measuredUnit: "us",
                                    ratio: ratio(trips.socketP99, trips.echoP99), note: "as above, 99th percentile"))
+        var cliFigures: [BenchFigure] = []
+        switch cli {
+        case .measured(let cliTimes, let baseline):
+            cliFigures.append(BenchFigure(key: "cli_version", title: "7 blksnapctl version --sim", unit: "ms",
+                                          value: BenchSummary(cliTimes), measured: BenchSummary(cliTimes),
+                                          baseline: BenchSummary(baseline), measuredUnit: "ms", ratio: ratio(cliTimes, baseline),
+                                          note: "posix_spawn to waitpid of `blksnapctl version --sim SOCKET` (median of "
+                                              + "\(configuration.cliRuns) runs per repetition); baseline: /bin/true"))
+        case .unavailable(let reason):
+            cliFigures.append(.unavailable(key: "cli_version", title: "7 blksnapctl version --sim", unit: "ms", reason: reason))
+        }
+        return (figures, cliFigures)
+    }
 
+    private static func memory(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        let repetitions = max(1, configuration.repetitions)
         progress("5/7 memory of a 16 TiB device")
         let memory = MemoryBenchmark(configuration: configuration, scratch: scratch)
         var memorySamples: [MemoryBenchmark.Sample] = []
@@ -102,7 +161,15 @@ public enum Benchmark {
         figures.append(BenchFigure(key: "memory_16tib_resident", title: "5 resident growth, 16 TiB device", unit: "MiB",
                                    value: BenchSummary(memorySamples.map { $0.residentDeltaBytes / mebibyte }),
                                    note: "/proc/self/statm resident delta over the same writes (CBT maps excluded the same way)"))
+        return figures
+    }
 
+    private static func scaling(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        let repetitions = max(1, configuration.repetitions)
+        let touch = FirstTouchBenchmark(scratch: scratch)
         progress("6/7 scaling")
         let scalingRepetitions = min(repetitions, 5)
         for (deviceBytes, label) in zip(configuration.scalingDeviceBytes, ["1GiB", "64GiB", "16TiB"]) {
@@ -129,21 +196,7 @@ public enum Benchmark {
             figures.append(memoryFigure(key: "scaling_devices_\(count)_memory", title: "6 bytes/chunk, \(count) device(s)", points,
                                         note: "bookkeeping heap bytes per touched chunk in the same runs"))
         }
-
-        switch cli {
-        case .measured(let cliTimes, let baseline):
-            figures.append(BenchFigure(key: "cli_version", title: "7 blksnapctl version --sim", unit: "ms",
-                                       value: BenchSummary(cliTimes), measured: BenchSummary(cliTimes),
-                                       baseline: BenchSummary(baseline), measuredUnit: "ms", ratio: ratio(cliTimes, baseline),
-                                       note: "posix_spawn to waitpid of `blksnapctl version --sim SOCKET` (median of "
-                                           + "\(configuration.cliRuns) runs per repetition); baseline: /bin/true"))
-        case .unavailable(let reason):
-            figures.append(.unavailable(key: "cli_version", title: "7 blksnapctl version --sim", unit: "ms", reason: reason))
-        }
-
-        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
-        return BenchReport(figures: figures, quick: configuration.quick, repetitions: repetitions,
-                           directory: configuration.baseDirectory, seconds: seconds)
+        return figures
     }
 
     private static func firstTouchFigure(key: String, title: String, _ samples: [FirstTouchBenchmark.Sample],

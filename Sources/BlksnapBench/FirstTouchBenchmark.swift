@@ -81,17 +81,18 @@ struct FirstTouchBenchmark {
         }
         let heapAfter = ProcessMemory.heapBytes()
         var descriptors = 0
-        var bufferBytes: UInt64 = 0
+        var buffers = 0
         for info in fixture.originals {
             guard let statistics = fixture.kernel.cowStatistics(device: info.name) else {
                 throw BenchError("device \(info.name) lost its diff area during the run")
             }
             descriptors += statistics.descriptorCount
-            bufferBytes += statistics.bufferBytes
+            buffers += statistics.queuedChunkCount + statistics.idleBufferCount
         }
         guard descriptors == targets.count else {
             throw BenchError("expected \(targets.count) copied chunks, the diff areas hold \(descriptors) (storage full or corrupted?)")
         }
+        let bufferBytes = buffers * MemoryBenchmark.heapBytesPerBuffer(chunkBytes: Int(Self.chunkBytes))
         let bookkeeping = Double(heapAfter - heapBefore) - Double(bufferBytes)
         return (Double(elapsed), bookkeeping / Double(descriptors))
     }

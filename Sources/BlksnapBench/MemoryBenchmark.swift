@@ -28,6 +28,18 @@ struct MemoryBenchmark {
     let configuration: BenchConfiguration
     let scratch: ScratchDirectory
 
+    /// What one chunk buffer really costs the heap: allocated like `DiffBuffer` does
+    /// (page-aligned), measured as a heap delta; malloc serves it with mmap and adds a
+    /// page of header and alignment slack.
+    static func heapBytesPerBuffer(chunkBytes: Int) -> Int {
+        let before = ProcessMemory.heapBytes()
+        let probe = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 4096)
+        let after = ProcessMemory.heapBytes()
+        probe.deallocate()
+        // The DiffBuffer object around it: header, byte count and buffer pointer.
+        return max(after - before, chunkBytes) + 48
+    }
+
     /// One repetition with a fresh simulator.
     func repetition(seed: UInt64) throws(BenchError) -> Sample {
         let chunkBytes = FirstTouchBenchmark.chunkBytes
@@ -52,7 +64,8 @@ struct MemoryBenchmark {
             throw BenchError("the random writes did not copy \(writes * chunksPerWrite) chunks")
         }
         let heapDelta = Double(heapAfter - heapBefore)
-        let buffers = Double(statistics.bufferBytes)
+        let bufferCount = statistics.queuedChunkCount + statistics.idleBufferCount
+        let buffers = Double(bufferCount * Self.heapBytesPerBuffer(chunkBytes: Int(chunkBytes)))
         return Sample(bookkeepingBytesPerChunk: (heapDelta - buffers) / Double(statistics.descriptorCount),
                       heapDeltaBytes: heapDelta, residentDeltaBytes: Double(residentAfter - residentBefore),
                       bufferBytes: buffers, touchedChunks: statistics.descriptorCount,

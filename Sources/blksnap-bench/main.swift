@@ -3,7 +3,7 @@ import Glibc
 #endif
 import BlksnapBench
 
-// blksnap-bench [--json] [--quick] [--dir DIRECTORY] [--repetitions N] [--blksnapctl PATH]
+// blksnap-bench [--json] [--quick] [--dir DIRECTORY] [--repetitions N] [--only GROUPS] [--blksnapctl PATH]
 // Measures the COW engine and the control plane against the I/O they cannot avoid
 // (issue 6) and prints a table, or one JSON document with --json.
 
@@ -18,7 +18,7 @@ func printError(_ text: String) {
 }
 
 func usage() -> Never {
-    printError("usage: blksnap-bench [--json] [--quick] [--dir DIRECTORY] [--repetitions N] [--blksnapctl PATH]\n")
+    printError("usage: blksnap-bench [--json] [--quick] [--dir DIRECTORY] [--repetitions N] [--only GROUPS] [--blksnapctl PATH]\n")
     exit(64)
 }
 
@@ -35,12 +35,19 @@ while let argument = arguments.first {
         guard let value = arguments.first, let count = Int(value), count > 0 else { usage() }
         arguments.removeFirst()
         configuration.repetitions = count
+    case "--only":
+        // Comma-separated figure groups 1-7, for profiling one path.
+        guard let value = arguments.first else { usage() }
+        arguments.removeFirst()
+        let groups = value.split(separator: ",").compactMap { Int($0) }
+        guard !groups.isEmpty, groups.allSatisfy({ (1...7).contains($0) }) else { usage() }
+        configuration.onlyGroups = Set(groups)
     case "--blksnapctl":
         guard let value = arguments.first else { usage() }
         arguments.removeFirst()
         configuration.cliPath = value
     case "-h", "--help":
-        print("usage: blksnap-bench [--json] [--quick] [--dir DIRECTORY] [--repetitions N] [--blksnapctl PATH]")
+        print("usage: blksnap-bench [--json] [--quick] [--dir DIRECTORY] [--repetitions N] [--only GROUPS] [--blksnapctl PATH]")
         exit(0)
     default:
         usage()

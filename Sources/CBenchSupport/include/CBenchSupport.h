@@ -15,7 +15,8 @@ static inline size_t bench_heap_allocated_bytes(void) {
 }
 
 /// Makes every thread allocate from the main arena (M_ARENA_MAX = 1), so that
-/// `bench_heap_allocated_bytes` sees all allocations.
+/// `bench_heap_allocated_bytes` sees all allocations. The mmap threshold is left
+/// dynamic, as in any other program.
 static inline void bench_use_single_arena(void) {
     mallopt(M_ARENA_MAX, 1);
 }
