@@ -63,7 +63,7 @@ public struct BenchConfiguration: Sendable {
         if quick {
             repetitions = 3
             cowDeviceBytes = 64 << 20
-            firstTouchWrites = 64
+            firstTouchWrites = 68
             rewriteChunks = 32
             rewriteWrites = 5000
             imageDeviceBytes = 8 << 20
@@ -71,8 +71,8 @@ public struct BenchConfiguration: Sendable {
             memoryDeviceBytes = 16 * Self.tebibyte
             memoryWriteBytes = 16 << 20
             memoryWriteSizeBytes = 1 << 20
-            scalingMultiDeviceBytes = 16 << 20
-            scalingWrites = 32
+            scalingMultiDeviceBytes = 32 << 20
+            scalingWrites = 68
             cliRuns = 2
         } else {
             repetitions = 7

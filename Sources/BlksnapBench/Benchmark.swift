@@ -179,7 +179,7 @@ public enum Benchmark {
                                                    seed: 200 + UInt64(repetition), simFirst: repetition % 2 == 0))
             }
             figures.append(firstTouchFigure(key: "scaling_size_\(label)", title: "6 first touch, \(bytesText(deviceBytes)) sparse", points,
-                                            note: "figure 1 on one sparse \(bytesText(deviceBytes)) device, \(configuration.scalingWrites) writes"))
+                                            note: "figure 1 on one sparse \(bytesText(deviceBytes)) device, about \(configuration.scalingWrites) writes"))
             figures.append(memoryFigure(key: "scaling_size_\(label)_memory", title: "6 bytes/chunk, \(bytesText(deviceBytes)) sparse", points,
                                         note: "bookkeeping heap bytes per touched chunk in the same runs (mallinfo2 delta minus chunk buffers)"))
         }
@@ -192,7 +192,7 @@ public enum Benchmark {
             }
             figures.append(firstTouchFigure(key: "scaling_devices_\(count)", title: "6 first touch, \(count) device(s)", points,
                                             note: "figure 1 with \(count) \(bytesText(configuration.scalingMultiDeviceBytes)) devices in one snapshot, "
-                                                + "\(configuration.scalingWrites) writes round-robin; the ideal loop uses as many files"))
+                                                + "about \(configuration.scalingWrites) writes round-robin (whole store batches of 17 per device); the ideal loop uses as many files"))
             figures.append(memoryFigure(key: "scaling_devices_\(count)_memory", title: "6 bytes/chunk, \(count) device(s)", points,
                                         note: "bookkeeping heap bytes per touched chunk in the same runs"))
         }

@@ -28,16 +28,25 @@ struct FirstTouchBenchmark {
     static let writeBytes = 4096
     /// The default chunk size (the take's §4.1 rule gives it for every size used here).
     static let chunkBytes: UInt64 = 256 << 10
+    /// Chunks the store worker writes at once with the default `chunk_maximum_in_queue`
+    /// of 16: it runs when the queue exceeds 16 (§4.5, §12 fact 1).
+    static let storeBatchChunks = 17
+    /// Writes per timed segment; the simulator and the ideal loop alternate segments.
+    static let segmentWrites = 4 * storeBatchChunks
 
     let scratch: ScratchDirectory
 
-    /// Runs one repetition of `writes` first-touch writes spread round-robin over
-    /// `deviceCount` devices of `deviceBytes`; `simFirst` picks the order.
+    /// Runs one repetition of about `writes` first-touch writes (rounded down to whole
+    /// store batches per device, at least one) spread round-robin over
+    /// `deviceCount` devices of `deviceBytes`; `simFirst` picks who starts.
     func repetition(deviceBytes: UInt64, deviceCount: Int, writes: Int, seed: UInt64,
                     simFirst: Bool) throws(BenchError) -> Sample {
         var random = BenchRandom(seed: seed)
         let chunkCount = deviceBytes / Self.chunkBytes
-        let perDevice = (writes + deviceCount - 1) / deviceCount
+        // Whole store batches per device: otherwise the last chunks of each device stay
+        // queued in memory, and the simulator would skip storage writes the ideal loop does.
+        let perDevice = max(Self.storeBatchChunks, writes / deviceCount / Self.storeBatchChunks * Self.storeBatchChunks)
+        let writes = perDevice * deviceCount
         let chunks = (0..<deviceCount).map { _ in random.distinct(perDevice, below: chunkCount) }
         var targets: [Target] = []
         targets.reserveCapacity(writes)
@@ -52,32 +61,38 @@ struct FirstTouchBenchmark {
         defer { data.deallocate() }
         data.initializeMemory(as: UInt8.self, repeating: 0xA5)
 
-        var sim = (nanoseconds: 0.0, bytesPerChunk: 0.0)
-        var ideal = 0.0
-        if simFirst {
-            sim = try runSim(targets, deviceBytes, deviceCount, storageBytes, data)
-            ideal = try runIdeal(targets, deviceBytes, deviceCount, storageBytes, data)
-        } else {
-            ideal = try runIdeal(targets, deviceBytes, deviceCount, storageBytes, data)
-            sim = try runSim(targets, deviceBytes, deviceCount, storageBytes, data)
-        }
-        return Sample(simNanosecondsPerWrite: sim.nanoseconds / Double(writes),
-                      idealNanosecondsPerWrite: ideal / Double(writes),
-                      bookkeepingBytesPerChunk: sim.bytesPerChunk)
-    }
-
-    private func runSim(_ targets: [Target], _ deviceBytes: UInt64, _ deviceCount: Int, _ storageBytes: UInt64,
-                        _ data: UnsafeMutableRawBufferPointer) throws(BenchError) -> (nanoseconds: Double, bytesPerChunk: Double) {
+        // Both set up at once, then timed in alternating segments, so that whatever the
+        // machine does meanwhile (other processes, page-cache state) hits both alike.
         let fixture = try SimFixture(scratch: scratch, tag: "touch", originalBytes: deviceBytes,
                                      originalCount: deviceCount, storageBytes: storageBytes)
         defer { fixture.close() }
         guard fixture.chunkBytes == Self.chunkBytes else {
             throw BenchError("the take chose \(fixture.chunkBytes)-byte chunks, expected \(Self.chunkBytes)")
         }
+        let ideal = try IdealCOW(scratch: scratch, deviceBytes: deviceBytes, deviceCount: deviceCount,
+                                 storageBytes: storageBytes, chunkBytes: Self.chunkBytes)
+        defer { ideal.close() }
         let source = UnsafeRawBufferPointer(data)
+        var simNanoseconds: UInt64 = 0
+        var idealNanoseconds: UInt64 = 0
         let heapBefore = ProcessMemory.heapBytes()
-        let elapsed = BenchClock.measure {
-            for target in targets { fixture.write(source, device: target.device, atByte: target.offsetBytes) }
+        var segmentStart = 0
+        var simFirstNow = simFirst
+        while segmentStart < targets.count {
+            let segment = targets[segmentStart..<min(segmentStart + Self.segmentWrites, targets.count)]
+            let runSim = {
+                simNanoseconds += BenchClock.measure {
+                    for target in segment { fixture.write(source, device: target.device, atByte: target.offsetBytes) }
+                }
+            }
+            let runIdeal = {
+                idealNanoseconds += BenchClock.measure {
+                    for target in segment { ideal.write(source, device: target.device, atByte: target.offsetBytes) }
+                }
+            }
+            if simFirstNow { runSim(); runIdeal() } else { runIdeal(); runSim() }
+            simFirstNow.toggle()
+            segmentStart += Self.segmentWrites
         }
         let heapAfter = ProcessMemory.heapBytes()
         var descriptors = 0
@@ -94,33 +109,8 @@ struct FirstTouchBenchmark {
         }
         let bufferBytes = buffers * MemoryBenchmark.heapBytesPerBuffer(chunkBytes: Int(Self.chunkBytes))
         let bookkeeping = Double(heapAfter - heapBefore) - Double(bufferBytes)
-        return (Double(elapsed), bookkeeping / Double(descriptors))
-    }
-
-    private func runIdeal(_ targets: [Target], _ deviceBytes: UInt64, _ deviceCount: Int, _ storageBytes: UInt64,
-                          _ data: UnsafeMutableRawBufferPointer) throws(BenchError) -> Double {
-        let names = (0..<deviceCount).map { "ideal-orig\($0).img" } + ["ideal-store.img"]
-        defer { scratch.unlink(names) }
-        var originals: [HostFile] = []
-        for index in 0..<deviceCount {
-            originals.append(try HostFile(path: scratch.file(names[index]), sizeBytes: deviceBytes))
-        }
-        let storage = try HostFile(path: scratch.file(names[deviceCount]), sizeBytes: storageBytes)
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(Self.chunkBytes), alignment: 4096)
-        defer { chunk.deallocate() }
-        chunk.initializeMemory(as: UInt8.self, repeating: 0)
-        let source = UnsafeRawBufferPointer(data)
-        var nextStorageByte: UInt64 = 0
-        let elapsed = BenchClock.measure {
-            for target in targets {
-                let original = originals[target.device]
-                let chunkStart = target.offsetBytes / Self.chunkBytes * Self.chunkBytes
-                original.read(into: chunk, atByte: chunkStart)
-                storage.write(UnsafeRawBufferPointer(chunk), atByte: nextStorageByte)
-                nextStorageByte += Self.chunkBytes
-                original.write(source, atByte: target.offsetBytes)
-            }
-        }
-        return Double(elapsed)
+        return Sample(simNanosecondsPerWrite: Double(simNanoseconds) / Double(writes),
+                      idealNanosecondsPerWrite: Double(idealNanoseconds) / Double(writes),
+                      bookkeepingBytesPerChunk: bookkeeping / Double(descriptors))
     }
 }

@@ -15,10 +15,14 @@ static inline size_t bench_heap_allocated_bytes(void) {
 }
 
 /// Makes every thread allocate from the main arena (M_ARENA_MAX = 1), so that
-/// `bench_heap_allocated_bytes` sees all allocations. The mmap threshold is left
-/// dynamic, as in any other program.
+/// `bench_heap_allocated_bytes` sees all allocations, and fixes the mmap threshold
+/// at 1 MiB and the trim threshold at 64 MiB: chunk buffers (256 KiB) then always come
+/// from the arena, as they do in any long-running program once glibc's dynamic
+/// threshold has risen past them, and each one costs the heap the same bytes.
 static inline void bench_use_single_arena(void) {
     mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
 #endif
