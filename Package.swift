@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["BlksnapKit", "SimKernel"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel"]
         ),
         .testTarget(
             name: "BlksnapBenchTests",
