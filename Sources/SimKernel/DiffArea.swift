@@ -303,6 +303,10 @@ final class DiffArea: @unchecked Sendable {
                 releaseBufferLocked(buffer)
                 switch result {
                 case .success(let region):
+                    // A STORED chunk has a region and no buffer: drop the index entry too,
+                    // or every stored chunk keeps 16+ bytes here and a reference to a
+                    // buffer the pool has meanwhile reused or freed.
+                    buffers[number] = nil
                     chunks[number]!.state = .stored
                     chunks[number]!.regionSector = region.sector
                     chunks[number]!.regionDeviceSlot = storageSlotLocked(region.device)
