@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
+        .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,6 +50,11 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The benchmark's measurements (a library so the smoke test can run them in process).
+        .target(name: "CBenchSupport"),
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "SimKernel", "CBenchSupport"]),
+        // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
+        .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
@@ -68,6 +74,10 @@ let package = Package(
         .testTarget(
             name: "BlksnapCLITests",
             dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
+        ),
+        .testTarget(
+            name: "BlksnapBenchTests",
+            dependencies: ["BlksnapBench"]
         ),
     ],
     swiftLanguageModes: [.v6]
