@@ -16,22 +16,49 @@ import Synchronization
 /// - `generationID`: regenerated at attach, reset and wraparound;
 /// - `isCorrupted`: set by a write-path marking past the map's end; disables COW (§3.5).
 ///
+/// The write path's fast check (``markWrite(sector:count:)``): a write whose blocks all
+/// already hold `active` changes nothing, so it is answered without the lock from
+/// `writePath` (the write map's storage, block count, shift and active number) and the
+/// atomic corrupted flag. `writePath` changes only in `init`, `switchNumbers` and
+/// `reset`, which run under the disk's queue freeze (take step 4), while the write path
+/// holds the queue's read side: it never reads a `writePath` that is being changed.
+/// The map bytes themselves are atomics, because cbtdirty and image writes raise them
+/// (under the lock) concurrently with the write path.
+///
 /// Owned by its ``Tracker``; lives as long as the tracker.
 final class CBTMap: @unchecked Sendable {
     private struct State {
         var capacitySectors: UInt64
         var blockShift: UInt32
         var blockCount: UInt64
-        var writeMap: [UInt8]
-        var readMap: [UInt8]
+        var writeMap: AtomicByteMap
+        var readMap: AtomicByteMap
         var active: UInt32
         var previous: UInt32
         var generationID: SimUUID
-        var isCorrupted: Bool
+    }
+
+    /// What the write path's lock-free check reads; see the type's documentation.
+    private struct WritePath {
+        var map: UnsafeMutablePointer<Atomic<UInt8>>
+        var blockCount: UInt64
+        var sectorShift: UInt64
+        var active: UInt8
+
+        init(_ s: State) {
+            map = s.writeMap.base
+            blockCount = s.blockCount
+            sectorShift = UInt64(s.blockShift - 9)
+            active = UInt8(truncatingIfNeeded: s.active)
+        }
     }
 
     private let state: Mutex<State>
     private let params: LiveParams
+    /// Written only under `state`'s lock; read without it by the write path.
+    private let corrupted = Atomic<Bool>(false)
+    // Changed only under the queue freeze and `state`'s lock (see above).
+    @exclusivity(unchecked) private var writePath: WritePath
 
     /// The CBT block size for a capacity (§3.1): starting at
     /// `tracking_block_minimum_shift`, the shift grows by one while the block count
@@ -61,16 +88,18 @@ final class CBTMap: @unchecked Sendable {
         self.params = params
         let (shift, count) = Self.blockSize(capacitySectors: capacitySectors, params: params.current)
         guard count > 0, count <= UInt64(Int.max) else { throw SimErrno(ENOMEM) }
-        state = Mutex(State(capacitySectors: capacitySectors, blockShift: shift, blockCount: count,
-                            writeMap: [UInt8](repeating: 0, count: Int(count)),
-                            readMap: [UInt8](repeating: 0, count: Int(count)),
-                            active: 1, previous: 0, generationID: .random(), isCorrupted: false))
+        let initial = State(capacitySectors: capacitySectors, blockShift: shift, blockCount: count,
+                            writeMap: AtomicByteMap(count: Int(count)),
+                            readMap: AtomicByteMap(count: Int(count)),
+                            active: 1, previous: 0, generationID: .random())
+        writePath = WritePath(initial)
+        state = Mutex(initial)
     }
 
     /// Capacity the map was sized for, in sectors.
     var capacitySectors: UInt64 { state.withLock { $0.capacitySectors } }
     /// True once a write-path marking went past the map's end (§3.5).
-    var isCorrupted: Bool { state.withLock { $0.isCorrupted } }
+    var isCorrupted: Bool { corrupted.load(ordering: .acquiring) }
     /// Number of CBT blocks.
     var blockCount: UInt64 { state.withLock { $0.blockCount } }
     /// CBT block size in bytes.
@@ -89,7 +118,7 @@ final class CBTMap: @unchecked Sendable {
     /// (kernel `__cbt_map_set`). The last block is computed with wrapping arithmetic,
     /// which gives the zero-length quirk of §3.4. Returns 0 or `-EINVAL` at the first
     /// block index past the map (earlier blocks stay marked).
-    private static func mark(_ map: inout [UInt8], blockCount: UInt64, shift: UInt32,
+    private static func mark(_ map: AtomicByteMap, blockCount: UInt64, shift: UInt32,
                              sector: UInt64, count: UInt64, value: UInt8) -> Int32 {
         let sectorShift = UInt64(shift - 9)
         let first = sector >> sectorShift
@@ -107,12 +136,27 @@ final class CBTMap: @unchecked Sendable {
     /// The write path's marking (`cbt_map_set`, §2.1, §3.5): marks the write map
     /// with `active`. A corrupted map fails at once; a block past the end sets
     /// `isCorrupted`. Returns 0 or `-EINVAL`.
+    ///
+    /// Fast path: when the map is not corrupted and every block of the range lies inside
+    /// the map and already holds `active`, marking would change nothing; that is
+    /// answered from atomic loads without the lock. Anything else (a block to raise,
+    /// the end of the map, the zero-length quirk, corruption) takes the locked path.
     func markWrite(sector: UInt64, count: UInt64) -> Int32 {
-        state.withLock { s in
-            if s.isCorrupted { return -EINVAL }
-            let result = Self.mark(&s.writeMap, blockCount: s.blockCount, shift: s.blockShift,
+        if !corrupted.load(ordering: .acquiring) {
+            let view = writePath
+            let first = sector >> view.sectorShift
+            let last = (sector &+ count &- 1) >> view.sectorShift
+            if first <= last, last < view.blockCount {
+                var index = first
+                while index <= last, view.map[Int(index)].load(ordering: .relaxed) >= view.active { index += 1 }
+                if index > last { return 0 }
+            }
+        }
+        return state.withLock { s in
+            if corrupted.load(ordering: .relaxed) { return -EINVAL }
+            let result = Self.mark(s.writeMap, blockCount: s.blockCount, shift: s.blockShift,
                                    sector: sector, count: count, value: UInt8(truncatingIfNeeded: s.active))
-            if result != 0 { s.isCorrupted = true }
+            if result != 0 { corrupted.store(true, ordering: .releasing) }
             return result
         }
     }
@@ -123,11 +167,11 @@ final class CBTMap: @unchecked Sendable {
     /// a corrupted map → `-EINVAL` without marking.
     func markBoth(sector: UInt64, count: UInt64) -> Int32 {
         state.withLock { s in
-            if s.isCorrupted { return -EINVAL }
-            var result = Self.mark(&s.writeMap, blockCount: s.blockCount, shift: s.blockShift,
+            if corrupted.load(ordering: .relaxed) { return -EINVAL }
+            var result = Self.mark(s.writeMap, blockCount: s.blockCount, shift: s.blockShift,
                                    sector: sector, count: count, value: UInt8(truncatingIfNeeded: s.active))
             if result == 0 {
-                result = Self.mark(&s.readMap, blockCount: s.blockCount, shift: s.blockShift,
+                result = Self.mark(s.readMap, blockCount: s.blockCount, shift: s.blockShift,
                                    sector: sector, count: count, value: UInt8(truncatingIfNeeded: s.previous))
             }
             return result
@@ -143,13 +187,12 @@ final class CBTMap: @unchecked Sendable {
             s.active += 1
             if s.active == 256 {
                 s.active = 1
-                for i in s.writeMap.indices { s.writeMap[i] = 0 }
+                s.writeMap.zero()
                 s.generationID = .random()
             } else {
-                s.readMap.withUnsafeMutableBytes { read in
-                    s.writeMap.withUnsafeBytes { read.copyMemory(from: $0) }
-                }
+                for i in 0..<s.readMap.count { s.readMap[i] = s.writeMap[i] }
             }
+            writePath = WritePath(s)
         }
     }
 
@@ -161,10 +204,14 @@ final class CBTMap: @unchecked Sendable {
         let (shift, count) = Self.blockSize(capacitySectors: capacitySectors, params: params.current)
         guard count > 0, count <= UInt64(Int.max) else { return -ENOMEM }
         let fresh = State(capacitySectors: capacitySectors, blockShift: shift, blockCount: count,
-                          writeMap: [UInt8](repeating: 0, count: Int(count)),
-                          readMap: [UInt8](repeating: 0, count: Int(count)),
-                          active: 1, previous: 0, generationID: .random(), isCorrupted: false)
-        state.withLock { $0 = fresh }
+                          writeMap: AtomicByteMap(count: Int(count)),
+                          readMap: AtomicByteMap(count: Int(count)),
+                          active: 1, previous: 0, generationID: .random())
+        state.withLock { s in
+            s = fresh
+            writePath = WritePath(fresh)
+            corrupted.store(false, ordering: .releasing)
+        }
         return 0
     }
 
@@ -188,12 +235,12 @@ final class CBTMap: @unchecked Sendable {
         state.withLock { s in
             let offset = UInt64(offset), length = UInt64(length)
             guard offset <= s.blockCount, length <= s.blockCount - offset else { return nil }
-            return Array(s.readMap[Int(offset)..<Int(offset + length)])
+            return (Int(offset)..<Int(offset + length)).map { s.readMap[$0] }
         }
     }
 
     /// A copy of the read map (tests, introspection).
-    func readMapSnapshot() -> [UInt8] { state.withLock { $0.readMap } }
+    func readMapSnapshot() -> [UInt8] { state.withLock { $0.readMap.bytes } }
     /// A copy of the write map (tests, introspection).
-    func writeMapSnapshot() -> [UInt8] { state.withLock { $0.writeMap } }
+    func writeMapSnapshot() -> [UInt8] { state.withLock { $0.writeMap.bytes } }
 }

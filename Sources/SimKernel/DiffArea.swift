@@ -29,6 +29,12 @@ import Glibc
 /// under `lock`, see `Quirk.imageReadOriginalRace`). Loads and the store worker run synchronously in the calling thread (the
 /// kernel uses asynchronous bios and a work queue); the worker is guarded so that only
 /// one runs per diff area, which reproduces the batches of 17 of §12 fact 1.
+///
+/// Rewrite fast path: `captured` (a ``CapturedChunkCache``) remembers recently seen
+/// chunks that are captured and unlocked, so a write to such a chunk — which the
+/// locked check would answer with "skip" — needs neither the lock nor an index lookup.
+/// Every chunk lock is taken through `lockChunkLocked`, which first removes the chunk
+/// from the cache; `release` empties it.
 final class DiffArea: @unchecked Sendable {
     /// The original device.
     let original: SimBlockDevice
@@ -52,6 +58,7 @@ final class DiffArea: @unchecked Sendable {
     private let chunkBytes: UInt64
 
     private let lock = WaitQueue()
+    private let captured: CapturedChunkCache
     // Every access to the state below holds `lock`, so the runtime's dynamic
     // exclusivity checks (a swift_beginAccess/endAccess pair per access, ~10 % of a
     // 4 KiB rewrite) can only ever pass: they are switched off for these fields.
@@ -87,6 +94,7 @@ final class DiffArea: @unchecked Sendable {
         chunkCountValue = capacitySectors / chunkSectorsValue + (capacitySectors % chunkSectorsValue == 0 ? 0 : 1)
         chunkBytes = chunkSectorsValue * 512
         pool = DiffBufferPool(bufferByteCount: Int(chunkBytes))
+        captured = CapturedChunkCache(chunkCount: chunkCountValue)
     }
 
     /// The chunk-size rule of §4.1: the smallest shift ≥ `chunk_minimum_shift` such
@@ -144,6 +152,7 @@ final class DiffArea: @unchecked Sendable {
             if !chunk.isLocked { break }
             lock.wait()
         }
+        captured.remove(number)
         chunks[number]!.isLocked = true
         lockedChunkCount += 1
         return true
@@ -205,12 +214,19 @@ final class DiffArea: @unchecked Sendable {
         let lastSector = sector.addingReportingOverflow(count - 1).overflow ? UInt64.max : sector + count - 1
         let last = min(lastSector >> shift, chunkCountValue - 1)
         for number in first...last {
+            // Lock-free fast path: known captured and unlocked (see `captured`). After a
+            // release or corruption the locked path would stop with 0; skipping gives
+            // the same result (a later chunk not in the cache takes the locked path).
+            if captured.contains(number) { continue }
             let step: CowStep = lock.withLock {
                 // COW stops for a corrupted device (§4.6); after release nothing is left.
                 if isReleased || error != 0 { return .stop }
                 // Fast path (one index lookup): a chunk already captured and not locked
                 // needs nothing; taking and dropping its lock would change no state.
-                if let chunk = chunks[number], !chunk.isLocked, chunk.state != .new { return .skip }
+                if let chunk = chunks[number], !chunk.isLocked, chunk.state != .new {
+                    captured.insert(number)
+                    return .skip
+                }
                 if chunks[number] == nil { chunks[number] = Chunk() }
                 if chunks[number]!.isLocked && nowait { return .again }
                 guard lockChunkLocked(number) else { return .stop }
@@ -485,6 +501,7 @@ final class DiffArea: @unchecked Sendable {
         lock.withLock {
             while storeRunning || lockedChunkCount > 0 { lock.wait() }
             isReleased = true
+            captured.removeAll()
             // Queued-but-unstored chunks are simply discarded.
             chunks = [:]
             buffers = [:]
