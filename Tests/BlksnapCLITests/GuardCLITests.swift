@@ -157,4 +157,24 @@ struct GuardCLITests {
         #expect(allowed.stderr.contains("warning: storage /dev/sda: it is tracked by blksnap") && allowed.stderr.contains("(allowed)"))
         #expect(f.server.terminate() == 0)
     }
+
+    @Test("session: storage on a tracked device refused (exit 1, nothing left); --allow-same-device runs it with a warning")
+    func sessionStorage() throws {
+        let f = try Fixture()
+        #expect(try f.ctl(["tracker", "attach", "/dev/sdb"]).status == 0)
+        let before = try f.state()
+        // --sim must come before "--" (everything after it is the command): use the environment.
+        func session(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(["session"] + arguments, environment: ["BLKSNAPCTL_SIM": f.server.socket])
+        }
+        let refused = try session(["/dev/sda", "--storage", "/dev/sdb:0:16384", "--", "/bin/true"])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("storage /dev/sdb: it is tracked by blksnap"))
+        #expect(refused.stderr.contains("(EBUSY)"))
+        #expect(try f.state() == before, "rolled back")
+        let allowed = try session(["/dev/sda", "--storage", "/dev/sdb:0:16384", "--allow-same-device", "--json", "--", "/bin/true"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("(allowed)"))
+        #expect(f.server.terminate() == 0)
+    }
 }
