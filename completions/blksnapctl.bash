@@ -544,13 +544,13 @@ _blksnapctl_sim() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|device|write|read)
+    serve|device|write|read|loop)
         # Offer subcommand argument completions
         "_blksnapctl_sim_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve device write read' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve device write read loop' -- "${cur}"))
         ;;
     esac
 }
@@ -559,7 +559,7 @@ _blksnapctl_sim_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--param)
-    non_repeating_options=(--sim --root --socket)
+    non_repeating_options=(--sim --root --socket --mount)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -571,6 +571,9 @@ _blksnapctl_sim_serve() {
         return
         ;;
     '--socket')
+        return
+        ;;
+    '--mount')
         return
         ;;
     '--param')
@@ -687,6 +690,59 @@ _blksnapctl_sim_read() {
         return
         ;;
     '--output')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_sim_loop() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __blksnapctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    attach|detach)
+        # Offer subcommand argument completions
+        "_blksnapctl_sim_loop_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'attach detach' -- "${cur}"))
+        ;;
+    esac
+}
+
+_blksnapctl_sim_loop_attach() {
+    repeating_flags=()
+    non_repeating_flags=(--json --writable --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_sim_loop_detach() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
         return
         ;;
     esac

@@ -52,8 +52,8 @@ private final class LoopFilesystem {
     let device: String
     var mountPoint: String?
 
-    init(sizeBytes: Int, ext4: Bool) throws {
-        backing = "/tmp/blksnap-storage-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img"
+    init(sizeBytes: Int, ext4: Bool, backingDirectory: String = "/tmp") throws {
+        backing = "\(backingDirectory)/blksnap-storage-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img"
         let fd = open(backing, O_RDWR | O_CREAT | O_EXCL, 0o600)
         try #require(fd >= 0)
         ftruncate(fd, off_t(sizeBytes))
@@ -198,6 +198,28 @@ struct StorageFileProviderTests {
         // Nothing was created.
         let entries = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(!entries.contains { $0.hasPrefix(".blksnap-diff") })
+    }
+
+    @Test("a filesystem on a loop device whose backing file lives on the snapshotted device is refused")
+    func refusedThroughLoopBackingFile() throws {
+        try RealFilesystem.require()
+        let outer = try LoopFilesystem(sizeBytes: 64 << 20, ext4: true)
+        defer { outer.cleanUp() }
+        let inner = try LoopFilesystem(sizeBytes: 16 << 20, ext4: true, backingDirectory: try #require(outer.mountPoint))
+        defer { inner.cleanUp() }
+        let directory = try #require(inner.mountPoint)
+        #expect {
+            _ = try FileStorageProvider(directory: directory, snapshottedDevices: [outer.device])
+        } throws: { error in
+            guard let error = error as? StorageError else { return false }
+            return error.kind == .onSnapshottedDevice && error.message.contains("is backed by")
+                && error.message.contains(outer.device)
+        }
+        // The inner device alone is fine to store on when only an unrelated device is snapshotted.
+        let unrelated = try LoopFilesystem(sizeBytes: 8 << 20, ext4: false)
+        defer { unrelated.cleanUp() }
+        let provider = try FileStorageProvider(directory: directory, snapshottedDevices: [unrelated.device])
+        #expect(provider.devicePath == inner.device)
     }
 
     @Test("a directory on a filesystem without a block device (tmpfs) is refused")

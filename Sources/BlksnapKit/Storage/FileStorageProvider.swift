@@ -106,6 +106,8 @@ public final class FileStorageProvider: DifferenceStorageProvider {
                                "its filesystem (device \(number)) is not on a block device the kernel knows "
                                + "(tmpfs, btrfs, network?): blksnap can only store on block devices")
         }
+        // The filesystem's device and what it is built on (loop backing files, dm/md slaves).
+        let underlying = Self.underlyingDevices(of: filesystem, via: nil, discovery: discovery, depth: 0)
         for member in snapshottedDevices {
             let record: BlockDeviceRecord
             do {
@@ -114,11 +116,14 @@ public final class FileStorageProvider: DifferenceStorageProvider {
                 throw StorageError(.deviceQuery, path: member, errno: error.errno,
                                    "cannot resolve the snapshotted device: \(error)")
             }
-            if let reason = Self.conflict(filesystem: filesystem, member: record) {
-                throw StorageError(.onSnapshottedDevice, path: directory, errno: .resourceBusy,
-                                   "its filesystem is on \(filesystem.devnodePath) (\(filesystem.deviceNumber)), \(reason) "
-                                   + "\(record.devnodePath): the snapshot would copy-on-write its own storage. "
-                                   + "Choose a directory on another device")
+            for (device, via) in underlying {
+                if let reason = Self.conflict(filesystem: device, member: record) {
+                    let chain = via.map { " (\($0))" } ?? ""
+                    throw StorageError(.onSnapshottedDevice, path: directory, errno: .resourceBusy,
+                                       "its filesystem is on \(device.devnodePath) (\(device.deviceNumber))\(chain), \(reason) "
+                                       + "\(record.devnodePath): the snapshot would copy-on-write its own storage. "
+                                       + "Choose a directory on another device")
+                }
             }
         }
         self.directory = directory
@@ -129,6 +134,59 @@ public final class FileStorageProvider: DifferenceStorageProvider {
         self.preparation = preparation
         self.limitBytes = limitBytes
         self.namePrefix = namePrefix
+    }
+
+    /// `device` and every block device it is built on, found in sysfs: the device holding
+    /// a loop device's backing file (`loop/backing_file`), and the `slaves` of device-mapper
+    /// or md devices, recursively (at most 8 levels). `via` says how each was reached.
+    static func underlyingDevices(of device: BlockDeviceRecord, via: String?, discovery: DeviceDiscovery,
+                                  depth: Int) -> [(device: BlockDeviceRecord, via: String?)] {
+        var result: [(device: BlockDeviceRecord, via: String?)] = [(device, via)]
+        guard depth < 8 else { return result }
+        if var backing = readSysfs(device.syspath + "/loop/backing_file") {
+            if backing.hasSuffix(" (deleted)") { backing = String(backing.dropLast(10)) }
+            var status = stat()
+            if backing.withCString({ storageStat($0, &status) }) == 0,
+               let record = try? discovery.record(for: DeviceNumber(rawValue: UInt64(status.st_dev))) {
+                result += underlyingDevices(of: record, via: "\(device.devnodePath) is backed by \(backing)",
+                                            discovery: discovery, depth: depth + 1)
+            }
+        }
+        for name in listDirectory(device.syspath + "/slaves") {
+            guard let text = readSysfs(device.syspath + "/slaves/" + name + "/dev"),
+                  let number = DeviceNumber(parsing: text),
+                  let record = try? discovery.record(for: number) else { continue }
+            result += underlyingDevices(of: record, via: "\(device.devnodePath) is built on \(record.devnodePath)",
+                                        discovery: discovery, depth: depth + 1)
+        }
+        return result
+    }
+
+    /// A sysfs attribute without its trailing newline, or nil.
+    private static func readSysfs(_ path: String) -> String? {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        var text = String(decoding: bytes[0..<count], as: UTF8.self)
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    /// Names in a directory (without `.` and `..`); empty when it cannot be read.
+    private static func listDirectory(_ path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Why a filesystem on `filesystem` may not hold storage for a snapshot of `member`, or nil.
