@@ -102,4 +102,24 @@ struct GuardSessionTests {
         #expect(corruptedMeanings(recorder).first?.contains("device /dev/sda was detached while in a taken snapshot") == true)
         try s.teardown()
     }
+
+    @Test("watching an existing snapshot: a resized member is found through the images while it is the only snapshot")
+    func watchingMode() throws {
+        let f = try GuardFixture()
+        let id = f.rawTakenSnapshot()
+        let provider = try DeviceRangeProvider(kernel: f.kernel, devicePath: "/dev/store",
+                                               ranges: [SectorRange(offsetSectors: 32_768, countSectors: 16_384)])
+        let recorder = Recorder()
+        let configuration = SessionConfiguration(devices: [], pollMilliseconds: 10, hz: 250, endOnCorruption: true,
+                                                 protectionCheckMilliseconds: 0)
+        let watcher = Session(watching: id, kernel: f.kernel, configuration: configuration, storage: provider) {
+            recorder.events.append($0)
+        }
+        try watcher.start()
+        try f.sim.resizeDevice(name: "sda", capacitySectors: GuardFixture.deviceSectors - 8)
+        #expect(watcher.runEventLoop() == .corrupted(device: "240:0", errno: ESTALE))
+        #expect(corruptedMeanings(recorder).first?.contains("device /dev/sda shrank") == true)
+        #expect(f.sim.snapshotIDs.count == 1, "watching: the snapshot is left running")
+        try watcher.teardown()
+    }
 }
