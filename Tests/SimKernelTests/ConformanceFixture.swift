@@ -34,8 +34,8 @@ struct ConformanceSim {
         return params
     }
 
-    init(interrupted: @escaping @Sendable () -> Bool = { false },
-         _ adjust: (inout Params) -> Void = { _ in }) throws {
+    init(_ adjust: (inout Params) -> Void = { _ in },
+         interrupted: @escaping @Sendable () -> Bool = { false }) throws {
         kernel = SimKernel(params: Self.params(adjust))
         backend = SimKernelBackend(kernel, interrupted: interrupted)
         control = try Control(kernel: backend)
