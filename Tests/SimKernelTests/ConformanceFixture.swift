@@ -180,3 +180,22 @@ extension SnapshotID {
     /// The snapshot id as the simulator's UUID.
     var simUUID: SimUUID { SimUUID(bytes: rawValue) }
 }
+
+/// A closure handed to a new thread.
+private final class ThreadWork: Sendable {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
+
+/// Runs `body` on a new POSIX thread (real concurrency, independent of the test
+/// runner's executor); the returned function joins it.
+func spawnThread(_ body: @escaping @Sendable () -> Void) -> () -> Void {
+    let work = Unmanaged.passRetained(ThreadWork(body)).toOpaque()
+    var thread = pthread_t()
+    let created = pthread_create(&thread, nil, { raw in
+        Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, work)
+    precondition(created == 0, "pthread_create failed")
+    return { pthread_join(thread, nil) }
+}
