@@ -15,12 +15,6 @@ private func nowMilliseconds() -> UInt64 {
     return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
 }
 
-/// Sendable box for a value produced by a thread.
-private final class Box<T: Sendable>: Sendable {
-    private let value = Mutex<T?>(nil)
-    func set(_ new: T) { value.withLock { $0 = new } }
-    func get() -> T? { value.withLock { $0 } }
-}
 
 
 @Suite("Conformance §6: events and WAIT_EVENT", .serialized)
@@ -82,7 +76,7 @@ struct ConformanceEventTests {
 
     @Test("a signal ends the wait with EINTR (not restarted)")
     func interrupted() throws {
-        let flag = Mutex(false)
+        let flag = Locked(false)
         let sim = try ConformanceSim(interrupted: { flag.withLock { $0 } })
         let id = try sim.control.createSnapshot()
         _ = try sim.drainEvents(id)
@@ -101,11 +95,11 @@ struct ConformanceEventTests {
         try sim.control.takeSnapshot(id)
         let creation = try #require(try sim.control.waitEvent(id, timeoutTicks: 0))
         let control = sim.control
-        let results = Box<[SnapshotEvent?]>()
+        let results = Locked<[SnapshotEvent?]?>(nil)
         let join = spawnThread {
             let first = try? control.waitEvent(id, timeoutTicks: 5000)
             let second = try? control.waitEvent(id, timeoutTicks: 5000)
-            results.set([first ?? nil, second ?? nil])
+            results.withLock { $0 = [first ?? nil, second ?? nil] }
         }
         usleep(20_000)
         // Chunk 0 of a fills the storage; chunk 0 of b overflows → one corrupted event (b).
@@ -113,7 +107,7 @@ struct ConformanceEventTests {
         #expect(sim.write("/dev/sdb", atByte: 0, [1]) == 0)
         #expect(sim.write("/dev/sda", atByte: 65_536, [1]) == 0)
         join()
-        let events = try #require(results.get())
+        let events = try #require(results.withLock { $0 })
         let bNumber = try b.deviceNumber()
         let aNumber = try a.deviceNumber()
         guard case .corrupted(let first, let firstErrno, let t1)? = events[0],
@@ -136,13 +130,14 @@ struct ConformanceEventTests {
         _ = try sim.drainEvents(id)
         let image = try sim.imagePath(of: device)
         let control = sim.control
-        let outcome = Box<String>()
+        let outcome = Locked<String?>(nil)
         let start = nowMilliseconds()
         let join = spawnThread {
             do {
-                outcome.set(try control.waitEvent(id, timeoutTicks: 400) == nil ? "timeout (ENOENT)" : "event")
+                let text = try control.waitEvent(id, timeoutTicks: 400) == nil ? "timeout (ENOENT)" : "event"
+                outcome.withLock { $0 = text }
             } catch {
-                outcome.set("\(error)")
+                outcome.withLock { $0 = "\(error)" }
             }
         }
         usleep(50_000)
@@ -154,7 +149,7 @@ struct ConformanceEventTests {
         let other = try sim.control.createSnapshot()
         #expect(errnoOf { try device.addToSnapshot(other) } == EBUSY)
         join()
-        #expect(outcome.get() == "timeout (ENOENT)")
+        #expect(outcome.withLock { $0 } == "timeout (ENOENT)")
         #expect(nowMilliseconds() - start >= 350)
         #expect(errnoOf { _ = try sim.backend.stat(image) } == ENOENT)
         try device.addToSnapshot(other)

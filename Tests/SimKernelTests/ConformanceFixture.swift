@@ -4,6 +4,7 @@ import Glibc
 import BlksnapKit
 import CBlksnapUAPI
 import SimKernel
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -171,9 +172,60 @@ var faultPointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: 
 /// The user address of a local buffer.
 func address(_ pointer: UnsafeRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: pointer)) }
 
-/// A deterministic pattern: byte i of generation g.
+/// Seeded noise that ``pattern(_:atByte:count:)`` slices: a period that is no power
+/// of two, so data moved by a chunk, sector or block would not match.
+private let patternNoise: [UInt8] = {
+    let period = 1_048_583
+    var random = SplitMix64(seed: 0x5eed_b10c)
+    return [UInt8](unsafeUninitializedCapacity: period + 8) { buffer, initialized in
+        var index = 0
+        while index < period + 8 {
+            var word = random.next()
+            withUnsafeBytes(of: &word) { bytes in
+                for byte in bytes where index < period + 8 {
+                    buffer[index] = byte
+                    index += 1
+                }
+            }
+        }
+        initialized = period + 8
+    }
+}()
+
+/// A deterministic pattern: the bytes that generation `generation` holds at
+/// `offset…offset+count` (copied in segments with memcpy: fast even in debug builds).
 func pattern(_ generation: UInt8, atByte offset: Int, count: Int) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: (offset + $0) &* 31 &+ Int(generation) &* 97 &+ ((offset + $0) >> 9)) }
+    let period = patternNoise.count - 8
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        patternNoise.withUnsafeBytes { noise in
+            var done = 0
+            var position = (offset + Int(generation) * 4099) % period
+            while done < count {
+                let length = min(count - done, period - position)
+                memcpy(buffer.baseAddress! + done, noise.baseAddress! + position, length)
+                done += length
+                position = 0
+            }
+        }
+        initialized = count
+    }
+}
+
+/// `array[offset..<offset+bytes.count] = bytes` with memcpy.
+func overwrite(_ array: inout [UInt8], atByte offset: Int, with bytes: [UInt8]) {
+    precondition(offset >= 0 && offset + bytes.count <= array.count)
+    array.withUnsafeMutableBytes { target in
+        bytes.withUnsafeBytes { source in
+            if let base = source.baseAddress { memcpy(target.baseAddress! + offset, base, source.count) }
+        }
+    }
+}
+
+/// Byte-wise equality with memcmp (fast in debug builds).
+func sameBytes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    lhs.count == rhs.count && lhs.withUnsafeBytes { l in
+        rhs.withUnsafeBytes { r in l.count == 0 || memcmp(l.baseAddress!, r.baseAddress!, l.count) == 0 }
+    }
 }
 
 extension SnapshotID {
@@ -198,4 +250,11 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> () -> Void {
     }, work)
     precondition(created == 0, "pthread_create failed")
     return { pthread_join(thread, nil) }
+}
+
+/// A value shared between threads, behind a mutex (a class, so closures can capture it).
+final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ initial: Value) { value = Mutex(initial) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
