@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BlksnapKit
+import CBlksnapUAPI
+import SimKernel
+import SystemPackage
+import Testing
+
+/// A divergence between SimKernel (seen through BlksnapKit) and the reference model.
+struct ModelDivergence: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Drives one seeded random run against SimKernel through BlksnapKit and checks every
+/// step against ``ModelState``.
+final class ModelRun {
+    /// Devices: sizes that are not chunk multiples (64 KiB chunks), 1–3 MiB.
+    static let deviceSizes: [(String, UInt64)] = [("ma", 2048 + 7), ("mb", 4096 + 300), ("mc", 6144 - 1)]
+
+    let seed: UInt64
+    let sim: ConformanceSim
+    var model: ModelState
+    var generator: ModelGenerator
+    var devices: [BlockDevice] = []
+    var imagePaths: [String] = []
+    /// Kernel ids of the model's snapshots, by model index.
+    var ids: [SnapshotID] = []
+    /// Generation ids seen per model epoch.
+    var generations: [Int: CBTGenerationID] = [:]
+    var history: [String] = []
+    var imageReads = 0
+
+    init(seed: UInt64) throws {
+        self.seed = seed
+        sim = try ConformanceSim()
+        _ = try sim.kernel.addDevice(name: "mstore", capacitySectors: 1 << 30)
+        model = ModelState(devices: Self.deviceSizes)
+        generator = ModelGenerator(seed: seed, devices: model.devices)
+        for (name, sectors) in Self.deviceSizes {
+            let device = try sim.addDevice(name, sectors: sectors, attach: false)
+            devices.append(device)
+            imagePaths.append(try sim.imagePath(of: device))
+        }
+    }
+
+    private func fail(_ message: String) -> ModelDivergence {
+        ModelDivergence(description: message)
+    }
+
+    private func expectErrno(_ actual: Int32?, _ expected: Int32?, _ what: String) throws {
+        if actual != expected {
+            throw fail("\(what): SimKernel gave \(actual.map { ErrnoName.name(of: Errno(rawValue: $0)) } ?? "success"), the model expects \(expected.map { ErrnoName.name(of: Errno(rawValue: $0)) } ?? "success")")
+        }
+    }
+
+    /// Runs one operation on both sides.
+    func apply(_ op: ModelOp) throws {
+        switch op {
+        case .attach(let d):
+            let expected = model.attach(d)
+            try expectErrno(errnoOf { try devices[d].attach() }, expected, "attach")
+        case .create:
+            let id = try sim.control.createSnapshot()
+            _ = model.create()
+            ids.append(id)
+        case .add(let d, let s):
+            let expected = model.add(d, to: s)
+            try expectErrno(errnoOf { try devices[d].addToSnapshot(ids[s]) }, expected, "snapshotadd")
+        case .append(let s, let ranges):
+            let expected = model.append(s, sectors: ranges.reduce(0) { $0 + $1.countSectors })
+            try expectErrno(errnoOf { try sim.control.appendStorage(ids[s], devicePath: "/dev/mstore", ranges: ranges) },
+                            expected, "append")
+        case .take(let s):
+            let expected = model.take(s)
+            try expectErrno(errnoOf { try sim.control.takeSnapshot(ids[s]) }, expected, "take")
+        case .write(let d, let offset, let count, let salt):
+            let data = pattern(UInt8(truncatingIfNeeded: salt), atByte: offset &+ salt &* 977, count: count)
+            model.write(d, offset: offset, data: data)
+            try expectErrno(ModelRun.errno(sim.write(model.devices[d].path, atByte: UInt64(offset), data)), nil, "write")
+        case .imageRead(let d, let offset, let count):
+            imageReads += 1
+            let got = try sim.read(imagePaths[d], atByte: UInt64(offset), count: count).get()
+            let expected = Array(model.devices[d].image![offset..<offset + count])
+            if !sameBytes(got, expected) { throw fail("image read of dev\(d) differs from the model") }
+        case .imageWrite(let d, let offset, let count, let salt):
+            let data = pattern(UInt8(truncatingIfNeeded: salt &+ 128), atByte: offset &+ salt &* 131, count: count)
+            model.imageWrite(d, offset: offset, data: data)
+            try expectErrno(ModelRun.errno(sim.write(imagePaths[d], atByte: UInt64(offset), data)), nil, "image write")
+        case .markDirty(let d, let range):
+            let expected = model.markDirty(d, sector: range.offsetSectors, count: range.countSectors)
+            try expectErrno(errnoOf { try devices[d].markDirty([range]) }, expected, "mark dirty")
+        case .destroy(let s):
+            if !model.snapshots[s].destroyed {
+                let events = try sim.drainEvents(ids[s])
+                if let bad = events.first(where: { $0.code != 0 }) {
+                    throw fail("unexpected event before destroy (storage should never overflow): \(bad)")
+                }
+            }
+            let expected = model.destroy(s)
+            try expectErrno(errnoOf { try sim.control.destroySnapshot(ids[s]) }, expected, "destroy")
+        }
+    }
+
+    private static func errno(_ result: Int32) -> Int32? { result == 0 ? nil : result }
+
+    /// Compares everything observable with the model.
+    func check() throws {
+        for (d, device) in model.devices.enumerated() {
+            let content = try sim.readAll(device.path)
+            if !sameBytes(content, device.content) {
+                throw fail("original dev\(d) differs from the model (first difference at byte \(firstDifference(content, device.content)))")
+            }
+            if let image = device.image {
+                let seen = try sim.readAll(imagePaths[d])
+                if !sameBytes(seen, image) {
+                    throw fail("image of dev\(d) differs from the model (first difference at byte \(firstDifference(seen, image)))")
+                }
+            } else if errnoOf({ _ = try sim.backend.stat(imagePaths[d]) }) != ENOENT {
+                throw fail("dev\(d) has an image node but the model has no image")
+            }
+            guard let cbt = device.cbt else {
+                if errnoOf({ _ = try devices[d].cbtInfo() }) != ENOENT { throw fail("untracked dev\(d): cbtinfo is not ENOENT") }
+                continue
+            }
+            let (info, map) = try devices[d].readCBT()
+            if info.changesNumber != UInt8(truncatingIfNeeded: cbt.previous) {
+                throw fail("dev\(d) changes_number \(info.changesNumber), model \(cbt.previous)")
+            }
+            if info.blockCount != UInt32(device.blockCount) || info.blockSizeBytes != 65_536
+                || info.capacityBytes != device.sectors * 512 {
+                throw fail("dev\(d) cbtinfo geometry \(info)")
+            }
+            if let known = generations[cbt.generationEpoch] {
+                if known != info.generationID { throw fail("dev\(d) generation changed without attach/reset/wraparound") }
+            } else {
+                if generations.values.contains(info.generationID) { throw fail("dev\(d) generation did not change at epoch \(cbt.generationEpoch)") }
+                generations[cbt.generationEpoch] = info.generationID
+            }
+            if map != cbt.readMap {
+                let index = map.indices.first { map[$0] != cbt.readMap[$0] } ?? -1
+                throw fail("dev\(d) CBT read map differs at block \(index): kernel \(map[index]), model \(cbt.readMap[index]) (kernel \(map), model \(cbt.readMap))")
+            }
+            let info2 = try devices[d].snapshotInfo()
+            if info2.errorCode != nil { throw fail("dev\(d) snapshotinfo error \(String(describing: info2.errorCode))") }
+            if (info2.imageName != nil) != (device.image != nil) {
+                throw fail("dev\(d) snapshotinfo image \(String(describing: info2.imageName)), model image present: \(device.image != nil)")
+            }
+        }
+        let listed = try sim.control.collectSnapshots()
+        let expected = model.liveSnapshots.map { ids[$0] }
+        if listed != expected { throw fail("COLLECT lists \(listed.count) snapshots, the model \(expected.count)") }
+    }
+
+    private func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.count != b.count { return min(a.count, b.count) }
+        return a.indices.first { a[$0] != b[$0] } ?? -1
+    }
+
+    /// Runs `steps` steps; returns nil or the failure report.
+    func run(steps: Int) -> String? {
+        for step in 0..<steps {
+            let op = generator.next(model, step: step)
+            history.append("\(step): \(op)")
+            if history.count > 12 { history.removeFirst() }
+            do {
+                try apply(op)
+                try check()
+            } catch {
+                return """
+                model divergence, seed \(seed) (0x\(String(seed, radix: 16))), step \(step): \(op)
+                  \(error)
+                  last steps:
+                    \(history.joined(separator: "\n    "))
+                  replay: BLKSNAP_MODEL_SEED=\(seed) BLKSNAP_MODEL_STEPS=\(step + 1) swift test --filter ModelTests
+                """
+            }
+        }
+        return nil
+    }
+}
+
+@Suite("Model-based randomized test: SimKernel through BlksnapKit vs a reference model")
+struct ModelTests {
+    /// Default seeds (reproducible); `BLKSNAP_MODEL_SEED` (decimal, 0x-hex or `random`) replaces them.
+    static let defaultSeeds: [UInt64] = [0xB1_5A9, 0x5EED_0002, 0xC0FFEE]
+
+    static var seeds: [UInt64] {
+        guard let text = getenv("BLKSNAP_MODEL_SEED").map({ String(cString: $0) }) else { return defaultSeeds }
+        if text == "random" { return [UInt64.random(in: 1...UInt64.max)] }
+        if text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) { return [value] }
+        return UInt64(text).map { [$0] } ?? defaultSeeds
+    }
+
+    /// Steps per seed (`BLKSNAP_MODEL_STEPS` overrides; default 1000).
+    static var steps: Int {
+        getenv("BLKSNAP_MODEL_STEPS").flatMap { Int(String(cString: $0)) } ?? 1000
+    }
+
+    @Test("random sequences of attach/create/add/append/take/writes/image I/O/mark-dirty/destroy match the model after every step",
+          arguments: ModelTests.seeds)
+    func randomRun(seed: UInt64) throws {
+        let steps = Self.steps
+        print("[model] seed \(seed) (0x\(String(seed, radix: 16))), \(steps) steps; replay with BLKSNAP_MODEL_SEED=\(seed)")
+        let run = try ModelRun(seed: seed)
+        if let failure = run.run(steps: steps) {
+            print(failure)
+            Issue.record(Comment(rawValue: failure))
+            return
+        }
+        let takes = run.model.snapshots.filter(\.taken).count
+        print("[model] seed \(seed): \(steps) steps ok; \(run.model.snapshots.count) snapshots, \(takes) taken, \(run.imageReads) image reads; "
+              + "changes numbers \(run.model.devices.map { $0.cbt.map { Int($0.previous) } ?? -1 })")
+        // The run must have exercised the interesting paths.
+        #expect(takes >= 5)
+        #expect(run.imageReads >= 5)
+    }
+}
