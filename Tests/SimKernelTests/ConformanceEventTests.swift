@@ -74,6 +74,39 @@ struct ConformanceEventTests {
         #expect(errnoOf { _ = try sim.control.waitEvent(never, timeoutTicks: 0) } == ESRCH)
     }
 
+    @Test("raw: copy-out fault → EINVAL; the dequeued event is lost")
+    func copyOutFault() throws {
+        let sim = try ConformanceSim()
+        let id = try sim.control.createSnapshot()
+        let fd = try sim.open(Control.defaultPath)
+        // The first 20 bytes are readable and writable, the rest of the 4096 is not.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapping = try #require(mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        #expect(mapping != MAP_FAILED)
+        defer { munmap(mapping, 2 * page) }
+        #expect(mprotect(mapping + page, page, PROT_NONE) == 0)
+        let event = mapping + page - 64
+        event.initializeMemory(as: UInt8.self, repeating: 0x33, count: 64)
+        id.rawValue.withUnsafeBytes { event.copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        event.storeBytes(of: UInt32(0), toByteOffset: 16, as: UInt32.self)
+        #expect(sim.rawIoctl(fd, BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, event) == -EINVAL)
+        // (Like copy_to_user, the bytes before the faulting page may have been written.)
+        #expect(try sim.control.waitEvent(id, timeoutTicks: 0) == nil)
+    }
+
+    @Test("§5.3 the low_free_space payload is diff_storage_minimum read live at emission")
+    func payloadReadLive() throws {
+        let sim = try ConformanceSim()
+        sim.kernel.params.update { $0.diffStorageMinimum = 4096 }
+        let id = try sim.control.createSnapshot()
+        guard case .lowFreeSpace(let requested, _)? = try sim.control.waitEvent(id, timeoutTicks: 0) else {
+            Issue.record("expected a low_free_space event")
+            return
+        }
+        #expect(requested == 4096)
+        #expect(sim.kernel.storageCounters(snapshot: id.simUUID)?.requestedSectors == 4096)
+    }
+
     @Test("a signal ends the wait with EINTR (not restarted)")
     func interrupted() throws {
         let flag = Locked(false)

@@ -76,6 +76,15 @@ struct ConformanceFilterTests {
         #expect(result == -ENOENT)
     }
 
+    @Test("CTL on a removed (dying) disk → ENODEV; ATTACH/DETACH paths of the removal: the filter is gone")
+    func removedDisk() throws {
+        let sim = try ConformanceSim()
+        let device = try sim.addDevice("sda", sectors: 4096)
+        try sim.kernel.removeDevice(name: "sda")
+        #expect(errnoOf { _ = try device.cbtInfo() } == ENODEV)
+        #expect(sim.kernel.listDevices().contains { $0.name == "sda" } == false)
+    }
+
     @Test("raw: CTL never writes optlen back (§1.3, §10.9)")
     func optlenNotWrittenBack() throws {
         let sim = try ConformanceSim()
