@@ -67,11 +67,13 @@ final class BlockLayer: @unchecked Sendable {
         return disk
     }
 
-    /// Creates and registers the image disk of `tracker`'s device (`add_disk`).
+    /// Creates and registers the image disk of an original device (`add_disk`); nil
+    /// when a disk with that name already exists (`add_disk` fails `EEXIST`).
     func addImage(original: SimBlockDevice, capacitySectors: UInt64, diffArea: DiffArea,
-                  originalCBT: CBTMap) -> GenDisk {
+                  originalCBT: CBTMap) -> GenDisk? {
         state.withLock { s in
             let name = "\(SnapshotImage.namePrefix)_\(original.major):\(original.minor)"
+            if s.disks[name] != nil { return nil }
             let minor = s.nextImageMinor
             s.nextImageMinor += 1
             let image = SnapshotImage(name: name, major: Self.imageMajor, minor: minor,

@@ -14,16 +14,19 @@ import Glibc
 ///   the logical size is passed to every region allocation (§4.7);
 /// - behind `lock` (the kernel's diff-area spinlock plus the wait queue on which
 ///   chunk-lock waiters sleep): `chunks` — the lazy index of chunk descriptors keyed
-///   by chunk number; `storeQueue` — chunk numbers of IN_MEMORY chunks waiting to be
-///   stored, FIFO; `pool` — idle chunk buffers; `storageDevices` — the storage devices
-///   that STORED chunks point into (a chunk keeps a 4-byte slot, not a reference);
+///   by chunk number; `buffers` — the RAM buffer of each chunk being loaded or
+///   IN_MEMORY (a side table, so that descriptors stay 12 bytes); `storeQueue` — chunk
+///   numbers of IN_MEMORY chunks waiting to be stored, FIFO; `pool` — idle chunk
+///   buffers; `storageDevices` — the storage devices that STORED chunks point into (a
+///   chunk keeps a slot number, not a reference);
 ///   `storeRunning` — a store worker is running; `lockedChunkCount` — chunk locks held;
 ///   `error` — the negative errno once corrupted; `isReleased`.
 ///
 /// Concurrency: index, queue, chunk states and chunk lock bits change only under
 /// `lock`. Data I/O (loads, stores, redirected image I/O) runs outside `lock` while the
 /// chunk's own lock is held, so writers and readers of different chunks proceed in
-/// parallel. Loads and the store worker run synchronously in the calling thread (the
+/// parallel (exception: image reads of chunks without descriptor read the original
+/// under `lock`, see `Quirk.imageReadOriginalRace`). Loads and the store worker run synchronously in the calling thread (the
 /// kernel uses asynchronous bios and a work queue); the worker is guarded so that only
 /// one runs per diff area, which reproduces the batches of 17 of §12 fact 1.
 final class DiffArea: @unchecked Sendable {
@@ -50,6 +53,7 @@ final class DiffArea: @unchecked Sendable {
 
     private let lock = WaitQueue()
     private var chunks: [UInt64: Chunk] = [:]
+    private var buffers: [UInt64: DiffBuffer] = [:]
     private var storeQueue: [UInt64] = []
     private var pool: DiffBufferPool
     private var storageDevices: [SimBlockDevice] = []
@@ -66,7 +70,7 @@ final class DiffArea: @unchecked Sendable {
         self.original = original
         let current = params.current
         let shift = Self.chunkShift(capacitySectors: capacitySectors, ioMinBytes: original.ioMin, params: current)
-        if shift > current.chunkMaximumShift { throw SimErrno(EFAULT) }
+        if shift > current.chunkMaximumShift { throw SimErrno(EFAULT) }  // Quirk.chunkMaximumShiftIsALimit
         // "In-memory difference storage is not supported."
         if storage.capacitySectors == 0 { throw SimErrno(EFAULT) }
         self.storage = storage
@@ -122,7 +126,7 @@ final class DiffArea: @unchecked Sendable {
     private func setCorruptedLocked(_ code: Int32) {
         guard error == 0, code != 0 else { return }
         error = code < 0 ? code : -code
-        // §4.6: the event carries the positive errno, error_code the negative one.
+        // The event carries the positive errno, error_code the negative one (Quirk.corruptedEventPositive).
         events.pushCorrupted(major: original.major, minor: original.minor, errorCode: -error)
     }
 
@@ -152,7 +156,7 @@ final class DiffArea: @unchecked Sendable {
     /// run (queue length after the append exceeds `chunk_maximum_in_queue`, §4.5).
     private func enqueueLocked(_ number: UInt64) -> Bool {
         storeQueue.append(number)
-        return storeQueue.count > Int(params.current.chunkMaximumInQueue)
+        return storeQueue.count > Int(params.current.chunkMaximumInQueue)  // Quirk.storeBatching
     }
 
     private func releaseBufferLocked(_ buffer: DiffBuffer) {
@@ -162,6 +166,8 @@ final class DiffArea: @unchecked Sendable {
     private func storageSlotLocked(_ device: SimBlockDevice) -> UInt32 {
         if let index = storageDevices.firstIndex(where: { $0 === device }) { return UInt32(index) }
         storageDevices.append(device)
+        // 2^29 distinct storage devices cannot exist in one process.
+        precondition(storageDevices.count - 1 <= Int(Chunk.maximumDeviceSlot), "too many storage devices")
         return UInt32(storageDevices.count - 1)
     }
 
@@ -207,12 +213,12 @@ final class DiffArea: @unchecked Sendable {
                     return .skip
                 }
                 if nowait {
-                    // §4.3-3: the NEW descriptor stays in the index.
+                    // §4.3-3: the NEW descriptor stays in the index (Quirk.nowaitLeavesNewDescriptor).
                     unlockChunkLocked(number)
                     return .again
                 }
                 let buffer = pool.take()
-                chunks[number]!.payload = .buffer(buffer)
+                buffers[number] = buffer
                 return .load(buffer)
             }
             switch step {
@@ -229,7 +235,7 @@ final class DiffArea: @unchecked Sendable {
                     }
                     // Load error: chunk FAILED, device corrupted; the write still lands.
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     releaseBufferLocked(buffer)
                     setCorruptedLocked(-EIO)
                     return false
@@ -268,7 +274,7 @@ final class DiffArea: @unchecked Sendable {
                 }
                 let number = storeQueue.remove(at: index)
                 _ = lockChunkLocked(number)
-                guard case .buffer(let buffer) = chunks[number]!.payload else {
+                guard let buffer = buffers[number] else {
                     // Only IN_MEMORY chunks are queued; nothing to store otherwise.
                     unlockChunkLocked(number)
                     return .handled
@@ -276,7 +282,7 @@ final class DiffArea: @unchecked Sendable {
                 if error != 0 {
                     // Corrupted meanwhile: FAILED, no new error code (§4.2).
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     releaseBufferLocked(buffer)
                     unlockChunkLocked(number)
                     return .handled
@@ -292,10 +298,11 @@ final class DiffArea: @unchecked Sendable {
                 switch result {
                 case .success(let region):
                     chunks[number]!.state = .stored
-                    chunks[number]!.payload = .region(sector: region.sector, deviceSlot: storageSlotLocked(region.device))
+                    chunks[number]!.regionSector = region.sector
+                    chunks[number]!.regionDeviceSlot = storageSlotLocked(region.device)
                 case .failure(let failure):
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     setCorruptedLocked(-failure.code)
                 }
             }
@@ -308,7 +315,7 @@ final class DiffArea: @unchecked Sendable {
                                                originalLogicalBlockSize: originalLogicalBlockSize)
         guard case .success(let region) = allocated else { return allocated }
         let (byteOffset, overflow) = region.sector.multipliedReportingOverflow(by: 512)
-        // Misaligned or out-of-device regions fail as an I/O error would (§4.7).
+        // Misaligned or out-of-device regions fail as an I/O error would (Quirk.misalignedRegionEIO).
         guard !overflow, byteOffset % UInt64(region.device.logicalBlockSize) == 0 else {
             return .failure(SimErrno(EIO))
         }
@@ -357,7 +364,7 @@ final class DiffArea: @unchecked Sendable {
             let step: ImageStep = lock.withLock {
                 guard !isReleased else { return .done(-EIO) }
                 guard chunks[number] != nil else {
-                    // No descriptor: read the original. Done under the diff-area lock so
+                    // No descriptor: read the original (Quirk.imageReadOriginalRace). Under the diff-area lock so
                     // that a concurrent COW of this chunk (which must first insert a
                     // descriptor) cannot let the original change under this read.
                     let read = original.readRaw(into: part, atByte: byteOffset)
@@ -371,11 +378,11 @@ final class DiffArea: @unchecked Sendable {
                 case .new:
                     return .original
                 case .inMemory:
-                    guard case .buffer(let data) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    guard let data = buffers[number] else { unlockChunkLocked(number); return .done(-EIO) }
                     return .memory(data)
                 case .stored:
-                    guard case .region(let sector, let slot) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
-                    return .region(storageDevices[Int(slot)], sector)
+                    let chunk = chunks[number]!
+                    return .region(storageDevices[Int(chunk.regionDeviceSlot)], chunk.regionSector)
                 }
             }
             let result: Int32
@@ -412,14 +419,14 @@ final class DiffArea: @unchecked Sendable {
                     return .done(-EIO)
                 case .new:
                     let data = pool.take()
-                    chunks[number]!.payload = .buffer(data)
+                    buffers[number] = data
                     return .loadNew(data)
                 case .inMemory:
-                    guard case .buffer(let data) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
+                    guard let data = buffers[number] else { unlockChunkLocked(number); return .done(-EIO) }
                     return .memory(data)
                 case .stored:
-                    guard case .region(let sector, let slot) = chunks[number]!.payload else { unlockChunkLocked(number); return .done(-EIO) }
-                    return .region(storageDevices[Int(slot)], sector)
+                    let chunk = chunks[number]!
+                    return .region(storageDevices[Int(chunk.regionDeviceSlot)], chunk.regionSector)
                 }
             }
             switch step {
@@ -447,7 +454,7 @@ final class DiffArea: @unchecked Sendable {
                         return enqueueLocked(number)
                     }
                     chunks[number]!.state = .failed
-                    chunks[number]!.payload = .none
+                    buffers[number] = nil
                     releaseBufferLocked(data)
                     setCorruptedLocked(-EIO)
                     return false
@@ -470,6 +477,7 @@ final class DiffArea: @unchecked Sendable {
             isReleased = true
             // Queued-but-unstored chunks are simply discarded.
             chunks = [:]
+            buffers = [:]
             storeQueue = []
             pool.removeAll()
             storageDevices = []
@@ -484,8 +492,9 @@ final class DiffArea: @unchecked Sendable {
     /// Where chunk `number` is stored, if STORED.
     func region(ofChunk number: UInt64) -> DiffRegion? {
         lock.withLock {
-            guard let chunk = chunks[number], case .region(let sector, let slot) = chunk.payload else { return nil }
-            return DiffRegion(device: storageDevices[Int(slot)], sector: sector, count: chunkSectorsValue)
+            guard let chunk = chunks[number], chunk.state == .stored else { return nil }
+            return DiffRegion(device: storageDevices[Int(chunk.regionDeviceSlot)], sector: chunk.regionSector,
+                              count: chunkSectorsValue)
         }
     }
     /// Number of chunk descriptors in the index.
@@ -494,6 +503,14 @@ final class DiffArea: @unchecked Sendable {
     var queuedChunks: [UInt64] { lock.withLock { storeQueue } }
     /// Idle buffers in the pool.
     var idleBufferCount: Int { lock.withLock { pool.idle.count } }
+    /// Runs `body` while holding chunk `number`'s lock (not the diff-area lock), as a
+    /// load or store in flight would. Nil when the chunk has no descriptor.
+    func withChunkLockHeld<R>(_ number: UInt64, _ body: () -> R) -> R? {
+        guard lock.withLock({ chunks[number] != nil && lockChunkLocked(number) }) else { return nil }
+        defer { lock.withLock { unlockChunkLocked(number) } }
+        return body()
+    }
+
     /// Runs `body` on the chunk index under the diff-area lock (memory measurements).
     func withChunkIndex<R>(_ body: ([UInt64: Chunk]) -> R) -> R { lock.withLock { body(chunks) } }
     /// Bytes of the index's hash-table storage (keys + descriptors, one bucket each,

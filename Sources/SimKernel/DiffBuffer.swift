@@ -36,7 +36,7 @@ struct DiffBufferPool {
     }
 
     /// Returns a buffer: freed instead when the pool already holds *more than*
-    /// `poolSize` buffers, so the pool can reach `poolSize + 1` (§4.5, kernel quirk).
+    /// `poolSize` buffers, so the pool can reach `poolSize + 1` (Quirk.bufferPoolSizePlusOne).
     mutating func release(_ buffer: DiffBuffer, poolSize: UInt32) {
         if idle.count > Int(poolSize) { return }
         idle.append(buffer)

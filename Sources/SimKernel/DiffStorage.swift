@@ -117,7 +117,7 @@ final class DiffStorage: @unchecked Sendable {
                                                   count: range.count, usedSectors: 0))
                 st.capacitySectors &+= range.count
             }
-            // §5.3 / §12 fact 2: only the capacity check re-arms (even with no ranges).
+            // Only the capacity check re-arms, even with no ranges (Quirk.lowSpaceRearmByAppendOnly).
             if completed, st.lowSpaceFlag, st.capacitySectors >= st.requestedSectors {
                 st.lowSpaceFlag = false
             }
@@ -136,12 +136,12 @@ final class DiffStorage: @unchecked Sendable {
             var region: DiffRegion?
             while region == nil {
                 guard st.freeHead < st.freeRanges.count else {
-                    st.overflowFlag = true  // §5.4: never cleared
+                    st.overflowFlag = true  // never cleared (Quirk.overflowPermanent)
                     return .failure(SimErrno(ENOSPC))
                 }
                 var range = st.freeRanges[st.freeHead]
                 let device = st.devices[range.deviceIndex]
-                // §4.7: checked lazily, the range is not skipped.
+                // Checked lazily, the range is not skipped (Quirk.enotblkLazy).
                 if originalLogicalBlockSize < device.logicalBlockSize { return .failure(SimErrno(ENOTBLK)) }
                 let availableSectors = range.count &- range.usedSectors
                 if availableSectors >= sectors {
@@ -150,7 +150,7 @@ final class DiffStorage: @unchecked Sendable {
                     st.freeRanges[st.freeHead] = range
                     st.filledSectors &+= sectors
                 } else {
-                    // The tail is abandoned and counted as filled.
+                    // The tail is abandoned and counted as filled (Quirk.abandonedRangeTails).
                     st.retiredRanges.append(range)
                     st.filledSectors &+= availableSectors
                     st.freeHead += 1
@@ -160,7 +160,7 @@ final class DiffStorage: @unchecked Sendable {
                     }
                 }
             }
-            // Unsigned: wraps when filled > requested, and then never fires (§5.3).
+            // Unsigned: wraps when filled > requested, and then never fires (Quirk.lowSpaceThreshold).
             let leftSectors = st.requestedSectors &- st.filledSectors
             var emit = false
             if leftSectors <= halfSectors, !st.lowSpaceFlag {

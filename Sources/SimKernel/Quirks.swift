@@ -90,6 +90,8 @@ extension SimKernel {
                  summary: "snapshotinfo.error_code reads 0 again after destroy (the diff area is gone)."),
         SimQuirk(id: "brokenSnapshot", specSection: "§2.3 step 10", handling: .reproduced,
                  summary: "A take failing after the CBT switch leaves the snapshot BROKEN: is_taken stays set (TAKE → EALREADY), the CBT number was consumed."),
+        SimQuirk(id: "imageNameCollision", specSection: "§2.1, §2.3 step 9", handling: .reproduced,
+                 summary: "A device detached and re-attached into a second snapshot has the same image name as in the first: the second take fails EEXIST at add_disk (derived) and that snapshot is BROKEN."),
         SimQuirk(id: "takeChunkShiftLeak", specSection: "§2.3 step 2", handling: .diverged,
                  summary: "v5 leaks the original's device handle when the chunk would exceed chunk_maximum_shift; the simulator has no handle to leak."),
         SimQuirk(id: "takeResetFailureLeavesQueueFrozen", specSection: "§2.3 step 4", handling: .diverged,

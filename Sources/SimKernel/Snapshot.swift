@@ -104,7 +104,7 @@ final class Snapshot: @unchecked Sendable {
             // 3. freeze_bdev of every original: no filesystem in the simulator.
             // 4. Per member, under a queue freeze: reset if corrupted or resized, switch, COW on.
             for tracker in trackers {
-                let result: Int32 = tracker.disk.queue.withWriteLock {
+                let result: Int32 = tracker.queue.withWriteLock {
                     let capacity = tracker.device.capacitySectors
                     if tracker.cbt.isCorrupted || capacity != tracker.cbt.capacitySectors {
                         let reset = tracker.cbt.reset(capacitySectors: capacity)
@@ -133,12 +133,18 @@ final class Snapshot: @unchecked Sendable {
                 releaseMembers()
                 return -EFAULT
             }
-            // 9. One image per member.
+            // 9. One image per member. add_disk fails EEXIST when the name is taken (a
+            // re-attached device of another taken snapshot has the same image name).
             for tracker in trackers {
                 guard let area = tracker.diffArea else { continue }
-                tracker.image = blockLayer.addImage(original: tracker.device,
-                                                    capacitySectors: tracker.cbt.capacitySectors,
-                                                    diffArea: area, originalCBT: tracker.cbt)
+                guard let image = blockLayer.addImage(original: tracker.device,
+                                                      capacitySectors: tracker.cbt.capacitySectors,
+                                                      diffArea: area, originalCBT: tracker.cbt) else {
+                    // 10. BROKEN.
+                    releaseMembers()
+                    return -EEXIST
+                }
+                tracker.image = image
             }
             return 0
         }

@@ -44,7 +44,8 @@ final class SnapshotImage: @unchecked Sendable {
     /// The logical-block-aligned byte range covering `[offset, offset+count)`.
     private func alignedRange(offset: UInt64, count: Int) -> (start: UInt64, end: UInt64) {
         let block = UInt64(logicalBlockSize)
-        return (offset / block * block, (offset + UInt64(count) + block - 1) / block * block)
+        let end = min((offset + UInt64(count) + block - 1) / block * block, capacitySectors * 512)
+        return (offset / block * block, end)
     }
 
     /// Reads image bytes (the caller bounded the range to the capacity). Unaligned

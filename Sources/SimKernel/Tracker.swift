@@ -7,8 +7,9 @@ import Synchronization
 /// The blksnap filter instance of one tracked device (kernel: tracker.c, spec §2.1, §1.4).
 ///
 /// Fields:
-/// - `disk`: the tracked original (the tracker holds it; the disk holds the tracker as
-///   its filter while attached);
+/// - `device`: the tracked original's media and `dev_t`;
+/// - `queue`: the original disk's request-queue freeze (the disk holds the tracker as its
+///   filter while attached; the tracker holds only the queue, so there is no cycle);
 /// - `cbt`: the CBT map, created at attach for the capacity of that moment;
 /// - `ctlMutex`: serializes every BLKFILTER_CTL sub-command of this device (`ctl_lock`);
 /// - `snapshotIsTaken`: COW is active (set at take step 4, cleared at release);
@@ -19,8 +20,8 @@ import Synchronization
 /// Lifetime: created by BLKFILTER_ATTACH; referenced by the disk's filter slot (dropped
 /// by detach or disk removal) and by the snapshot it belongs to (dropped at release).
 final class Tracker: @unchecked Sendable {
-    let disk: GenDisk
     let device: SimBlockDevice
+    let queue: RWSemaphore
     let cbt: CBTMap
     let ctlMutex = Mutex(())
 
@@ -36,8 +37,8 @@ final class Tracker: @unchecked Sendable {
     ///
     /// - Throws: `ENOMEM` for a 0-sector device (§1.3).
     init(disk: GenDisk, device: SimBlockDevice, params: LiveParams) throws(SimErrno) {
-        self.disk = disk
         self.device = device
+        self.queue = disk.queue
         self.cbt = try CBTMap(capacitySectors: device.capacitySectors, params: params)
     }
 
@@ -95,7 +96,7 @@ final class Tracker: @unchecked Sendable {
     /// `tracker_release_snapshot`): under a queue freeze, COW stops and the diff area is
     /// detached; then the diff area is released.
     func releaseSnapshot() {
-        let area: DiffArea? = disk.queue.withWriteLock {
+        let area: DiffArea? = queue.withWriteLock {
             state.withLock { s in
                 s.snapshotIsTaken = false
                 let area = s.diffArea

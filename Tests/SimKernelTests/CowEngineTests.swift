@@ -345,3 +345,50 @@ struct CowEngineCopyTests {
         #expect(s.area.descriptorCount == 0)
     }
 }
+
+@Suite("COW engine: quirk list")
+struct CowEngineQuirkListTests {
+    @Test("ids are unique, distinct from the control plane's, and every entry names a section")
+    func uniqueIds() {
+        let ids = SimKernel.cowEngineQuirks.map(\.id)
+        #expect(Set(ids).count == ids.count)
+        #expect(Set(ids).isDisjoint(with: SimKernel.quirks.map(\.id)))
+        #expect(SimKernel.cowEngineQuirks.allSatisfy { $0.specSection.hasPrefix("§") && !$0.summary.isEmpty })
+    }
+}
+
+@Suite("COW engine: file-backed devices")
+struct CowEngineFileBackingTests {
+    @Test("COW and store work the same with host-file originals and storage")
+    func fileBacked() throws {
+        let directory = "/tmp/cow-engine-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        #expect(mkdir(directory, 0o700) == 0)
+        defer {
+            unlink(directory + "/orig")
+            unlink(directory + "/st")
+            rmdir(directory)
+        }
+        let params = CowFixture.params()
+        let events = EventQueue()
+        let storage = DiffStorage(params: params, events: events)
+        let storageDevice = try SimBlockDevice(name: "st", major: 240, minor: 100, capacitySectors: 8192,
+                                               backing: .file(path: directory + "/st"))
+        storage.append(device: storageDevice, ranges: [(1024, 4096)], completed: true)
+        let original = try SimBlockDevice(name: "orig", major: 240, minor: 1, capacitySectors: 20 * 128 + 3,
+                                          backing: .file(path: directory + "/orig"))
+        CowFixture.fill(original, generation: 1)
+        let area = try DiffArea(original: original, capacitySectors: original.capacitySectors,
+                                storage: storage, events: events, params: params)
+        for chunk in 0..<16 { CowFixture.writeChunk(area, UInt64(chunk), generation: 2) }
+        CowFixture.writeChunk(area, 20, generation: 2)  // the 3-sector last chunk, 17th queued
+        #expect(area.queuedChunks.isEmpty)
+        #expect(area.region(ofChunk: 20) == DiffRegion(device: storageDevice, sector: 1024 + 16 * 128, count: 128))
+        let size = Int(original.capacityBytes)
+        #expect(CowFixture.imageRead(area, atByte: 0, count: size).1 == CowFixture.pattern(generation: 1, atByte: 0, count: size))
+        #expect(CowFixture.read(storageDevice, atByte: 1024 * 512, count: CowFixture.chunkBytes)
+                == CowFixture.pattern(generation: 1, atByte: 0, count: CowFixture.chunkBytes))
+        #expect(!area.isCorrupted)
+        area.release()
+        storage.release()
+    }
+}

@@ -175,7 +175,7 @@ public final class Control: Sendable {
         event.pointee.timeout_ms = timeoutTicks
         switch kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, UnsafeMutableRawPointer(event)) {
         case .success:
-            return Self.decode(event.pointee)
+            return SnapshotEvent(event.pointee)
         case .failure(let error) where error == .noSuchFileOrDirectory:
             return nil
         case .failure(let error):
@@ -198,26 +198,6 @@ public final class Control: Sendable {
         if overflow { return .max }
         let ticks = product / 1000 + (product % 1000 == 0 ? 0 : 1)
         return UInt32(clamping: ticks)
-    }
-
-    /// Decodes the kernel's event struct.
-    static func decode(_ event: blksnap_snapshot_event) -> SnapshotEvent {
-        var copy = event
-        let time = event.time_label
-        return withUnsafeBytes(of: &copy.data) { data -> SnapshotEvent in
-            switch event.code {
-            case blksnap_event_code_low_free_space.rawValue:
-                let payload = data.loadUnaligned(as: blksnap_event_low_free_space.self)
-                return .lowFreeSpace(requestedSectors: payload.requested_nr_sect, timeLabelNanoseconds: time)
-            case blksnap_event_code_corrupted.rawValue:
-                let payload = data.loadUnaligned(as: blksnap_event_corrupted.self)
-                let code = payload.err_code == Int32.min ? Int32.max : abs(payload.err_code)
-                return .corrupted(device: DeviceNumber(major: payload.dev_id_mj, minor: payload.dev_id_mn),
-                                  errno: Errno(rawValue: code), timeLabelNanoseconds: time)
-            default:
-                return .unknown(code: event.code, payload: Array(data), timeLabelNanoseconds: time)
-            }
-        }
     }
 
     // MARK: - Plumbing

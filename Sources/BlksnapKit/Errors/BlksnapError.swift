@@ -88,7 +88,6 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         var category: BlksnapErrorCategory
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func explain(_ operation: BlksnapOperation, _ errno: Errno, device: String, snapshot: String) -> Explanation {
         func refused(_ text: String) -> Explanation { Explanation(text: text, category: .refused) }
         func unavailable(_ text: String) -> Explanation { Explanation(text: text, category: .moduleUnavailable) }
@@ -112,7 +111,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         switch (operation, errno) {
         // open(/dev/blksnap-control)
         case (.openControl, .noSuchFileOrDirectory), (.openControl, .noSuchAddressOrDevice), (.openControl, .operationNotSupportedByDevice):
-            return unavailable("blksnap module not loaded (no control device \(device))")
+            return unavailable("blksnap module not loaded (no \(device))")
         case (.openControl, .permissionDenied), (.openControl, .notPermitted):
             return refused("permission denied: the control device is root-only")
 
@@ -224,7 +223,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.cbtInfo, .noData):
             return refused("the kernel could not write the CBT info (bad argument address)")
         case (.cbtInfo, .invalidArgument):
-            return refused("argument too short for cbtinfo")
+            return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
         case (.cbtInfo, .noSuchProcess):
             return refused("device \(device) has no CBT map")
 
@@ -235,7 +234,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.cbtMap, .noData):
             return refused("the requested part lies beyond the CBT map of \(device) (or the request could not be read)")
         case (.cbtMap, .invalidArgument):
-            return refused("the CBT map could not be copied to the buffer, or the argument is too short")
+            return unavailable("the CBT map could not be copied to the buffer, or the kernel has no block-device filter support (a loop device answers an unknown request with EINVAL)")
 
         // cbtdirty
         case (.markDirty, .invalidArgument):
@@ -253,13 +252,17 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.addToSnapshot, .noData):
             return refused("the kernel could not read the snapshot id (bad argument address)")
         case (.addToSnapshot, .invalidArgument):
-            return refused("argument too short for snapshotadd")
+            return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
 
         // snapshotinfo
         case (.snapshotInfo, .noData):
             return refused("the kernel could not copy the snapshot info (bad argument address)")
         case (.snapshotInfo, .invalidArgument):
-            return refused("argument too short for snapshotinfo")
+            return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
+
+        // the BLKFILTER_CTL envelope itself (cbtmap's EFAULT is its corrupted CBT, above)
+        case (.cbtInfo, .badAddress), (.markDirty, .badAddress), (.addToSnapshot, .badAddress), (.snapshotInfo, .badAddress):
+            return refused("the kernel could not read the BLKFILTER_CTL request (bad argument address)")
 
         // BLKGETSIZE64 / BLKSSZGET
         case (.capacity, .inappropriateIOCTLForDevice), (.logicalBlockSize, .inappropriateIOCTLForDevice):

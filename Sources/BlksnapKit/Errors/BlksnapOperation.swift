@@ -49,7 +49,7 @@ public enum BlksnapOperation: String, Hashable, Sendable, CaseIterable, CustomSt
     /// The kernel's name for the request, as in the UAPI header.
     public var requestName: String {
         switch self {
-        case .openControl: return "open(/dev/blksnap-control)"
+        case .openControl: return "open"
         case .openDevice: return "open"
         case .close: return "close"
         case .stat: return "stat"

@@ -165,12 +165,7 @@ public final class BlockDevice: Sendable {
         var info = blksnap_snapshotinfo()
         withUnsafeMutableBytes(of: &info) { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
         try check(filterControl(.snapshotInfo, blkfilter_ctl_blksnap_snapshotinfo, option: &info), .snapshotInfo)
-        let name = withUnsafeBytes(of: &info.image) { bytes in
-            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        let code = info.error_code
-        let errno: Errno? = code == 0 ? nil : Errno(rawValue: code == Int32.min ? Int32.max : abs(code))
-        return SnapshotInfo(errorCode: errno, imageName: name.isEmpty ? nil : name)
+        return SnapshotInfo(info)
     }
 
     // MARK: - Geometry

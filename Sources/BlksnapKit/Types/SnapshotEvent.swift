@@ -1,3 +1,4 @@
+import CBlksnapUAPI
 import SystemPackage
 
 /// An event of a snapshot's queue, as `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT` returns it.
@@ -43,6 +44,28 @@ public enum SnapshotEvent: Hashable, Sendable, CustomStringConvertible {
             return "snapshot of device \(device) corrupted: \(BlksnapError.corruptionMeaning(errno)) (\(ErrnoName.name(of: errno)))"
         case .unknown(let code, _, _):
             return "unknown event code \(code)"
+        }
+    }
+
+    /// Decodes the kernel's `struct blksnap_snapshot_event` as WAIT_EVENT wrote it:
+    /// code 0 carries `struct blksnap_event_low_free_space`, code 1
+    /// `struct blksnap_event_corrupted` (its `err_code` is a positive errno).
+    public init(_ event: blksnap_snapshot_event) {
+        var copy = event
+        let time = event.time_label
+        self = withUnsafeBytes(of: &copy.data) { data -> SnapshotEvent in
+            switch event.code {
+            case blksnap_event_code_low_free_space.rawValue:
+                let payload = data.loadUnaligned(as: blksnap_event_low_free_space.self)
+                return .lowFreeSpace(requestedSectors: payload.requested_nr_sect, timeLabelNanoseconds: time)
+            case blksnap_event_code_corrupted.rawValue:
+                let payload = data.loadUnaligned(as: blksnap_event_corrupted.self)
+                let code = payload.err_code == Int32.min ? Int32.max : abs(payload.err_code)
+                return .corrupted(device: DeviceNumber(major: payload.dev_id_mj, minor: payload.dev_id_mn),
+                                  errno: Errno(rawValue: code), timeLabelNanoseconds: time)
+            default:
+                return .unknown(code: event.code, payload: Array(data), timeLabelNanoseconds: time)
+            }
         }
     }
 }

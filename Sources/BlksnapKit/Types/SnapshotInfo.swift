@@ -1,3 +1,4 @@
+import CBlksnapUAPI
 import SystemPackage
 
 /// What `snapshotinfo` (`struct blksnap_snapshotinfo`) tells about a device in a snapshot.
@@ -15,6 +16,21 @@ public struct SnapshotInfo: Hashable, Sendable {
     public init(errorCode: Errno?, imageName: String?) {
         self.errorCode = errorCode
         self.imageName = imageName
+    }
+
+    /// Decodes the kernel's `struct blksnap_snapshotinfo`: a negative `error_code`
+    /// becomes its positive errno, the image name ends at the first NUL (empty = none).
+    ///
+    /// v5 leaves `image` as the caller passed it when there is no image, so the struct
+    /// must be zeroed before the request.
+    public init(_ info: blksnap_snapshotinfo) {
+        var copy = info
+        let name = withUnsafeBytes(of: &copy.image) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let code = info.error_code
+        self.init(errorCode: code == 0 ? nil : Errno(rawValue: code == Int32.min ? Int32.max : abs(code)),
+                  imageName: name.isEmpty ? nil : name)
     }
 
     /// Path of the image device node, `/dev/` + ``imageName``.

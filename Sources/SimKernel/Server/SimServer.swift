@@ -20,7 +20,7 @@ import Synchronization
 ///   `rootDirectory/NAME.img`.
 public final class SimServer: @unchecked Sendable {
     /// The kernel served.
-    public let kernel: SimKernel
+    private let kernel: any SimServerBackend
     /// Path of the listening socket.
     public let socketPath: String
     /// Directory of the server's state files (device images by default).
@@ -47,8 +47,13 @@ public final class SimServer: @unchecked Sendable {
     /// - Throws: `EADDRINUSE` when a server already answers at `socketPath`, `EEXIST`
     ///   when something other than a socket is there, `ENAMETOOLONG` for a path that
     ///   does not fit a `sockaddr_un`, or the errno of the failing call.
-    public init(kernel: SimKernel, socketPath: String, rootDirectory: String) throws(SimErrno) {
-        self.kernel = kernel
+    public convenience init(kernel: SimKernel, socketPath: String, rootDirectory: String) throws(SimErrno) {
+        try self.init(backend: kernel, socketPath: socketPath, rootDirectory: rootDirectory)
+    }
+
+    /// Serves any backend (tests serve a scripted kernel).
+    init(backend: any SimServerBackend, socketPath: String, rootDirectory: String) throws(SimErrno) {
+        self.kernel = backend
         self.socketPath = socketPath
         self.rootDirectory = rootDirectory
         if mkdir(rootDirectory, 0o700) != 0, errno != EEXIST { throw SimErrno(errno) }
@@ -92,11 +97,12 @@ public final class SimServer: @unchecked Sendable {
     /// to `timeoutSeconds` for the connection threads to finish and closes every
     /// session's descriptors. Safe to call more than once.
     public func stop(timeoutSeconds: Double = 5) {
-        let (connections, wasStarted) = state.withLock { state -> ([ServerConnection], Bool) in
-            if state.stopped { return ([], false) }
+        let stopping = state.withLock { state -> (connections: [ServerConnection], wasStarted: Bool)? in
+            if state.stopped { return nil }
             state.stopped = true
             return (Array(state.connections.values), state.started)
         }
+        guard let (connections, wasStarted) = stopping else { return }
         var status = Glibc.stat()
         if lstat(socketPath, &status) == 0, status.st_ino == socketInode { unlink(socketPath) }
         var byte: UInt8 = 1
@@ -211,19 +217,19 @@ public final class SimServer: @unchecked Sendable {
         }
         let fd = connection.fd
         guard let uid = Self.peerUID(fd), Self.isPeerAllowed(uid: uid) else {
-            Self.sendError(fd, errno: EACCES, "the simulator serves only uid \(geteuid()) and root")
+            Self.refuse(fd, errno: EACCES, "the simulator serves only uid \(geteuid()) and root")
             return
         }
         // The handshake.
         guard let frame = try? WireSocket.receive(fd),
               case .hello(let magic, let version, let token)? = try? WireRequest.decode(type: frame.type, body: frame.body),
               magic == WireProtocol.magic, version == WireProtocol.version else {
-            Self.sendError(fd, errno: EPROTO, "expected a hello frame with magic BSNP version \(WireProtocol.version)")
+            Self.refuse(fd, errno: EPROTO, "expected a hello frame with magic BSNP version \(WireProtocol.version)")
             return
         }
         session = joinSession(token)
         guard let session else {
-            Self.sendError(fd, errno: ENOENT, "no such session (the client's other connections are gone)")
+            Self.refuse(fd, errno: ENOENT, "no such session (the client's other connections are gone)")
             return
         }
         guard (try? WireSocket.send(fd, type: WireMessageType.hello.replyType,
@@ -236,8 +242,10 @@ public final class SimServer: @unchecked Sendable {
                 frame = try WireSocket.receive(fd)
             } catch {
                 switch error {
-                case .oversized, .malformed:
-                    Self.sendError(fd, errno: EMSGSIZE, error.description)
+                case .oversized:
+                    Self.refuse(fd, errno: EMSGSIZE, error.description)
+                case .malformed:
+                    Self.refuse(fd, errno: EPROTO, error.description)
                 default:
                     break
                 }
@@ -265,7 +273,9 @@ public final class SimServer: @unchecked Sendable {
             var generator = SystemRandomNumberGenerator()
             return state.withLock { state in
                 repeat {
-                    for index in fresh.indices { fresh[index] = generator.next() }
+                    for half in 0..<2 {
+                        withUnsafeBytes(of: generator.next() as UInt64) { fresh.replaceSubrange(half * 8..<half * 8 + 8, with: $0) }
+                    }
                 } while state.sessions[fresh] != nil || fresh.allSatisfy { $0 == 0 }
                 let session = SimServerSession(token: fresh)
                 state.sessions[fresh] = session
@@ -389,7 +399,46 @@ public final class SimServer: @unchecked Sendable {
         let reply = WireReply.error(result: -Int64(code), message: message)
         try? WireSocket.send(fd, type: reply.frameType, body: reply.encodedBody())
     }
+
+    /// Sends a last error frame, then ends the conversation so the peer reads it:
+    /// closing a Unix socket with unread input makes the peer's reads fail with
+    /// ECONNRESET, so the input is drained first (at most 1 MiB or 200 ms).
+    static func refuse(_ fd: Int32, errno code: Int32, _ message: String) {
+        sendError(fd, errno: code, message)
+        shutdown(fd, Int32(SHUT_WR))
+        var drained = 0
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = monotonicNanoseconds() + 200_000_000
+        while drained < 1 << 20 {
+            let now = monotonicNanoseconds()
+            guard now < deadline else { return }
+            var polled = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&polled, 1, Int32((deadline - now) / 1_000_000) + 1) > 0 else { return }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n <= 0 { return }
+            drained += n
+        }
+    }
 }
+
+/// What the server needs from the kernel it hosts: ``SimKernel``'s facade.
+protocol SimServerBackend: AnyObject, Sendable {
+    var params: LiveParams { get }
+    func addDevice(name: String, capacitySectors: UInt64, logicalBlockSize: UInt32, physicalBlockSize: UInt32,
+                   ioMin: UInt32, backing: SimBlockDevice.Backing) throws(SimErrno) -> SimDeviceInfo
+    func resizeDevice(name: String, capacitySectors: UInt64) throws(SimErrno)
+    func removeDevice(name: String) throws(SimErrno)
+    func listDevices() -> [SimDeviceInfo]
+    func open(_ path: String, flags: Int32) -> Int32
+    func close(_ fd: Int32) -> Int32
+    func ioctl(_ fd: Int32, _ request: UInt, _ argument: UInt64, memory: some UserMemory,
+               interrupted: @escaping () -> Bool) -> Int32
+    func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) -> Int
+    func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64, nowait: Bool) -> Int
+    func stat(_ path: String) -> Result<SimStat, SimErrno>
+}
+
+extension SimKernel: SimServerBackend {}
 
 /// One accepted connection: its descriptor and whether the peer is gone.
 final class ServerConnection: Sendable {

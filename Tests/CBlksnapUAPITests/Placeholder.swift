@@ -1,3 +1,0 @@
-import Testing
-
-@Test func CBlksnapUAPITestsPlaceholder() { #expect(Bool(true)) }
