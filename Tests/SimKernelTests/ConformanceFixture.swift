@@ -176,7 +176,7 @@ func address(_ pointer: UnsafeRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: p
 /// of two, so data moved by a chunk, sector or block would not match.
 private let patternNoise: [UInt8] = {
     let period = 1_048_583
-    var random = SplitMix64(seed: 0x5eed_b10c)
+    var random = ConformanceRandom(seed: 0x5eed_b10c)
     return [UInt8](unsafeUninitializedCapacity: period + 8) { buffer, initialized in
         var index = 0
         while index < period + 8 {

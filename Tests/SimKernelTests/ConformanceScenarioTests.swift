@@ -96,7 +96,7 @@ struct ConformanceScenarioTests {
             let joins = names.indices.map { device in
                 spawnThread {
                     let size = Int(sizes[device]) * 512
-                    var random = SplitMix64(seed: UInt64(device) &* 1000 &+ UInt64(generation))
+                    var random = ConformanceRandom(seed: UInt64(device) &* 1000 &+ UInt64(generation))
                     for step in 0..<60 {
                         let offset = Int(random.next() % UInt64(size))
                         let count = min(size - offset, 1 + Int(random.next() % 150_000))
@@ -171,8 +171,8 @@ struct ConformanceScenarioTests {
     }
 }
 
-/// A tiny seeded generator (SplitMix64) for reproducible test data.
-struct SplitMix64: RandomNumberGenerator {
+/// A tiny seeded generator (ConformanceRandom) for reproducible test data.
+struct ConformanceRandom: RandomNumberGenerator {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -38,7 +38,7 @@ struct ModelGenerator {
     static let storageSlots = 6
     static let appendsPerSlot = 6
 
-    var random: SplitMix64
+    var random: ConformanceRandom
     /// Sectors needed to store every chunk of every device (full chunks).
     let fullNeedSectors: UInt64
     /// Sectors per append part (a small leading range, then the big one).
@@ -48,7 +48,7 @@ struct ModelGenerator {
     private(set) var slotOf: [Int: (slot: Int, used: Int)] = [:]
 
     init(seed: UInt64, devices: [ModelDevice]) {
-        random = SplitMix64(seed: seed)
+        random = ConformanceRandom(seed: seed)
         fullNeedSectors = devices.reduce(0) { $0 + UInt64($1.chunkCount) * 128 }
     }
 
