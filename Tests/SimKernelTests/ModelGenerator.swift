@@ -12,6 +12,9 @@ enum ModelOp: CustomStringConvertible {
     case imageWrite(device: Int, offset: Int, count: Int, salt: Int)
     case markDirty(device: Int, range: SectorRange)
     case destroy(snapshot: Int)
+    /// `count` quick create/add/append/take/destroy cycles of one idle tracked device
+    /// (pushes its CBT numbers through the 255/256 wraparound).
+    case takeCycles(device: Int, count: Int)
 
     var description: String {
         switch self {
@@ -25,6 +28,7 @@ enum ModelOp: CustomStringConvertible {
         case .imageWrite(let d, let o, let c, let salt): return "image write dev\(d) @\(o) +\(c) salt \(salt)"
         case .markDirty(let d, let range): return "mark dirty dev\(d) \(range)"
         case .destroy(let s): return "destroy snap\(s)"
+        case .takeCycles(let d, let count): return "\(count) take cycles of dev\(d)"
         }
     }
 }
@@ -152,6 +156,9 @@ struct ModelGenerator {
                 return roll < 50 ? .imageRead(device: target, offset: offset, count: count)
                                  : .imageWrite(device: target, offset: offset, count: count, salt: step)
             }
+        case 58..<62:
+            let idle = model.devices.indices.filter { model.devices[$0].cbt != nil && model.devices[$0].snapshot == nil }
+            if !idle.isEmpty { return .takeCycles(device: idle[below(idle.count)], count: 20 + below(60)) }
         default:
             break
         }

@@ -156,6 +156,12 @@ struct ModelState {
         return nil
     }
 
+    /// One create/add/append/take/destroy cycle of an idle tracked device: only its CBT switches.
+    mutating func cycleTake(_ d: Int) {
+        precondition(devices[d].cbt != nil && devices[d].snapshot == nil)
+        if devices[d].cbt!.switchNumbers(newEpoch: epochs + 1) { epochs += 1 }
+    }
+
     mutating func write(_ d: Int, offset: Int, data: [UInt8]) {
         overwrite(&devices[d].content, atByte: offset, with: data)
         let range = sectorRange(offset: offset, count: data.count)

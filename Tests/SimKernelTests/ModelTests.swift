@@ -30,6 +30,8 @@ final class ModelRun {
     var generations: [Int: CBTGenerationID] = [:]
     var history: [String] = []
     var imageReads = 0
+    var cycleTakes = 0
+    var wraparounds = 0
 
     init(seed: UInt64) throws {
         self.seed = seed
@@ -99,6 +101,21 @@ final class ModelRun {
             }
             let expected = model.destroy(s)
             try expectErrno(errnoOf { try sim.control.destroySnapshot(ids[s]) }, expected, "destroy")
+        case .takeCycles(let d, let count):
+            for cycle in 0..<count {
+                model.cycleTake(d)
+                cycleTakes += 1
+                let result = errnoOf {
+                    let id = try sim.control.createSnapshot()
+                    try devices[d].addToSnapshot(id)
+                    try sim.control.appendStorage(id, devicePath: "/dev/mstore",
+                                                  ranges: [SectorRange(offsetSectors: 0, countSectors: 128)])
+                    try sim.control.takeSnapshot(id)
+                    try sim.control.destroySnapshot(id)
+                }
+                try expectErrno(result, nil, "take cycle \(cycle)")
+            }
+            if model.devices[d].cbt!.previous < UInt32(count) { wraparounds += 1 }
         }
     }
 
@@ -209,10 +226,11 @@ struct ModelTests {
             return
         }
         let takes = run.model.snapshots.filter(\.taken).count
-        print("[model] seed \(seed): \(steps) steps ok; \(run.model.snapshots.count) snapshots, \(takes) taken, \(run.imageReads) image reads; "
+        print("[model] seed \(seed): \(steps) steps ok; \(run.model.snapshots.count) snapshots, \(takes) taken, \(run.imageReads) image reads, \(run.cycleTakes) cycle takes, \(run.wraparounds) wraparounds; "
               + "changes numbers \(run.model.devices.map { $0.cbt.map { Int($0.previous) } ?? -1 })")
         // The run must have exercised the interesting paths.
         #expect(takes >= 5)
         #expect(run.imageReads >= 5)
+        if steps >= 1000 { #expect(run.wraparounds >= 1, "the default run must cross the 255/256 wraparound") }
     }
 }
