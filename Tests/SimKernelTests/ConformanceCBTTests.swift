@@ -37,6 +37,15 @@ struct ConformanceCBTTests {
         }
     }
 
+    @Test("§3.1 the block-size loop stops at tracking_block_maximum_shift: the count may exceed the maximum")
+    func blockSizeCap() throws {
+        let sim = try ConformanceSim { $0.trackingBlockMaximumCount = 4; $0.trackingBlockMaximumShift = 17 }
+        let device = try sim.addDevice("sda", sectors: 2048)  // 1 MiB
+        let info = try device.cbtInfo()
+        #expect(info.blockSizeBytes == 131_072)
+        #expect(info.blockCount == 8)
+    }
+
     @Test("§3.3 numbering over three takes: changes_number = k, read map byte = take number during which a block was last written")
     func numberingOverTakes() throws {
         let sim = try ConformanceSim()

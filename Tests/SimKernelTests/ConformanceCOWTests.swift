@@ -67,6 +67,27 @@ struct ConformanceCOWTests {
         #expect(sameBytes(try sim.readAll(image), expectedImage))
     }
 
+    @Test("§4.1 chunk size: raised by chunk_maximum_count_shift and by io_min; regions are always full chunks")
+    func chunkSizeRules() throws {
+        let sim = try ConformanceSim { $0.chunkMaximumInQueue = 0; $0.chunkMaximumCountShift = 2 }
+        // 10 chunks of 64 KiB > 2^2 → 128 KiB (5) → 256 KiB (3 chunks).
+        let wide = try sim.addDevice("sda", sectors: 10 * 128)
+        let a = try sim.snapshot([wide])
+        try sim.control.takeSnapshot(a)
+        #expect(sim.write("/dev/sda", atByte: 0, [1]) == 0)
+        #expect(sim.kernel.storageCounters(snapshot: a.simUUID)?.filledSectors == 512)
+        // The last chunk (sectors 1024…1279, 256 sectors real) still takes a full region.
+        #expect(sim.write("/dev/sda", atByte: 9 * 65_536, [1]) == 0)
+        #expect(sim.kernel.storageCounters(snapshot: a.simUUID)?.filledSectors == 1024)
+        sim.kernel.params.update { $0.chunkMaximumCountShift = 40 }
+        // io_min 128 KiB → 128 KiB chunks.
+        let coarse = try sim.addDevice("sdb", sectors: 10 * 128, ioMin: 131_072)
+        let b = try sim.snapshot([coarse], storageOffset: 1 << 20)
+        try sim.control.takeSnapshot(b)
+        #expect(sim.write("/dev/sdb", atByte: 0, [1]) == 0)
+        #expect(sim.kernel.storageCounters(snapshot: b.simUUID)?.filledSectors == 256)
+    }
+
     @Test("raw (SimKernel pwrite nowait): REQ_NOWAIT write to a not-yet-copied chunk → EAGAIN; to a copied one → ok")
     func nowait() throws {
         let sim = try ConformanceSim()
@@ -138,6 +159,24 @@ struct ConformanceStorageTests {
         #expect(try sim.drainEvents(id).isEmpty)
         #expect(sim.write("/dev/sda", atByte: 118 * 65_536, [1]) == 0)
         #expect(try sim.drainEvents(id).map(\.code) == [0])
+    }
+
+    @Test("§12 fact 2: once filled overtakes requested, left wraps and threshold events stop even after a re-arming append")
+    func leftWraps() throws {
+        let sim = try ConformanceSim()
+        let device = try sim.addDevice("sda", sectors: 300 * 128)
+        let id = try sim.snapshot([device], storageSectors: 60_000)
+        try sim.control.takeSnapshot(id)
+        #expect(try sim.drainEvents(id).map(\.code) == [0])
+        for chunk in 0..<136 { #expect(sim.write("/dev/sda", atByte: UInt64(chunk * 65_536), [1]) == 0) }
+        // One threshold event (at the 32nd store); filled 17408 > requested 16384 now.
+        #expect(try sim.drainEvents(id).map(\.code) == [0])
+        let counters = try #require(sim.kernel.storageCounters(snapshot: id.simUUID))
+        #expect(counters.filledSectors == 17_408 && counters.requestedSectors == 16_384)
+        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [])  // re-arms: 60000 ≥ 16384
+        for chunk in 136..<300 { #expect(sim.write("/dev/sda", atByte: UInt64(chunk * 65_536), [1]) == 0) }
+        #expect(try sim.drainEvents(id).isEmpty)
+        #expect(try device.snapshotInfo().errorCode == nil)
     }
 
     @Test("§5.2 range tails that cannot hold a full chunk are wasted (filled counts them)")
