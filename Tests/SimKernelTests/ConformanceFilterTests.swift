@@ -85,6 +85,23 @@ struct ConformanceFilterTests {
         #expect(sim.kernel.listDevices().contains { $0.name == "sda" } == false)
     }
 
+    @Test("raw: block-device ioctls match the whole request number (other direction/size bits → ENOTTY); control requests on a disk → ENOTTY")
+    func wholeNumberMatch() throws {
+        let sim = try ConformanceSim()
+        try sim.addDevice("sda", sectors: 4096, attach: false)
+        let fd = try sim.open("/dev/sda")
+        var name = blkfilter_name()
+        withUnsafeMutableBytes(of: &name) { raw in for (i, b) in "blksnap".utf8.enumerated() { raw[i] = b } }
+        #expect(sim.rawIoctl(fd, 0x4020_128c, on: &name) == -ENOTTY)
+        #expect(sim.rawIoctl(fd, 0x0000_128c, on: &name) == -ENOTTY)
+        var version = blksnap_version()
+        #expect(sim.rawIoctl(fd, BLKSNAP_REQ_VERSION, on: &version) == -ENOTTY)
+        #expect(sim.kernel.listDevices().first { $0.name == "sda" }?.filter == nil)
+        // And BLKFILTER_ATTACH on the control device is nr 140 there: ENOTTY.
+        let control = try sim.open(Control.defaultPath)
+        #expect(sim.rawIoctl(control, BLKSNAP_REQ_BLKFILTER_ATTACH, on: &name) == -ENOTTY)
+    }
+
     @Test("raw: CTL never writes optlen back (§1.3, §10.9)")
     func optlenNotWrittenBack() throws {
         let sim = try ConformanceSim()

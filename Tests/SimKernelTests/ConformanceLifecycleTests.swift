@@ -45,6 +45,36 @@ struct ConformanceLifecycleTests {
         try late.addToSnapshot(other)
     }
 
+    @Test("§2.2 table, BROKEN column: a take failing at image creation (duplicate image name after detach + re-attach) → BROKEN")
+    func broken() throws {
+        let sim = try ConformanceSim()
+        let device = try sim.addDevice("sda", sectors: 2048)
+        let first = try sim.snapshot([device])
+        // The old tracker stays in `first`; the new one can join another snapshot.
+        try device.detach()
+        try device.attach()
+        let second = try sim.snapshot([device], storageOffset: 1 << 20)
+        try sim.control.takeSnapshot(first)
+        // Step 9: add_disk of the same name fails; the CBT switch (step 4) is not undone.
+        #expect(errnoOf { try sim.control.takeSnapshot(second) } == EEXIST)
+        #expect(sim.kernel.isTaken(snapshot: second.simUUID) == true)
+        #expect(try device.cbtInfo().changesNumber == 1)
+        #expect(try device.snapshotInfo() == SnapshotInfo(errorCode: nil, imageName: nil))
+        // BROKEN column: take EALREADY, append ok, wait ok, listed, snapshotadd accepted but useless, destroy ok.
+        #expect(errnoOf { try sim.control.takeSnapshot(second) } == EALREADY)
+        try sim.control.appendStorage(second, devicePath: sim.storagePath, ranges: [])
+        #expect(try sim.control.waitEvent(second, timeoutTicks: 0) != nil)
+        #expect(try sim.control.collectSnapshots() == [first, second])
+        let other = try sim.addDevice("sdb", sectors: 2048)
+        try other.addToSnapshot(second)
+        #expect(try other.snapshotInfo().imageName == nil)
+        // The first snapshot's image still works (it belongs to the old tracker).
+        #expect(try sim.read(try sim.imagePath(of: device), atByte: 0, count: 512).get() == [UInt8](repeating: 0, count: 512))
+        try sim.control.destroySnapshot(second)
+        try sim.control.destroySnapshot(first)
+        #expect(try sim.control.collectSnapshots().isEmpty)
+    }
+
     @Test("§2.2 table, destroyed column: add/append/take/wait → ESRCH, destroy → ENODEV, not listed")
     func destroyed() throws {
         let sim = try ConformanceSim()
