@@ -3,6 +3,7 @@ import BlksnapKit
 /// One step of the model-based test.
 enum ModelOp: CustomStringConvertible {
     case attach(device: Int)
+    case detach(device: Int)
     case create
     case add(device: Int, snapshot: Int)
     case append(snapshot: Int, ranges: [SectorRange])
@@ -19,6 +20,7 @@ enum ModelOp: CustomStringConvertible {
     var description: String {
         switch self {
         case .attach(let d): return "attach dev\(d)"
+        case .detach(let d): return "detach dev\(d)"
         case .create: return "create"
         case .add(let d, let s): return "add dev\(d) → snap\(s)"
         case .append(let s, let ranges): return "append snap\(s) \(ranges)"
@@ -119,6 +121,8 @@ struct ModelGenerator {
         switch roll {
         case 0..<5:
             return .attach(device: d)
+        case 62..<63:
+            return .detach(device: d)
         case 5..<11:
             if live.count < 3 { return .create }
         case 11..<20:
@@ -157,8 +161,9 @@ struct ModelGenerator {
                                  : .imageWrite(device: target, offset: offset, count: count, salt: step)
             }
         case 58..<62:
-            let idle = model.devices.indices.filter { model.devices[$0].cbt != nil && model.devices[$0].snapshot == nil }
-            if !idle.isEmpty { return .takeCycles(device: idle[below(idle.count)], count: 20 + below(60)) }
+            let idle = model.devices.indices.filter { model.devices[$0].cbt != nil && model.devices[$0].snapshot == nil
+                && model.devices[$0].image == nil }
+            if !idle.isEmpty { return .takeCycles(device: idle[below(idle.count)], count: 40 + below(80)) }
         default:
             break
         }
