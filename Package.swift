@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["BlksnapKit", "SimKernel"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -12,4 +12,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
 swift build
+swift build --product generate-manual  # for the man-page golden test
 swift test "$@"

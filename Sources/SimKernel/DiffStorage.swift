@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// A region of the difference storage: where one chunk's data is stored.
 struct DiffRegion: Sendable, Equatable {
@@ -64,7 +63,12 @@ final class DiffStorage: @unchecked Sendable {
 
     private let params: LiveParams
     private let events: EventQueue
-    private let state = Mutex(State())
+    // A pthread mutex (WaitQueue) rather than Synchronization.Mutex: ThreadSanitizer
+    // understands it, so sanitizer runs of the concurrent tests stay meaningful.
+    private let lock = WaitQueue()
+    private var state = State()
+
+    private func withState<R>(_ body: (inout State) -> R) -> R { lock.withLock { body(&state) } }
 
     /// Creates an empty storage whose events go to `events`.
     init(params: LiveParams, events: EventQueue) {
@@ -73,28 +77,28 @@ final class DiffStorage: @unchecked Sendable {
     }
 
     /// Sum of all appended range counts, in sectors.
-    var capacitySectors: UInt64 { state.withLock { $0.capacitySectors } }
+    var capacitySectors: UInt64 { withState { $0.capacitySectors } }
     /// Sectors consumed by regions or wasted as abandoned range tails.
-    var filledSectors: UInt64 { state.withLock { $0.filledSectors } }
+    var filledSectors: UInt64 { withState { $0.filledSectors } }
     /// Sectors requested from user space through low_free_space events.
-    var requestedSectors: UInt64 { state.withLock { $0.requestedSectors } }
+    var requestedSectors: UInt64 { withState { $0.requestedSectors } }
 
     /// True while a threshold low_free_space event is outstanding (not re-armed).
-    var isLowSpaceFlagSet: Bool { state.withLock { $0.lowSpaceFlag } }
+    var isLowSpaceFlagSet: Bool { withState { $0.lowSpaceFlag } }
     /// True once an allocation found no room (permanent, §5.4).
-    var isOverflowed: Bool { state.withLock { $0.overflowFlag } }
+    var isOverflowed: Bool { withState { $0.overflowFlag } }
     /// Number of distinct storage devices held.
-    var deviceCount: Int { state.withLock { $0.devices.count } }
+    var deviceCount: Int { withState { $0.devices.count } }
     /// Ranges still in the free FIFO, first to be used first.
-    var freeRanges: [StorageRange] { state.withLock { Array($0.freeRanges[$0.freeHead...]) } }
+    var freeRanges: [StorageRange] { withState { Array($0.freeRanges[$0.freeHead...]) } }
     /// Ranges abandoned because their remainder could not hold a chunk, in order.
-    var retiredRanges: [StorageRange] { state.withLock { $0.retiredRanges } }
+    var retiredRanges: [StorageRange] { withState { $0.retiredRanges } }
 
     /// CREATE's unconditional low_free_space event (§5.3 a): queues the event with
     /// `diff_storage_minimum` and adds it to `requested`; does not set the flag.
     func emitCreationEvent() {
         let minimum = UInt64(params.current.diffStorageMinimum)
-        state.withLock { $0.requestedSectors &+= minimum }
+        withState { $0.requestedSectors &+= minimum }
         events.pushLowFreeSpace(requestedSectors: minimum)
     }
 
@@ -103,7 +107,7 @@ final class DiffStorage: @unchecked Sendable {
     /// `capacity`. When `completed` (every range was copied from user memory without
     /// fault), runs the re-arm rule of §5.3 (flag cleared if capacity ≥ requested).
     func append(device: SimBlockDevice, ranges: [(offset: UInt64, count: UInt64)], completed: Bool) {
-        state.withLock { st in
+        withState { st in
             let index: Int
             if let known = st.devices.firstIndex(where: { $0 === device || ($0.major == device.major && $0.minor == device.minor) }) {
                 index = known
@@ -131,7 +135,7 @@ final class DiffStorage: @unchecked Sendable {
         let minimum = UInt64(params.current.diffStorageMinimum)
         // §5.2-3: half of the minimum, rounded down to a page (8 sectors).
         let halfSectors = (minimum >> 1) & ~UInt64(7)
-        let outcome: Result<(DiffRegion, emit: Bool), SimErrno> = state.withLock { st in
+        let outcome: Result<(DiffRegion, emit: Bool), SimErrno> = withState { st in
             if st.overflowFlag { return .failure(SimErrno(ENOSPC)) }
             var region: DiffRegion?
             while region == nil {
@@ -181,6 +185,6 @@ final class DiffStorage: @unchecked Sendable {
 
     /// Final release (§2.4): forgets ranges and devices.
     func release() {
-        state.withLock { $0 = State() }
+        withState { $0 = State() }
     }
 }

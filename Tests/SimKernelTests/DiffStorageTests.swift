@@ -178,6 +178,22 @@ struct DiffStorageTests {
         #expect(storage.requestedSectors == 9192)
     }
 
+    @Test("many abandoned ranges: the FIFO stays in order across its internal compaction")
+    func manyRanges() throws {
+        let (storage, _, _) = make()
+        let device = CowFixture.device("s", sectors: 1 << 20, minor: 10)
+        let small = (0..<200).map { (offset: UInt64($0) * 1000, count: UInt64(100)) }
+        storage.append(device: device, ranges: small + [(500_000, 256), (600_000, 1000)], completed: true)
+        #expect(try storage.allocateRegion(sectors: 128, originalLogicalBlockSize: 512).get().sector == 500_000)
+        #expect(storage.retiredRanges.count == 200)
+        #expect(storage.retiredRanges.map(\.sector) == small.map(\.offset))
+        #expect(storage.freeRanges.map(\.sector) == [500_000, 600_000])
+        #expect(try storage.allocateRegion(sectors: 128, originalLogicalBlockSize: 512).get().sector == 500_128)
+        #expect(try storage.allocateRegion(sectors: 128, originalLogicalBlockSize: 512).get().sector == 600_000)
+        #expect(storage.filledSectors == 200 * 100 + 3 * 128)
+        #expect(storage.freeRanges.map(\.usedSectors) == [128])
+    }
+
     @Test("release forgets everything")
     func release() throws {
         let (storage, _, _) = make()

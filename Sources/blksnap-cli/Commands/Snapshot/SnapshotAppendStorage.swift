@@ -1,0 +1,65 @@
+import ArgumentParser
+import BlksnapKit
+
+/// `blksnapctl snapshot append-storage ID --device PATH --range SECTOR:COUNT...`
+/// (IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE).
+struct SnapshotAppendStorage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append-storage",
+        abstract: "Give snapshot ID sector ranges of a block device as difference storage.",
+        discussion: """
+            The kernel does not check the ranges against the device size, block size or other \
+            data: they must be free space the snapshot may overwrite, on a device that is not \
+            in the snapshot. --file (a preallocated file mapped to sectors) is not implemented \
+            yet: it belongs to the storage-provider work; use --device with --range.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Snapshot id (UUID).", transform: ArgumentTransforms.snapshotID)
+    var id: SnapshotID
+
+    @Option(name: .long, help: ArgumentHelp("Block device holding the storage (path in the kernel's namespace).", valueName: "path"))
+    var device: String?
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Sector range (512-byte sectors) of --device; repeatable.", valueName: "sector:count"),
+            transform: ArgumentTransforms.sectorRange)
+    var range: [SectorRange] = []
+
+    @Option(name: .long, help: ArgumentHelp("Not implemented yet: a file as storage (see the discussion).", valueName: "path"))
+    var file: String?
+
+    /// `--json` document.
+    struct Report: Encodable {
+        var id: String
+        var device: String
+        var ranges: [SectorRangeReport]
+        var appendedSectors: UInt64
+    }
+
+    func validate() throws {
+        if file != nil {
+            if device != nil { throw ValidationError("give either --device with --range or --file, not both") }
+            return
+        }
+        guard device != nil else { throw ValidationError("give --device PATH with --range SECTOR:COUNT...") }
+        if range.isEmpty { throw ValidationError("give at least one --range SECTOR:COUNT of --device") }
+    }
+
+    func run() throws {
+        if let file {
+            throw CommandFailure(
+                "append-storage --file \(file): file-backed difference storage is not implemented yet (storage providers are a later issue); preallocate a partition or loop device and use --device PATH --range SECTOR:COUNT (ENOSYS)")
+        }
+        guard let device else { return }
+        let backend = try Backend(global)
+        let control = try backend.control()
+        try performing(backend) { () throws(BlksnapError) in try control.appendStorage(id, devicePath: device, ranges: range) }
+        let sectors = range.reduce(UInt64(0)) { $0 &+ $1.countSectors }
+        global.output.emit(Report(id: id.description, device: device, ranges: range.map(SectorRangeReport.init),
+                                  appendedSectors: sectors)) {
+            ["snapshot \(id): appended \(sectors) sectors (\(sectors &* 512) bytes) of \(device) in \(range.count) range(s)"]
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import BlksnapKit
+
+/// `blksnapctl snapshot info DEVICE` (BLKFILTER_CTL snapshotinfo).
+struct SnapshotInfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Print the snapshot image of DEVICE and whether its difference area is corrupted.",
+        discussion: "Exits 65 when the device's difference area is corrupted.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Tracked block device: a path or MAJ:MIN.", transform: ArgumentTransforms.device)
+    var device: DeviceArgument
+
+    /// `--json` document.
+    struct Report: Encodable {
+        var device: String
+        var image: String?
+        var corrupted: Bool
+        var errorCode: Int32
+        var errorName: String?
+        var errorMeaning: String?
+    }
+
+    func run() throws {
+        let backend = try Backend(global)
+        let blockDevice = try backend.blockDevice(device)
+        let info = try performing(backend) { () throws(BlksnapError) in try blockDevice.snapshotInfo() }
+        let report = Report(device: blockDevice.path, image: info.imagePath, corrupted: info.isCorrupted,
+                            errorCode: info.errorCode.map { -$0.rawValue } ?? 0,
+                            errorName: info.errorCode.map(ErrnoName.name(of:)),
+                            errorMeaning: info.errorCode.map(BlksnapError.corruptionMeaning))
+        global.output.emit(report) {
+            var lines = ["device:     \(blockDevice.path)", "image:      \(info.imagePath ?? "none (not in a taken snapshot)")"]
+            if let code = info.errorCode {
+                lines.append("corrupted:  \(BlksnapError.corruptionMeaning(code)) (\(ErrnoName.name(of: code)))")
+            } else {
+                lines.append("corrupted:  no")
+            }
+            return lines
+        }
+        if info.isCorrupted { throw ExitStatus.corrupted.exitCode }
+    }
+}

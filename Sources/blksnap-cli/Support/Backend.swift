@@ -1,0 +1,121 @@
+import BlksnapKit
+#if canImport(Glibc)
+import Glibc
+#endif
+import SimKernel
+import SystemPackage
+
+/// The kernel a command talks to: the real one, or a simulator through `--sim`.
+///
+/// Commands only open the control device and block devices through this value; all
+/// blksnap logic is in BlksnapKit.
+struct Backend {
+    /// Where requests go.
+    let kernel: any KernelInterface
+    /// The simulator socket, or nil for the real kernel.
+    let simSocket: String?
+
+    /// How reports name the backend: `kernel`, `simulator SOCKET`, or `in-process simulator`.
+    var name: String {
+        if let simSocket { return "simulator \(simSocket)" }
+        return kernel is LinuxKernel ? "kernel" : "in-process simulator"
+    }
+
+    /// The kernel's tick rate, to convert WAIT_EVENT timeouts (v5 counts `timeout_ms` in
+    /// jiffies): the simulator's `hz` parameter, or 250 (the common distribution
+    /// CONFIG_HZ) for the real kernel, which does not publish it.
+    var ticksPerSecond: UInt32 {
+        if let inProcess = kernel as? SimKernelBackend { return inProcess.kernel.params.current.hz }
+        if let client = kernel as? SimClient, let params = try? client.parameters(),
+           let hz = params.first(where: { $0.name == "hz" })?.value, hz > 0 {
+            return hz
+        }
+        return 250
+    }
+
+    /// Selects the backend from `--sim` / `BLKSNAPCTL_SIM`.
+    init(_ global: GlobalOptions) throws(CommandFailure) {
+        simSocket = global.resolvedSimSocket
+        if let simSocket {
+            kernel = try SimulatorConnection.connect(socketPath: simSocket) as SimClient
+        } else {
+            kernel = LinuxKernel()
+        }
+    }
+
+    /// Wraps an existing kernel (the demo's in-process simulator, a connected client).
+    init(kernel: any KernelInterface, simSocket: String? = nil) {
+        self.kernel = kernel
+        self.simSocket = simSocket
+    }
+
+    /// Opens `/dev/blksnap-control` in the backend's namespace.
+    func control() throws(CommandFailure) -> Control {
+        do {
+            return try Control(kernel: kernel)
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// Opens a block device given as a path or `MAJ:MIN`.
+    func blockDevice(_ device: DeviceArgument, flags: Int32 = O_RDONLY) throws(CommandFailure) -> BlockDevice {
+        let path = try self.path(of: device)
+        do {
+            return try BlockDevice(path: path, kernel: kernel, flags: flags)
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// The node path of a device in the backend's namespace.
+    ///
+    /// `MAJ:MIN` is looked up as `/dev/block/MAJ:MIN` (the udev convention), then among the
+    /// simulator's devices when a simulator is used.
+    func path(of device: DeviceArgument) throws(CommandFailure) -> String {
+        switch device {
+        case .path(let path):
+            return path
+        case .number(let number):
+            let conventional = "/dev/block/\(number)"
+            if let status = try? kernel.stat(conventional), status.deviceNumber == number {
+                return conventional
+            }
+            if let simulated = SimulatorConnection.devicePath(of: number, kernel: kernel) {
+                return simulated
+            }
+            if kernel is LinuxKernel, let discovery = try? DeviceDiscovery(), let node = try? discovery.devnodePath(of: number) {
+                return node
+            }
+            throw CommandFailure(
+                "device \(number): no node found for this device number (\(conventional) does not exist); give the device path instead (ENOENT)")
+        }
+    }
+
+    /// Turns a BlksnapKit error into the CLI's one-line failure, adding the remedy that only
+    /// the CLI knows (load the module, or use a simulator).
+    func failure(_ error: BlksnapError) -> CommandFailure {
+        Self.failure(error, simSocket: simSocket)
+    }
+
+    /// See ``failure(_:)``.
+    static func failure(_ error: BlksnapError, simSocket: String?) -> CommandFailure {
+        let status = ExitStatus(rawValue: error.category.exitStatus) ?? .failure
+        var message = error.description
+        if error.category == .moduleUnavailable {
+            message += simSocket == nil
+                ? ": load the module (modprobe blksnap) or use a simulator with --sim SOCKET"
+                : ": is 'blksnapctl sim serve' running on \(simSocket!)?"
+        }
+        return CommandFailure(message, status: status)
+    }
+}
+
+/// Runs `body`, turning a thrown ``BlksnapError`` into a ``CommandFailure`` for `backend`.
+func performing<T>(_ backend: Backend, _ body: () throws(BlksnapError) -> T) throws(CommandFailure) -> T {
+    do {
+        return try body()
+    } catch {
+        throw backend.failure(error)
+    }
+}

@@ -1,0 +1,78 @@
+import BlksnapKit
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Byte I/O on a device node through a ``KernelInterface`` (so that, on a simulator,
+/// writes to a tracked device go through its filter: CBT marking and copy-on-write).
+enum KernelIO {
+    /// Reads `length` bytes at `offsetBytes` of `path`; short at the end of the device.
+    static func read(_ kernel: any KernelInterface, path: String, offsetBytes: UInt64, length: Int) throws(CommandFailure) -> [UInt8] {
+        let fd = try open(kernel, path, flags: O_RDONLY)
+        defer { try? kernel.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: length)
+        var done = 0
+        while done < length {
+            let position = offsetBytes + UInt64(done)
+            let result = buffer.withUnsafeMutableBytes { raw in
+                Result { () throws(Errno) -> Int in
+                    try kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), at: position)
+                }
+            }
+            let n: Int
+            switch result {
+            case .success(let count): n = count
+            case .failure(let error):
+                throw CommandFailure("read of \(path) at byte \(position) failed: \(describe(error))")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(buffer.prefix(done))
+    }
+
+    /// Writes all of `bytes` at `offsetBytes` of `path`.
+    static func write(_ kernel: any KernelInterface, path: String, offsetBytes: UInt64, bytes: [UInt8]) throws(CommandFailure) {
+        let fd = try open(kernel, path, flags: O_RDWR)
+        defer { try? kernel.close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let position = offsetBytes + UInt64(done)
+            let result = bytes.withUnsafeBytes { raw in
+                Result { () throws(Errno) -> Int in
+                    try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: raw[done...]), at: position)
+                }
+            }
+            let n: Int
+            switch result {
+            case .success(let count): n = count
+            case .failure(let error):
+                throw CommandFailure("write to \(path) at byte \(position) failed: \(describe(error))")
+            }
+            if n == 0 {
+                throw CommandFailure("write to \(path) at byte \(offsetBytes + UInt64(done)) failed: past the end of the device (ENOSPC)")
+            }
+            done += n
+        }
+    }
+
+    private static func open(_ kernel: any KernelInterface, _ path: String, flags: Int32) throws(CommandFailure) -> CInt {
+        do {
+            return try kernel.open(path, flags: flags)
+        } catch {
+            throw CommandFailure("open of \(path) failed: \(describe(error))")
+        }
+    }
+
+    /// `strerror text (ENAME)`, plus what EIO means on an image.
+    static func describe(_ error: Errno) -> String {
+        var text = error.description
+        switch error {
+        case .noSuchFileOrDirectory: text += ": no such device node (list them with 'blksnapctl sim device list')"
+        case .ioError: text += ": on a snapshot image this means its snapshot is corrupted (see 'blksnapctl snapshot info')"
+        default: break
+        }
+        return text + " (\(ErrnoName.name(of: error)))"
+    }
+}

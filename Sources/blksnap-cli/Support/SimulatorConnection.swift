@@ -1,0 +1,37 @@
+import BlksnapKit
+import SimKernel
+import SystemPackage
+
+/// The client side of `--sim SOCKET`, and device lookups in a simulator's namespace.
+enum SimulatorConnection {
+    /// Connects to `blksnapctl sim serve` on `socketPath`.
+    ///
+    /// A simulator that is not running (no socket, connection refused) is exit 69, like a
+    /// kernel without the module.
+    static func connect(socketPath: String) throws(CommandFailure) -> SimClient {
+        do {
+            return try SimClient(socketPath: socketPath)
+        } catch {
+            throw CommandFailure("\(error.message): start it with 'blksnapctl sim serve --root DIR --socket \(socketPath)'",
+                                 status: .unavailable)
+        }
+    }
+
+    /// A management request to the simulator failed: exit 1 (69 when the connection is gone).
+    static func failure(_ error: SimClientError) -> CommandFailure {
+        let lost: Set<Errno> = [.connectionRefused, .connectionReset, .brokenPipe, .socketNotConnected]
+        return CommandFailure(error.message, status: lost.contains(error.errno) ? .unavailable : .failure)
+    }
+
+    /// The devices of a simulator (in process or over a socket), nil for the real kernel.
+    static func devices(of kernel: any KernelInterface) -> [SimDeviceInfo]? {
+        if let inProcess = kernel as? SimKernelBackend { return inProcess.kernel.listDevices() }
+        if let client = kernel as? SimClient { return try? client.listDevices() }
+        return nil
+    }
+
+    /// The path of a simulated device with this number, when `kernel` is a simulator.
+    static func devicePath(of number: DeviceNumber, kernel: any KernelInterface) -> String? {
+        devices(of: kernel)?.first { $0.major == number.major && $0.minor == number.minor }?.path
+    }
+}

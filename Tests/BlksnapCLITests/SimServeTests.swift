@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `blksnapctl sim serve` in a subprocess, driven by other `blksnapctl --sim` processes.
+@Suite(.serialized, .enabled(if: CLITestSupport.binaryAvailable, "blksnapctl is not built (swift build)"))
+struct SimServeTests {
+    /// A running `sim serve` process.
+    final class Server {
+        let process = Process()
+        let socket: String
+        let root: URL
+        let stdout = Pipe()
+
+        init(diffStorageMinimumSectors: Int = 8192) throws {
+            root = try CLITestSupport.temporaryDirectory()
+            socket = root.appendingPathComponent("sim.sock").path
+            guard let binary = CLITestSupport.binary else {
+                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: CLITestSupport.binDirectory.path + "/blksnapctl"])
+            }
+            process.executableURL = binary
+            process.arguments = ["sim", "serve", "--root", root.appendingPathComponent("state").path, "--socket", socket,
+                                 "--param", "chunk_minimum_shift=16", "--param", "diff_storage_minimum=\(diffStorageMinimumSectors)", "--json"]
+            process.standardOutput = stdout
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// The JSON line the server prints once it accepts connections.
+        func readyLine() throws -> [String: Any] {
+            var data = Data()
+            let deadline = Date().addingTimeInterval(30)
+            while !data.contains(UInt8(ascii: "\n")) && Date() < deadline {
+                let chunk = stdout.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data.append(chunk)
+            }
+            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+
+        /// SIGTERM, then the exit status.
+        func terminate() -> Int32 {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        deinit {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(at: root)
+        }
+    }
+
+    @Test func lifecycleThroughTheSocket() throws {
+        let server = try Server()
+        let ready = try server.readyLine()
+        #expect(ready["socket"] as? String == server.socket)
+        #expect((ready["params"] as? [String: Any])?["chunk_minimum_shift"] as? Int == 16)
+        var status = Glibc.stat()
+        #expect(lstat(server.socket, &status) == 0 && status.st_mode & 0o777 == 0o600, "socket is private")
+
+        func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(arguments + ["--sim", server.socket])
+        }
+        func json(_ outcome: CLITestSupport.Outcome) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        }
+
+        let version = try ctl(["version", "--json"])
+        #expect(version.status == 0)
+        #expect(try json(version)["version"] as? String == "2.0.0.0")
+
+        let disk = try ctl(["sim", "device", "add", "sda", "--size", "8M", "--json"])
+        #expect(disk.status == 0, "\(disk.stderr)")
+        let diskNumber = try #require(try json(disk)["device"] as? String)
+        #expect(try ctl(["sim", "device", "add", "store", "--size", "16M"]).status == 0)
+        #expect(try ctl(["sim", "device", "add", "sda", "--size", "8M"]).status == 1, "duplicate name refused")
+        let list = try ctl(["sim", "device", "list", "--json"])
+        #expect((try json(list)["devices"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["sda", "store"])
+
+        let before = try ctl(["sim", "write", "/dev/sda", "--offset", "0", "--pattern", "11", "--length", "256K", "--json"])
+        #expect(before.status == 0)
+        let oldChecksum = try #require(try json(before)["checksum"] as? String)
+
+        #expect(try ctl(["cbt", "info", "/dev/sda"]).status == 1, "not tracked yet: ENOENT refused")
+        #expect(try ctl(["tracker", "attach", "/dev/sda"]).status == 0)
+        #expect(try ctl(["tracker", "attach", "/dev/sda"]).status == 1, "EALREADY")
+
+        let created = try ctl(["snapshot", "create"])
+        #expect(created.status == 0)
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 36)
+        #expect(try ctl(["snapshot", "list"]).stdout.contains(id))
+        #expect(try ctl(["snapshot", "add", id, diskNumber]).status == 0, "MAJ:MIN resolved in the simulator")
+        #expect(try ctl(["snapshot", "append-storage", id, "--device", "/dev/store", "--range", "0:32768"]).status == 0)
+        let firstEvent = try ctl(["snapshot", "wait-event", id, "--timeout-ms", "0", "--json"])
+        #expect(firstEvent.status == 0)
+        #expect(try json(firstEvent)["event"] as? String == "low_free_space")
+        #expect(try ctl(["snapshot", "wait-event", id, "--timeout-ms", "0"]).status == 75)
+        #expect(try ctl(["snapshot", "take", id]).status == 0)
+        #expect(try ctl(["snapshot", "take", id]).status == 1, "EALREADY")
+
+        let info = try ctl(["snapshot", "info", "/dev/sda", "--json"])
+        #expect(info.status == 0)
+        let image = try #require(try json(info)["image"] as? String)
+        #expect(image == "/dev/blksnap-image_\(diskNumber)")
+
+        let overwrite = try ctl(["sim", "write", "/dev/sda", "--offset", "0", "--pattern", "12", "--length", "256K", "--json"])
+        #expect(overwrite.status == 0)
+        let original = try ctl(["sim", "read", "/dev/sda", "--offset", "0", "--length", "256K", "--json"])
+        #expect(try json(original)["checksum"] as? String == json(overwrite)["checksum"] as? String)
+        let snapshot = try ctl(["sim", "read", image, "--offset", "0", "--length", "256K", "--json"])
+        #expect(snapshot.status == 0)
+        #expect(try json(snapshot)["checksum"] as? String == oldChecksum, "the image keeps the data of take time")
+
+        let cbt = try ctl(["cbt", "info", "/dev/sda", "--json"])
+        #expect(try json(cbt)["changes_number"] as? Int == 1)
+
+        #expect(try ctl(["snapshot", "destroy", id]).status == 0)
+        let again = try ctl(["snapshot", "destroy", id])
+        #expect(again.status == 1 && again.stderr.contains("ENODEV"))
+        #expect(try ctl(["sim", "read", image, "--offset", "0", "--length", "4K"]).status == 1, "image gone")
+        #expect(try ctl(["tracker", "detach", "/dev/sda"]).status == 0)
+
+        #expect(server.terminate() == 0)
+        #expect(access(server.socket, F_OK) != 0, "socket removed on SIGTERM")
+    }
+
+    @Test func overflowIsCorruptionExit65() throws {
+        let server = try Server(diffStorageMinimumSectors: 128)
+        _ = try server.readyLine()
+        func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(arguments + ["--sim", server.socket])
+        }
+        #expect(try ctl(["sim", "device", "add", "disk", "--size", "8M"]).status == 0)
+        #expect(try ctl(["sim", "device", "add", "tiny", "--size", "1M"]).status == 0)
+        let id = try ctl(["snapshot", "create", "/dev/disk"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // One 64 KiB chunk of storage, then 4 MiB of overwrites: the storage overflows.
+        #expect(try ctl(["snapshot", "append-storage", id, "--device", "/dev/tiny", "--range", "0:128"]).status == 0)
+        #expect(try ctl(["snapshot", "take", id]).status == 0)
+        #expect(try ctl(["sim", "write", "/dev/disk", "--offset", "0", "--pattern", "5", "--length", "4M"]).status == 0)
+        var info = try ctl(["snapshot", "info", "/dev/disk", "--json"])
+        let deadline = Date().addingTimeInterval(10)
+        while info.status == 0 && Date() < deadline {  // the store worker may finish after the write
+            usleep(50_000)
+            info = try ctl(["snapshot", "info", "/dev/disk", "--json"])
+        }
+        #expect(info.status == 65)
+        #expect(info.stdout.contains(#""error_name":"ENOSPC""#) && info.stdout.contains(#""corrupted":true"#))
+        let events = try ctl(["snapshot", "wait-event", id, "--timeout-ms", "0", "--drain", "--json"])
+        #expect(events.status == 65)
+        let lines = events.stdout.split(separator: "\n")
+        #expect(lines.count >= 2, "JSON Lines: one document per event")
+        #expect(lines.last?.contains(#""event":"corrupted""#) == true)
+        let read = try ctl(["sim", "read", "/dev/blksnap-image_240:0", "--offset", "0", "--length", "4K"])
+        #expect(read.status == 1 && read.stderr.contains("EIO"))
+        #expect(try ctl(["snapshot", "destroy", id]).status == 0)
+        #expect(server.terminate() == 0)
+    }
+
+    @Test func failedCreateIsRolledBack() throws {
+        let server = try Server()
+        _ = try server.readyLine()
+        func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(arguments + ["--sim", server.socket])
+        }
+        #expect(try ctl(["sim", "device", "add", "one", "--size", "4M"]).status == 0)
+        let failed = try ctl(["snapshot", "create", "/dev/one", "/dev/missing"])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("/dev/missing") && failed.stderr.contains("ENOENT") && failed.stderr.contains("destroyed again"))
+        #expect(failed.stdout.isEmpty)
+        let list = try ctl(["snapshot", "list", "--json"])
+        #expect(list.stdout.contains(#""snapshots":[]"#), "no snapshot left behind")
+        #expect(try ctl(["snapshot", "create", "/dev/one"]).status == 0, "the device is free again")
+        #expect(server.terminate() == 0)
+    }
+}
