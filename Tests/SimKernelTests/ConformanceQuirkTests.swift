@@ -95,4 +95,34 @@ struct ConformanceQuirkTests {
         #expect(sim.write("/dev/sda", atByte: 16 * 65_536, [1]) == 0)
         #expect(try device.snapshotInfo().errorCode == Errno.noSpace)
     }
+
+    @Test("raw: read-only argument (copy-in works, copy-out faults): COLLECT → ENODATA even for an empty list; snapshotinfo, cbtinfo, VERSION → ENODATA; CREATE → ENODATA but created")
+    func readOnlyArguments() throws {
+        let sim = try ConformanceSim()
+        try sim.addDevice("sda", sectors: 1024)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapping = try #require(mmap(nil, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        #expect(mapping != MAP_FAILED)
+        defer { munmap(mapping, page) }
+        mapping.initializeMemory(as: UInt8.self, repeating: 0, count: page)
+        #expect(mprotect(mapping, page, PROT_READ) == 0)
+        let control = try sim.open(Control.defaultPath)
+        #expect(sim.rawIoctl(control, BLKSNAP_REQ_SNAPSHOT_COLLECT, mapping) == -ENODATA)
+        #expect(sim.rawIoctl(control, BLKSNAP_REQ_VERSION, mapping) == -ENODATA)
+        #expect(sim.rawIoctl(control, BLKSNAP_REQ_SNAPSHOT_CREATE, mapping) == -ENODATA)
+        #expect(try sim.control.collectSnapshots().count == 1)
+        let disk = try sim.open("/dev/sda")
+        #expect(sim.rawFilterControl(disk, cmd: 4, optlen: 36, opt: address(mapping)).result == -ENODATA)
+        #expect(sim.rawFilterControl(disk, cmd: 0, optlen: 40, opt: address(mapping)).result == -ENODATA)
+        // cbtmap only reads its struct: a read-only struct with a writable buffer works.
+        var bytes = [UInt8](repeating: 0xff, count: 4)
+        bytes.withUnsafeMutableBytes { buffer in
+            #expect(mprotect(mapping, page, PROT_READ | PROT_WRITE) == 0)
+            mapping.storeBytes(of: blksnap_cbtmap(offset: 0, length: 4, buffer: address(buffer.baseAddress)), as: blksnap_cbtmap.self)
+            #expect(mprotect(mapping, page, PROT_READ) == 0)
+            let result = sim.rawFilterControl(disk, cmd: 1, optlen: 16, opt: address(mapping)).result
+            #expect(result == 0)
+        }
+        #expect(bytes == [0, 0, 0, 0])
+    }
 }
