@@ -53,7 +53,11 @@ struct ModelGenerator {
     /// Slot and the number of appends made, per model snapshot index.
     private(set) var slotOf: [Int: (slot: Int, used: Int)] = [:]
 
-    init(seed: UInt64, devices: [ModelDevice]) {
+    /// Tight-storage mode: appends hold only a few chunks, so snapshots overflow.
+    let tight: Bool
+
+    init(seed: UInt64, devices: [ModelDevice], tight: Bool = false) {
+        self.tight = tight
         random = ConformanceRandom(seed: seed)
         fullNeedSectors = devices.reduce(0) { $0 + UInt64($1.chunkCount) * 128 }
     }
@@ -105,7 +109,8 @@ struct ModelGenerator {
         let base = UInt64(slot) * slotSectors + UInt64(used) * partSectors
         var ranges: [SectorRange] = []
         if chance(40) { ranges.append(SectorRange(offsetSectors: base, countSectors: UInt64(below(200)))) }
-        ranges.append(SectorRange(offsetSectors: base + 256, countSectors: fullNeedSectors))
+        let bigSectors = tight ? UInt64(1 + below(6)) * 128 : fullNeedSectors
+        ranges.append(SectorRange(offsetSectors: base + 256, countSectors: bigSectors))
         return ranges
     }
 

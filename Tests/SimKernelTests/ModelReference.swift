@@ -77,6 +77,8 @@ struct ModelImage {
     var tracker: Int
     var data: [UInt8]
     var captured: [Bool]
+    /// Observed overflow (tight-storage runs only): every image I/O fails EIO from then on.
+    var corrupted = false
 
     /// Copies chunk `c` of `content` into the image data and marks it captured.
     mutating func capture(_ c: Int, from content: [UInt8]) {
@@ -250,8 +252,8 @@ struct ModelState {
         let range = sectorRange(offset: offset, count: data.count)
         if devices[d].tracker != nil {
             devices[d].cbt!.markWrite(sector: range.sector, count: range.count)
-            // COW by the attached tracker's image only.
-            if devices[d].trackerOwnsImage {
+            // COW by the attached tracker's image only, and not once corrupted.
+            if devices[d].trackerOwnsImage && !devices[d].image!.corrupted {
                 let content = devices[d].content
                 for c in chunks(offset: offset, count: data.count) { devices[d].image!.capture(c, from: content) }
             }
@@ -261,8 +263,10 @@ struct ModelState {
 
     /// An image write: captures the touched chunks, overlays the data, marks the
     /// image's tracker CBT "set both" (visible only while that tracker is attached).
-    mutating func imageWrite(_ d: Int, offset: Int, data: [UInt8]) {
-        guard devices[d].image != nil else { return }
+    /// A corrupted image fails with EIO before marking anything (§4.4).
+    mutating func imageWrite(_ d: Int, offset: Int, data: [UInt8]) -> Int32? {
+        guard devices[d].image != nil else { return nil }
+        if devices[d].image!.corrupted { return EIO }
         let content = devices[d].content
         for c in chunks(offset: offset, count: data.count) { devices[d].image!.capture(c, from: content) }
         overwrite(&devices[d].image!.data, atByte: offset, with: data)
@@ -270,6 +274,7 @@ struct ModelState {
             let range = sectorRange(offset: offset, count: data.count)
             _ = devices[d].cbt!.markBoth(sector: range.sector, count: range.count)
         }
+        return nil
     }
 
     mutating func markDirty(_ d: Int, sector: UInt64, count: UInt64) -> Int32? {

@@ -32,12 +32,20 @@ final class ModelRun {
     var imageReads = 0
     var cycleTakes = 0
 
-    init(seed: UInt64) throws {
+    /// Tight storage: overflow allowed and checked as a property (see ``check()``).
+    let tight: Bool
+    /// Corrupted events received, per (model snapshot, device).
+    var corruptedEvents: [String: Int] = [:]
+    var overflows = 0
+
+    init(seed: UInt64, tight: Bool = false) throws {
+        self.tight = tight
         self.seed = seed
-        sim = try ConformanceSim()
+        // Tight runs store early (queue limit 2), so small storage overflows for real.
+        sim = try ConformanceSim { if tight { $0.chunkMaximumInQueue = 2 } }
         _ = try sim.kernel.addDevice(name: "mstore", capacitySectors: 1 << 30)
         model = ModelState(devices: Self.deviceSizes)
-        generator = ModelGenerator(seed: seed, devices: model.devices)
+        generator = ModelGenerator(seed: seed, devices: model.devices, tight: tight)
         for (name, sectors) in Self.deviceSizes {
             let device = try sim.addDevice(name, sectors: sectors, attach: false)
             devices.append(device)
@@ -84,23 +92,26 @@ final class ModelRun {
             try expectErrno(ModelRun.errno(sim.write(model.devices[d].path, atByte: UInt64(offset), data)), nil, "write")
         case .imageRead(let d, let offset, let count):
             imageReads += 1
-            let got = try sim.read(imagePaths[d], atByte: UInt64(offset), count: count).get()
-            let view = model.devices[d].image!.view(over: model.devices[d].content)
-            let expected = Array(view[offset..<offset + count])
-            if !sameBytes(got, expected) { throw fail("image read of dev\(d) differs from the model") }
+            let image = model.devices[d].image!
+            let result = sim.read(imagePaths[d], atByte: UInt64(offset), count: count)
+            if image.corrupted {
+                if case .success = result { throw fail("image read of corrupted dev\(d) succeeded") }
+                if case .failure(let error) = result, error != .ioError { throw fail("image read of corrupted dev\(d): \(error)") }
+            } else {
+                let got = try result.get()
+                let view = image.view(over: model.devices[d].content)
+                if !sameBytes(got, Array(view[offset..<offset + count])) { throw fail("image read of dev\(d) differs from the model") }
+            }
         case .imageWrite(let d, let offset, let count, let salt):
             let data = pattern(UInt8(truncatingIfNeeded: salt &+ 128), atByte: offset &+ salt &* 131, count: count)
-            model.imageWrite(d, offset: offset, data: data)
-            try expectErrno(ModelRun.errno(sim.write(imagePaths[d], atByte: UInt64(offset), data)), nil, "image write")
+            let expected = model.imageWrite(d, offset: offset, data: data)
+            try expectErrno(ModelRun.errno(sim.write(imagePaths[d], atByte: UInt64(offset), data)), expected, "image write")
         case .markDirty(let d, let range):
             let expected = model.markDirty(d, sector: range.offsetSectors, count: range.countSectors)
             try expectErrno(errnoOf { try devices[d].markDirty([range]) }, expected, "mark dirty")
         case .destroy(let s):
             if !model.snapshots[s].destroyed {
-                let events = try sim.drainEvents(ids[s])
-                if let bad = events.first(where: { $0.code != 0 }) {
-                    throw fail("unexpected event before destroy (storage should never overflow): \(bad)")
-                }
+                try collectEvents(s)
             }
             let expected = model.destroy(s)
             try expectErrno(errnoOf { try sim.control.destroySnapshot(ids[s]) }, expected, "destroy")
@@ -131,12 +142,23 @@ final class ModelRun {
                 throw fail("original dev\(d) differs from the model at byte \(at)")
             }
             if let image = device.image {
-                let seen = try readIntoScratch(imagePaths[d], count: device.bytes)
-                for c in 0..<device.chunkCount {
-                    let start = c * 65_536
-                    let expected = image.captured[c] ? image.data : device.content
-                    if let at = firstDifference(seen, expected, from: start, count: min(65_536, device.bytes - start)) {
-                        throw fail("image of dev\(d) differs from the model at byte \(at) (chunk \(c), captured in the model: \(image.captured[c]))")
+                let read = Result { () throws -> UnsafeRawBufferPointer in try readIntoScratch(imagePaths[d], count: device.bytes) }
+                if case .failure(let error) = read {
+                    guard tight, (error as? Errno) == .ioError else { throw fail("image of dev\(d) unreadable: \(error)") }
+                    if !image.corrupted {
+                        model.devices[d].image!.corrupted = true
+                        overflows += 1
+                    }
+                } else if image.corrupted {
+                    throw fail("image of dev\(d) readable again after corruption")
+                }
+                if case .success(let seen) = read {
+                    for c in 0..<device.chunkCount {
+                        let start = c * 65_536
+                        let expected = image.captured[c] ? image.data : device.content
+                        if let at = firstDifference(seen, expected, from: start, count: min(65_536, device.bytes - start)) {
+                            throw fail("image of dev\(d) differs from the model at byte \(at) (chunk \(c), captured in the model: \(image.captured[c]))")
+                        }
                     }
                 }
             } else if errnoOf({ _ = try sim.backend.stat(imagePaths[d]) }) != ENOENT {
@@ -165,14 +187,45 @@ final class ModelRun {
                 throw fail("dev\(d) CBT read map differs at block \(index): kernel \(map[index]), model \(cbt.readMap[index]) (kernel \(map), model \(cbt.readMap))")
             }
             let info2 = try devices[d].snapshotInfo()
-            if info2.errorCode != nil { throw fail("dev\(d) snapshotinfo error \(String(describing: info2.errorCode))") }
+            let corrupted = model.devices[d].trackerOwnsImage && model.devices[d].image!.corrupted
+            if info2.errorCode != (corrupted ? Errno.noSpace : nil) {
+                throw fail("dev\(d) snapshotinfo error \(String(describing: info2.errorCode)), model corrupted: \(corrupted)")
+            }
             if (info2.imageName != nil) != device.trackerOwnsImage {
                 throw fail("dev\(d) snapshotinfo image \(String(describing: info2.imageName)), model: attached tracker owns an image: \(device.trackerOwnsImage)")
+            }
+        }
+        for s in model.liveSnapshots { try collectEvents(s) }
+        // Exactly one corrupted event per corrupted image (§4.6), none for the others.
+        for (d, device) in model.devices.enumerated() {
+            guard let image = device.image else { continue }
+            let count = corruptedEvents["\(image.snapshot)/\(d)"] ?? 0
+            if count != (image.corrupted ? 1 : 0) {
+                throw fail("dev\(d): \(count) corrupted events for snapshot \(image.snapshot), model corrupted: \(image.corrupted)")
             }
         }
         let listed = try sim.control.collectSnapshots()
         let expected = model.liveSnapshots.map { ids[$0] }
         if listed != expected { throw fail("COLLECT lists \(listed.count) snapshots, the model \(expected.count)") }
+    }
+
+    /// Drains a snapshot's events: low_free_space is fine; corrupted must be ENOSPC for a
+    /// member device, in tight-storage runs only.
+    private func collectEvents(_ s: Int) throws {
+        for event in try sim.drainEvents(ids[s]) {
+            switch event {
+            case .lowFreeSpace:
+                continue
+            case .corrupted(let number, let errno, _):
+                guard tight, errno == .noSpace else { throw fail("unexpected event \(event)") }
+                guard let d = try devices.firstIndex(where: { try $0.deviceNumber() == number }) else {
+                    throw fail("corrupted event for unknown device \(number)")
+                }
+                corruptedEvents["\(s)/\(d)", default: 0] += 1
+            case .unknown:
+                throw fail("unknown event \(event)")
+            }
+        }
     }
 
     /// One reusable buffer for whole-device reads (no allocation per check).
@@ -257,5 +310,25 @@ struct ModelTests {
         #expect(takes >= 5)
         #expect(run.imageReads >= 5)
         if steps >= 1000 { #expect(run.model.wraparounds >= 1, "the default run must cross the 255/256 wraparound") }
+    }
+
+    /// Seeds of the tight-storage run (`BLKSNAP_MODEL_SEED` replaces them too).
+    static var tightSeeds: [UInt64] {
+        getenv("BLKSNAP_MODEL_SEED") == nil ? [0x7167_47, 0xF00D] : seeds
+    }
+
+    @Test("tight storage: overflow is a checked property — originals intact, uncorrupted images exact, corrupted ones EIO for good, one ENOSPC event each, snapshotinfo −28",
+          arguments: ModelTests.tightSeeds)
+    func tightStorageRun(seed: UInt64) throws {
+        let steps = max(1, Self.steps / 2)
+        print("[model/tight] seed \(seed) (0x\(String(seed, radix: 16))), \(steps) steps; replay with BLKSNAP_MODEL_SEED=\(seed)")
+        let run = try ModelRun(seed: seed, tight: true)
+        if let failure = run.run(steps: steps) {
+            print(failure)
+            Issue.record(Comment(rawValue: failure))
+            return
+        }
+        print("[model/tight] seed \(seed): \(steps) steps ok; \(run.model.snapshots.filter(\.taken).count) taken, \(run.overflows) overflowed images")
+        if steps >= 500 { #expect(run.overflows >= 1, "the tight run must overflow at least once") }
     }
 }
