@@ -22,8 +22,16 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
+        // libfuse3 (Debian: libfuse3-dev), for exporting simulated devices as files.
+        .systemLibrary(
+            name: "CFuse3",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
         // The kernel side, reimplemented: answers the same requests on the same bytes.
         .target(name: "SimKernel", dependencies: ["CBlksnapUAPI"]),
+        // The FUSE export of a SimKernel: devices and images as files loop devices can use.
+        .target(name: "SimFuse", dependencies: ["SimKernel", "CFuse3"]),
         // The typed Swift API over the ioctls.
         .target(
             name: "BlksnapKit",
@@ -36,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "SimKernel",
+                "BlksnapKit", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -56,9 +64,10 @@ let package = Package(
             name: "SimKernelTests",
             dependencies: ["SimKernel", "BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
         ),
     ],
     swiftLanguageModes: [.v6]
