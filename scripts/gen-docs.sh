@@ -33,7 +33,10 @@ if [ "$build" = 1 ]; then
 fi
 [ -n "$bin" ] || bin=$(swift build --show-bin-path)
 tool="$bin/blksnapctl"
-manual="$bin/generate-manual-tool"
+# The manual generator of swift-argument-parser: built as generate-manual by `swift build`,
+# as generate-manual-tool when its package plugin ran.
+manual="$bin/generate-manual"
+[ -x "$manual" ] || manual="$bin/generate-manual-tool"
 for f in "$tool" "$manual"; do
     [ -x "$f" ] || { echo "gen-docs.sh: $f is not built (run without --no-build)" >&2; exit 69; }
 done
@@ -48,6 +51,18 @@ awk -v synopsis=man/sections/synopsis.mdoc -v tail=man/sections/tail.mdoc '
     /^\.Sh SYNOPSIS$/        { include(synopsis); skipping = 1; next }
     /^\.Sh DESCRIPTION$/     { skipping = 0 }
     /^\.Sh "EXIT STATUS"$/   { include(tail); done = 1 }
+    /^\.Nd /                 { sub(/\.$/, "") }
+    # mdoc wants every sentence on its own line (mandoc -T lint: "new sentence, new line").
+    # No text line may start with a control character (a dot or an apostrophe): escape it.
+    !skipping && !done && !/^\./ {
+        n = split($0, sentences, /\. /)
+        for (i = 1; i <= n; i++) {
+            line = sentences[i] (i < n ? "." : "")
+            if (line ~ /^[.\047]/) line = "\\&" line
+            print line
+        }
+        next
+    }
     !skipping && !done       { print }
 ' "$generated" > "$out/man/blksnapctl.8"
 

@@ -14,14 +14,14 @@ struct SimDeviceAdd: ParsableCommand {
     @Argument(help: "Device name (the node becomes /dev/NAME in the simulator).")
     var name: String
 
-    @Option(name: .long, help: ArgumentHelp("Capacity in bytes, with K, M, G or T suffix (a multiple of 512).", valueName: "size"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Capacity in bytes, with K, M, G or T suffix (a multiple of 512).", valueName: "size"),
             transform: ArgumentTransforms.size)
     var size: UInt64
 
     @Option(name: .long, help: ArgumentHelp("Host file holding the bytes (created if missing).", valueName: "file"))
     var backing: String?
 
-    @Option(name: .long, help: ArgumentHelp("Logical block size in bytes (512 to 64K, power of two).", valueName: "bytes"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Logical block size in bytes (512 to 64K, power of two).", valueName: "bytes"),
             transform: ArgumentTransforms.blockSize)
     var logicalBlockSize: UInt32 = 512
 

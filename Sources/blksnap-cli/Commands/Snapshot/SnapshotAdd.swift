@@ -6,7 +6,11 @@ struct SnapshotAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Add a tracked DEVICE to snapshot ID (before take).",
-        discussion: "The device must be tracked ('tracker attach'); EBUSY: it is in another snapshot.")
+        discussion: """
+            The device must be tracked ('tracker attach'): ENOENT otherwise. EBUSY: it is in \
+            another snapshot; EALREADY: it is in this one. v5 also accepts a device after the \
+            take, but it then gets no image and no copy-on-write.
+            """)
 
     @OptionGroup var global: GlobalOptions
 

@@ -55,7 +55,13 @@ struct SnapshotAppendStorage: ParsableCommand {
         guard let device else { return }
         let backend = try Backend(global)
         let control = try backend.control()
-        try performing(backend) { () throws(BlksnapError) in try control.appendStorage(id, devicePath: device, ranges: range) }
+        do {
+            try control.appendStorage(id, devicePath: device, ranges: range)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw Backend.unknownDevice(device, path: device, listing: backend.simSocket != nil)
+        } catch {
+            throw backend.failure(error)
+        }
         let sectors = range.reduce(UInt64(0)) { $0 &+ $1.countSectors }
         global.output.emit(Report(id: id.description, device: device, ranges: range.map(SectorRangeReport.init),
                                   appendedSectors: sectors)) {
