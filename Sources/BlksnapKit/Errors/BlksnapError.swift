@@ -163,9 +163,9 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.takeSnapshot, .noSuchProcess):
             return refused("no such snapshot")
         case (.takeSnapshot, .alreadyInProcess):
-            return refused("\(snapshot) is already taken (or broken by a failed take: destroy it)")
+            return refused("already taken (or broken by a failed take: destroy it)")
         case (.takeSnapshot, .operationNotSupportedByDevice):
-            return refused("\(snapshot) has no devices: add devices before taking it")
+            return refused("it has no devices: add devices before taking it")
         case (.takeSnapshot, .badAddress):
             return refused("no difference storage appended, chunk size above chunk_maximum_shift, or a device was corrupted right after the switch")
         case (.takeSnapshot, .noMemory):

@@ -41,6 +41,10 @@ struct SimDeviceAdd: ParsableCommand {
             info = try client.addDevice(name: name, capacitySectors: size / 512, logicalBlockSize: logicalBlockSize,
                                         physicalBlockSize: max(4096, logicalBlockSize),
                                         backing: backing.map { .file(path: $0) } ?? .rootDirectory)
+        } catch where error.errno == .fileExists {
+            throw CommandFailure("sim device add: a device named '\(name)' already exists: pick another name (list them with 'blksnapctl sim device list') (EEXIST)")
+        } catch where error.errno == .noSuchFileOrDirectory && backing != nil {
+            throw CommandFailure("sim device add: backing file '\(backing!)' cannot be created: its directory does not exist (ENOENT)")
         } catch {
             throw SimulatorConnection.failure(error)
         }
