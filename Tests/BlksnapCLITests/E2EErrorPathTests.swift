@@ -150,19 +150,13 @@ struct E2EErrorPathTests {
         }
     }
 
-    @Test func usageErrorsExit64QuotingTheValueAndChangeNothing() throws {
+    /// One simulator for all the cases (process start-up dominates the run time): usage
+    /// errors (64), refusals (1), then destroy twice — the second is ENODEV; the first
+    /// really removed the snapshot.
+    @Test func everyErrorPathHasItsExitCodeAndMessageAndChangesNothing() throws {
         let fixture = try Fixture()
         try check(Self.usageCases(fixture), on: fixture)
-    }
-
-    @Test func refusalsExit1NamingErrnoAndChangeNothing() throws {
-        let fixture = try Fixture()
         try check(Self.refusedCases(fixture), on: fixture)
-    }
-
-    /// Destroy twice: the second is ENODEV; the first really removed the snapshot.
-    @Test func destroyTwiceIsENODEV() throws {
-        let fixture = try Fixture()
         try fixture.sim.ok(["snapshot", "destroy", fixture.taken])
         try check([Case(arguments: ["snapshot", "destroy", fixture.taken], status: 1,
                         says: ["IOCTL_BLKSNAP_SNAPSHOT_DESTROY", fixture.taken, "no such snapshot (already destroyed?)", "ENODEV"])],
