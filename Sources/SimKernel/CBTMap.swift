@@ -38,14 +38,16 @@ final class CBTMap: @unchecked Sendable {
     /// exceeds `tracking_block_maximum_count`, but never past
     /// `tracking_block_maximum_shift` (the count may then exceed the maximum).
     static func blockSize(capacitySectors: UInt64, params: Params) -> (shift: UInt32, count: UInt64) {
-        var shift = max(params.trackingBlockMinimumShift, 9)
+        // Shifts outside 9…63 make no sense for a byte size; clamp instead of trapping.
+        var shift = min(max(params.trackingBlockMinimumShift, 9), 63)
+        let maximumShift = min(params.trackingBlockMaximumShift, 63)
         func count(_ shift: UInt32) -> UInt64 {
             let blockSectors = UInt64(1) << UInt64(shift - 9)
             return capacitySectors / blockSectors + (capacitySectors % blockSectors == 0 ? 0 : 1)
         }
         var blocks = count(shift)
         while blocks > UInt64(params.trackingBlockMaximumCount) {
-            if shift >= params.trackingBlockMaximumShift { break }
+            if shift >= maximumShift { break }
             shift += 1
             blocks = count(shift)
         }

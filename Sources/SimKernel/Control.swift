@@ -136,7 +136,7 @@ struct Control {
         let id = SimUUID(bytes: Array(header[0..<16]))
         let timeoutJiffies = header[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard let snapshot = snapshots.get(id) else { return -ESRCH }
-        let hz = UInt64(params.current.hz)
+        let hz = UInt64(params.current.hz == 0 ? 250 : params.current.hz)  // 0 is normalized to 250 at load
         let timeoutNanoseconds = UInt64(timeoutJiffies) * 1_000_000_000 / hz
         let outcome = snapshot.events.wait(timeoutNanoseconds: timeoutNanoseconds, interrupted: interrupted)
         // The waiter's reference: if the snapshot was destroyed meanwhile, this put

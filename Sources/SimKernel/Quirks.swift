@@ -20,9 +20,13 @@ public struct SimQuirk: Sendable, Equatable, Identifiable {
 }
 
 extension SimKernel {
-    /// Every deliberate quirk of the control plane (control device, filter, tracker,
-    /// CBT, snapshot, image), in one list. The COW engine (DiffArea, DiffStorage) lists
-    /// its own behaviours in its files.
+    /// The one complete list: every deliberate v5 quirk the simulator reproduces or
+    /// diverges from, control plane first (``quirks``), then the COW engine
+    /// (``cowEngineQuirks``). Ids are unique across both.
+    public static var allQuirks: [SimQuirk] { quirks + cowEngineQuirks }
+
+    /// The quirks of the control plane (control device, filter, tracker, CBT, snapshot,
+    /// image, namespace). The COW engine keeps its part in ``cowEngineQuirks``.
     public static let quirks: [SimQuirk] = [
         SimQuirk(id: "controlDispatchByNumber", specSection: "§1.2", handling: .reproduced,
                  summary: "The control device dispatches on _IOC_NR only: type, direction and size bits are ignored."),
@@ -102,6 +106,8 @@ extension SimKernel {
                  summary: "An image is deleted at the final release regardless of openers; I/O on a still-open image then fails (EIO), size ioctls report 0."),
         SimQuirk(id: "imageDevtNeverReused", specSection: "§1.1", handling: .diverged,
                  summary: "Image minors under major 259 increase and are never reused (the kernel's allocator reuses the lowest free minor)."),
+        SimQuirk(id: "removedStorageStaysWritable", specSection: "§2.4, §5.1", handling: .diverged,
+                 summary: "A removed device that backs difference storage keeps accepting the storage's writes in the simulator (v5 would fail them with an I/O error and corrupt the diff areas)."),
         SimQuirk(id: "wholeDiskFilterVsPartitions", specSection: "§2.1", handling: .diverged,
                  summary: "Partitions are not simulated; every simulated device is a whole disk."),
     ]

@@ -124,6 +124,21 @@ struct BlockFilterTests {
         #expect(throws: SimErrno(ENOENT)) { try sim.kernel.removeDevice(name: "sda") }
     }
 
+    @Test("A file-backed device behaves the same through the namespace")
+    func fileBacked() throws {
+        let sim = Sim()
+        let path = "/tmp/simctl-filebacked-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img"
+        defer { unlink(path) }
+        _ = try sim.kernel.addDevice(name: "vdf", capacitySectors: 2048, backing: .file(path: path))
+        let fd = sim.kernel.open("/dev/vdf", flags: O_RDWR)
+        #expect(sim.attach(fd) == 0)
+        #expect(sim.write(fd, offset: 65_536 + 3, count: 10, byte: 0x5a) == 10)
+        #expect(sim.read(fd, offset: 65_536 + 3, count: 10).1.allSatisfy { $0 == 0x5a })
+        #expect(sim.kernel.blockLayer.disk(named: "vdf")?.filter?.cbt.writeMapSnapshot() == [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        var st = Glibc.stat()
+        #expect(lstat(path, &st) == 0 && st.st_size == 2048 * 512)
+    }
+
     @Test("Device I/O: pread/pwrite round trip, end-of-device rules")
     func deviceIO() {
         let sim = Sim()

@@ -238,13 +238,7 @@ struct LifecycleTests {
             result.set(rawWaitEvent(kernel, control: control, id: id, timeout: 600_000,
                                     interrupted: { stop.isSet }).0)
         }
-        // Let the waiter take its reference.
-        var spins = 0
-        // References: the list's, the waiter's and this probe's own.
-        while spins < 500, (sim.kernel.snapshots.get(id).map { s -> Int in defer { s.put() }; return s.referenceCount } ?? 0) < 3 {
-            usleep(2000)
-            spins += 1
-        }
+        sim.waitForWaiter(id)
         #expect(sim.destroy(id) == 0)
         #expect(sim.destroy(id) == -ENODEV)
         #expect(sim.kernel.snapshotIDs.isEmpty)

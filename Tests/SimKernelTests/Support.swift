@@ -261,6 +261,19 @@ struct Sim {
         return (id, fd)
     }
 
+    /// Polls (up to 10 s) until a WAIT_EVENT caller holds a reference on snapshot `id`:
+    /// the list's, the waiter's and this probe's own make three.
+    func waitForWaiter(_ id: SimUUID) {
+        for _ in 0..<5000 {
+            guard let snapshot = kernel.snapshots.get(id) else { break }
+            let references = snapshot.referenceCount
+            snapshot.put()
+            if references >= 3 { return }
+            usleep(2000)
+        }
+        Issue.record("no waiter appeared on \(id)")
+    }
+
     /// pwrite of `count` bytes of `byte` at `offset`.
     func write(_ fd: Int32, offset: UInt64, count: Int, byte: UInt8, nowait: Bool = false) -> Int {
         let data = [UInt8](repeating: byte, count: count)

@@ -86,6 +86,14 @@ struct WaitEventTests {
         join(group)
     }
 
+    @Test("A queued event wins over a pending signal (the condition is checked first)")
+    func eventBeforeSignal() {
+        let sim = Sim()
+        let id = sim.create()
+        #expect(sim.waitEvent(id, timeout: 1000, interrupted: { true }).0 == 0)
+        #expect(sim.waitEvent(id, timeout: 1000, interrupted: { true }).0 == -EINTR)
+    }
+
     @Test("An event arriving during the wait wakes the waiter")
     func wakesOnEvent() throws {
         let sim = Sim()
@@ -105,10 +113,32 @@ struct WaitEventTests {
         let (code, info) = sim.snapshotInfo(fd)
         #expect(code == 0 && info.error_code == -EIO)
         let image = sim.kernel.listDevices().first(where: \.isImage)!
-        let imageFD = sim.kernel.open(image.path, flags: O_RDONLY)
+        let imageFD = sim.kernel.open(image.path, flags: O_RDWR)
         #expect(sim.read(imageFD, offset: 0, count: 512).0 == -Int(EIO))
+        #expect(sim.write(imageFD, offset: 0, count: 512, byte: 1) == -Int(EIO))
+        // COW stopped for the device: even a NOWAIT write to an uncopied chunk passes.
+        #expect(sim.write(fd, offset: 9 * 65_536, count: 512, byte: 1, nowait: true) == 512)
         #expect(sim.destroy(id) == 0)
         #expect(sim.snapshotInfo(fd).1.error_code == 0)
+    }
+
+    @Test("Destroy with a waiter that times out: ENOENT, then the deferred teardown runs")
+    func destroyedWaiterTimesOut() {
+        let sim = Sim()
+        let (id, fd) = sim.takenSnapshot(device: "sda")
+        _ = sim.waitEvent(id, timeout: 0)
+        let kernel = sim.kernel, control = sim.control
+        let result = Box<Int32>()
+        let group = DispatchGroup()
+        background(group) { result.set(rawWaitEvent(kernel, control: control, id: id, timeout: 1000).0) }
+        sim.waitForWaiter(id)
+        #expect(sim.destroy(id) == 0)
+        let imagePresent = sim.kernel.listDevices().contains { $0.isImage }
+        #expect(imagePresent)
+        join(group)
+        #expect(result.current == -ENOENT)
+        #expect(!sim.kernel.listDevices().contains { $0.isImage })
+        #expect(sim.add(fd, to: sim.create()) == 0)
     }
 
     @Test("Copy-out fault → EINVAL and the event is consumed")
