@@ -163,6 +163,17 @@ struct E2EErrorPathTests {
                   on: fixture)
     }
 
+    /// `sim serve` creates a missing root with its parents, and names the component it
+    /// cannot create.
+    @Test func simServeRootDirectory() throws {
+        let directory = try CLITestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("file").path
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        let refused = try CLITestSupport.run(["sim", "serve", "--root", file + "/sub"])
+        #expect(refused.status == 1 && refused.stderr.contains("ENOTDIR") && refused.stderr.contains(file + "/sub"))
+    }
+
     /// No simulator: exit 69 naming the socket and how to start one; `sim` commands
     /// without --sim are usage errors.
     @Test func simulatorNotRunningExits69() throws {

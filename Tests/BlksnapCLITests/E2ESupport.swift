@@ -29,7 +29,8 @@ final class E2ESimulator {
         directory = try CLITestSupport.temporaryDirectory()
         socket = directory.appendingPathComponent("sim.sock").path
         process.executableURL = binary
-        process.arguments = ["sim", "serve", "--root", directory.appendingPathComponent("state").path, "--socket", socket, "--json"]
+        // A root two levels deep: sim serve creates the parents.
+        process.arguments = ["sim", "serve", "--root", directory.appendingPathComponent("state/sim").path, "--socket", socket, "--json"]
             + params.flatMap { ["--param", $0] }
         var environment = ProcessInfo.processInfo.environment
         environment["BLKSNAPCTL_SIM"] = nil
