@@ -101,6 +101,13 @@ struct SimServe: ParsableCommand {
         action.sa_flags = SA_RESTART
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A parent may have started us with these signals blocked (a thread of a test
+        // runner, for example): unblock them, or a SIGTERM would stay pending forever.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         return ends[0]
     }
 
