@@ -8,8 +8,8 @@
 #
 # The manual is what swift-argument-parser generates (NAME, DESCRIPTION of every
 # command with its options) with a fixed date, its SYNOPSIS replaced by
-# man/sections/synopsis.mdoc and its EXIT STATUS replaced by man/sections/tail.mdoc
-# (OPTIONS, JSON OUTPUT, ENVIRONMENT, FILES, EXIT STATUS, EXAMPLES, SEE ALSO).
+# man/sections/synopsis.mdoc and its EXIT STATUS replaced by man/sections/safety.mdoc
+# (SAFETY: the v5 hazards and their guards) and man/sections/tail.mdoc (OPTIONS, JSON OUTPUT, ENVIRONMENT, FILES, EXIT STATUS, EXAMPLES, SEE ALSO).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,8 +33,8 @@ if [ "$build" = 1 ]; then
 fi
 [ -n "$bin" ] || bin=$(swift build --show-bin-path)
 tool="$bin/blksnapctl"
-# The manual generator of swift-argument-parser: built as generate-manual by `swift build`,
-# as generate-manual-tool when its package plugin ran.
+# `swift build --product generate-manual` names it generate-manual; the SwiftPM plugin
+# names it generate-manual-tool.
 manual="$bin/generate-manual"
 [ -x "$manual" ] || manual="$bin/generate-manual-tool"
 for f in "$tool" "$manual"; do
@@ -46,11 +46,11 @@ generated=$(mktemp)
 trap 'rm -f "$generated"' EXIT
 "$manual" "$tool" --date "$DATE" --section 8 -o - > "$generated"
 
-awk -v synopsis=man/sections/synopsis.mdoc -v tail=man/sections/tail.mdoc '
+awk -v synopsis=man/sections/synopsis.mdoc -v safety=man/sections/safety.mdoc -v tail=man/sections/tail.mdoc '
     function include(file,   line) { while ((getline line < file) > 0) print line; close(file) }
     /^\.Sh SYNOPSIS$/        { include(synopsis); skipping = 1; next }
     /^\.Sh DESCRIPTION$/     { skipping = 0 }
-    /^\.Sh "EXIT STATUS"$/   { include(tail); done = 1 }
+    /^\.Sh "EXIT STATUS"$/   { include(safety); include(tail); done = 1 }
     /^\.Nd /                 { sub(/\.$/, "") }
     # mdoc wants every sentence on its own line (mandoc -T lint: "new sentence, new line").
     # No text line may start with a control character (a dot or an apostrophe): escape it.

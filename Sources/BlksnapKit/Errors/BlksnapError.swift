@@ -18,6 +18,9 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Set when the library rejected the request before any kernel call; replaces the
     /// errno-derived meaning and makes the category ``BlksnapErrorCategory/usage``.
     public var validationMessage: String?
+    /// Set when a safety guard refused the request or found protection lost; the
+    /// message is ``validationMessage`` and the category is the hazard's.
+    public var hazard: SafetyHazard?
 
     /// An error returned by the kernel.
     public init(operation: BlksnapOperation, errno: Errno, devicePath: String? = nil, snapshotID: SnapshotID? = nil) {
@@ -26,6 +29,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         self.devicePath = devicePath
         self.snapshotID = snapshotID
         self.validationMessage = nil
+        self.hazard = nil
     }
 
     /// A request the library refused to send (bad input), with the errno it stands for.
@@ -33,6 +37,16 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
                                       devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
         var error = BlksnapError(operation: operation, errno: errno, devicePath: devicePath, snapshotID: snapshotID)
         error.validationMessage = message
+        return error
+    }
+
+    /// A safety guard's verdict: a request refused before the kernel saw it, or a loss of
+    /// protection found (see ``SafetyHazard``), with the errno it stands for.
+    public static func guarded(_ hazard: SafetyHazard, _ operation: BlksnapOperation, _ message: String, errno: Errno,
+                               devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
+        var error = BlksnapError(operation: operation, errno: errno, devicePath: devicePath, snapshotID: snapshotID)
+        error.validationMessage = message
+        error.hazard = hazard
         return error
     }
 
@@ -47,6 +61,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// How a caller should react.
     public var category: BlksnapErrorCategory {
+        if let hazard { return hazard.category }
         if validationMessage != nil { return .usage }
         return Self.explain(operation, errno, device: devicePath ?? "the device", snapshot: snapshotText).category
     }

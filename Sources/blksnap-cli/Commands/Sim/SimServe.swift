@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlksnapKit
+import SimFuse
 import SimKernel
 import SystemPackage
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Glibc
 /// the handlers are installed; read only by them).
 nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 
-/// `blksnapctl sim serve --root DIR [--socket PATH] [--param NAME=VALUE...]`.
+/// `blksnapctl sim serve --root DIR [--socket PATH] [--mount MOUNTPOINT] [--param NAME=VALUE...]`.
 struct SimServe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -20,6 +21,15 @@ struct SimServe: ParsableCommand {
             Device files live in DIR. Parameters are the module's (chunk_minimum_shift, \
             diff_storage_minimum, ...) plus hz, the simulated tick rate. On SIGINT/SIGTERM the \
             server disconnects its clients, removes the socket and exits 0.
+
+            With --mount, the same process also serves a FUSE filesystem on MOUNTPOINT: \
+            MOUNTPOINT/dev/NAME for every simulated device and \
+            MOUNTPOINT/dev/blksnap-image_MAJ:MIN for every live image, regular files sized to \
+            the capacity, opened with FUSE direct I/O (no page cache hides a write). Device \
+            writes go through the filter (CBT, copy-on-write); image I/O fails with EIO once \
+            the snapshot is corrupted. Put a loop device on them with 'sim loop attach'. \
+            Refuses a stale mount (ENOTCONN) or an existing mount there; on SIGINT/SIGTERM \
+            detaches the loop devices bound to its files and unmounts.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,6 +39,9 @@ struct SimServe: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Socket path (default: DIR/blksnapctl.sock).", valueName: "path"))
     var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also serve the devices and images as files under MOUNTPOINT/dev (FUSE).", valueName: "mountpoint"))
+    var mount: String?
 
     @Option(name: .long, help: ArgumentHelp("Module parameter NAME=VALUE; repeatable.", valueName: "name=value"),
             transform: ArgumentTransforms.parameter)
@@ -40,6 +53,7 @@ struct SimServe: ParsableCommand {
         var root: String
         var pid: Int32
         var params: [String: UInt32]
+        var mount: String?
     }
 
     func validate() throws {
@@ -67,6 +81,20 @@ struct SimServe: ParsableCommand {
             let remedy = error.code == EADDRINUSE ? ": another simulator is serving there" : ""
             throw CommandFailure("sim serve: cannot listen on \(socketPath) with root \(root)\(remedy) (\(name))")
         }
+        let fuseMount: SimFuseMount?
+        if let mount {
+            do {
+                let canonicalSocket = canonicalPath(socketPath) ?? socketPath
+                fuseMount = try SimFuseMount(kernel: kernel, mountPoint: mount,
+                                             sourceName: SimFuseMount.sourceName(socketPath: canonicalSocket))
+            } catch {
+                server.stop()
+                throw CommandFailure("sim serve: \(error.description)")
+            }
+        } else {
+            fuseMount = nil
+        }
+        fuseMount?.start()
         // SIGINT/SIGTERM: the handler only writes the signal number to a pipe (async-signal
         // safe); the main thread waits on that pipe and shuts down. The handlers are installed
         // before the ready line, so a signal sent as soon as it appears is never lost.
@@ -75,13 +103,18 @@ struct SimServe: ParsableCommand {
         let current = kernel.params.current
         var values: [String: UInt32] = [:]
         for name in Params.names { values[name] = current.value(of: name) }
-        global.output.emit(Report(socket: socketPath, root: root, pid: getpid(), params: values)) {
+        global.output.emit(Report(socket: socketPath, root: root, pid: getpid(), params: values,
+                                  mount: fuseMount?.mountPoint)) {
             ["simulator serving on \(socketPath) (root \(root), pid \(getpid())); use --sim \(socketPath); stop with SIGINT or SIGTERM"]
+                + (fuseMount.map { ["devices and images served as files under \($0.mountPoint)/dev (FUSE, direct I/O)"] } ?? [])
         }
         var number: UInt8 = 0
         while read(signalPipe, &number, 1) != 1 && errno == EINTR {}
+        if let fuseMount, !fuseMount.stop() {
+            Diagnostics.error("sim serve: \(fuseMount.mountPoint) still had open files (a loop device under a mounted filesystem?); their I/O now fails")
+        }
         server.stop()
-        Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed, exiting")
+        Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed\(fuseMount.map { ", \($0.mountPoint) unmounted" } ?? ""), exiting")
         Glibc.exit(0)
     }
 
