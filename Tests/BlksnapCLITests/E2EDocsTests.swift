@@ -59,7 +59,7 @@ import Testing
             return
         }
         #expect(snapshot == ["snapshot"])
-        #expect(try Self.complete(["blksnapctl", "snapshot", "wa"]) == ["wait-event"])
+        #expect(try Self.complete(["blksnapctl", "snapshot", "wai"]) == ["wait-event"])
         #expect(try Self.complete(["blksnapctl", "sim", "device", ""])?.contains("add") == true)
         let all = try #require(try Self.complete(["blksnapctl", ""]))
         for name in ["version", "tracker", "cbt", "snapshot", "sim", "demo"] {

@@ -100,6 +100,12 @@ struct E2EJSONTests {
         E2E.expectKeys(destroyed, ["id"], "snapshot destroy")
         checked.insert("snapshot destroy")
 
+        // A tracked device is refused as storage: detach it first.
+        let detached = try sim.json(["tracker", "detach", "/dev/store"])
+        E2E.expectKeys(detached, ["device", "tracked"], "tracker detach")
+        #expect(detached["tracked"] as? Bool == false)
+        checked.insert("tracker detach")
+
         let appended = try sim.json(["snapshot", "append-storage", id, "--device", "/dev/store", "--range", "0:8192", "--range", "8192:4096"])
         E2E.expectKeys(appended, ["id", "device", "ranges", "appended_sectors"], "snapshot append-storage")
         #expect(appended["appended_sectors"] as? Int == 12288 && (appended["ranges"] as? [Any])?.count == 2)
@@ -121,11 +127,6 @@ struct E2EJSONTests {
 
         let image = try #require(try sim.json(["sim", "device", "list"])["devices"] as? [[String: Any]]).first { $0["is_image"] as? Bool == true }
         #expect(image?["path"] as? String == "/dev/blksnap-image_240:0", "the image is listed with is_image")
-
-        let detached = try sim.json(["tracker", "detach", "/dev/store"])
-        E2E.expectKeys(detached, ["device", "tracked"], "tracker detach")
-        #expect(detached["tracked"] as? Bool == false)
-        checked.insert("tracker detach")
 
         // Global options may also come first, as the SYNOPSIS shows.
         let first = try CLITestSupport.run(["--sim", sim.socket, "--json", "snapshot", "list"])
