@@ -272,7 +272,7 @@ complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_positiona
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_positional "blksnapctl sim" -eq 1' -fa 'loop' -d 'Bind loop devices to the simulator\'s FUSE-served device and image files.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve" sim' -l 'sim' -d 'Talk to the simulator listening on this Unix socket instead of the kernel (default: $BLKSNAPCTL_SIM).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve" json' -l 'json' -d 'Print one JSON document (JSON Lines for streaming commands) with snake_case fields.'
-complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve" root' -l 'root' -d 'Directory for the simulator\'s files (created if missing).' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve" root' -l 'root' -d 'Directory for the simulator\'s files (created with its parents if missing).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve" socket' -l 'socket' -d 'Socket path (default: DIR/blksnapctl.sock).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve" mount' -l 'mount' -d 'Also serve the devices and images as files under MOUNTPOINT/dev (FUSE).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim serve"' -l 'param' -d 'Module parameter NAME=VALUE; repeatable.' -rfka ''

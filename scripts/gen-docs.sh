@@ -51,6 +51,18 @@ awk -v synopsis=man/sections/synopsis.mdoc -v safety=man/sections/safety.mdoc -v
     /^\.Sh SYNOPSIS$/        { include(synopsis); skipping = 1; next }
     /^\.Sh DESCRIPTION$/     { skipping = 0 }
     /^\.Sh "EXIT STATUS"$/   { include(safety); include(tail); done = 1 }
+    /^\.Nd /                 { sub(/\.$/, "") }
+    # mdoc wants every sentence on its own line (mandoc -T lint: "new sentence, new line").
+    # No text line may start with a control character (a dot or an apostrophe): escape it.
+    !skipping && !done && !/^\./ {
+        n = split($0, sentences, /\. /)
+        for (i = 1; i <= n; i++) {
+            line = sentences[i] (i < n ? "." : "")
+            if (line ~ /^[.\047]/) line = "\\&" line
+            print line
+        }
+        next
+    }
     !skipping && !done       { print }
 ' "$generated" > "$out/man/blksnapctl.8"
 

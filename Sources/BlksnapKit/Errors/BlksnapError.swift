@@ -150,13 +150,13 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
         // DESTROY
         case (.destroySnapshot, .operationNotSupportedByDevice):
-            return refused("no such snapshot \(snapshot) (already destroyed?)")
+            return refused("no such snapshot (already destroyed?)")
         case (.destroySnapshot, .noData):
             return refused("the kernel could not read the snapshot id (bad argument address)")
 
         // APPEND_STORAGE
         case (.appendStorage, .noSuchProcess):
-            return refused("no such snapshot \(snapshot)")
+            return refused("no such snapshot")
         case (.appendStorage, .badAddress):
             return refused("the storage device path could not be read (zero size or bad address)")
         case (.appendStorage, .invalidArgument):
@@ -176,11 +176,11 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
         // TAKE
         case (.takeSnapshot, .noSuchProcess):
-            return refused("no such snapshot \(snapshot)")
+            return refused("no such snapshot")
         case (.takeSnapshot, .alreadyInProcess):
-            return refused("\(snapshot) is already taken (or broken by a failed take: destroy it)")
+            return refused("already taken (or broken by a failed take: destroy it)")
         case (.takeSnapshot, .operationNotSupportedByDevice):
-            return refused("\(snapshot) has no devices: add devices before taking it")
+            return refused("it has no devices: add devices before taking it")
         case (.takeSnapshot, .badAddress):
             return refused("no difference storage appended, chunk size above chunk_maximum_shift, or a device was corrupted right after the switch")
         case (.takeSnapshot, .noMemory):
@@ -200,7 +200,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.waitEvent, .noSuchFileOrDirectory):
             return Explanation(text: "no event for \(snapshot) before the timeout", category: .timedOut)
         case (.waitEvent, .noSuchProcess):
-            return refused("no such snapshot \(snapshot) (destroyed?)")
+            return refused("no such snapshot (destroyed?)")
         case (.waitEvent, .interrupted):
             return refused("the wait was interrupted by a signal")
         case (.waitEvent, .noMemory):
@@ -259,7 +259,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
         // snapshotadd
         case (.addToSnapshot, .noSuchProcess):
-            return refused("no such snapshot \(snapshot)")
+            return refused("no such snapshot")
         case (.addToSnapshot, .alreadyInProcess):
             return refused("device \(device) is already in \(snapshot) (a re-attached device keeps its old entry)")
         case (.addToSnapshot, .resourceBusy):

@@ -61,9 +61,13 @@ struct SnapshotAppendStorage: ParsableCommand {
         guard let device else { return }
         let backend = try Backend(global)
         let control = try backend.control()
-        let warnings = try performing(backend) { () throws(BlksnapError) in
+        let outcome = Result { () throws(BlksnapError) in
             try StorageGuard.append(id, control: control, devicePath: device, ranges: range, allowSameDevice: allowSameDevice)
         }
+        if case .failure(let error) = outcome, error.errno == .noSuchFileOrDirectory {
+            throw Backend.unknownDevice(device, path: device, listing: backend.simSocket != nil)
+        }
+        let warnings = try performing(backend) { () throws(BlksnapError) in try outcome.get() }
         SafetyReport.warn(warnings)
         let sectors = range.reduce(UInt64(0)) { $0 &+ $1.countSectors }
         global.output.emit(Report(id: id.description, device: device, ranges: range.map(SectorRangeReport.init),

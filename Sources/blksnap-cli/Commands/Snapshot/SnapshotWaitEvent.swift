@@ -22,7 +22,7 @@ struct SnapshotWaitEvent: ParsableCommand {
     @Argument(help: "Snapshot id (UUID).", transform: ArgumentTransforms.snapshotID)
     var id: SnapshotID
 
-    @Option(name: .long, help: ArgumentHelp("Give up after this many milliseconds (0 polls; default: wait ~198 days).",
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after this many milliseconds (0 polls; default: wait ~198 days).",
                                             valueName: "ms"),
             transform: ArgumentTransforms.milliseconds)
     var timeoutMs: UInt64?
