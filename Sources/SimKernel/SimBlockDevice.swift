@@ -37,6 +37,7 @@ public final class SimBlockDevice: @unchecked Sendable {
 
     private let state: Mutex<State>
     private let fd: Int32
+    private let faultPlan = SimFaultPlan()
 
     private struct State {
         var capacitySectors: UInt64
@@ -101,6 +102,10 @@ public final class SimBlockDevice: @unchecked Sendable {
         let capacity = capacityBytes
         guard offset < capacity else { return 0 }
         let count = Int(min(UInt64(buffer.count), capacity - offset))
+        if faultPlan.isArmed {
+            let injected = faultPlan.check(.read, offset: offset, byteCount: count)
+            if injected != 0 { return injected }
+        }
         if fd >= 0 {
             var done = 0
             while done < count {
@@ -141,6 +146,10 @@ public final class SimBlockDevice: @unchecked Sendable {
         let capacity = capacityBytes
         guard offset < capacity else { return 0 }
         let count = Int(min(UInt64(buffer.count), capacity - offset))
+        if faultPlan.isArmed {
+            let injected = faultPlan.check(.write, offset: offset, byteCount: count)
+            if injected != 0 { return injected }
+        }
         if fd >= 0 {
             var done = 0
             while done < count {
@@ -168,6 +177,12 @@ public final class SimBlockDevice: @unchecked Sendable {
         }
         return count
     }
+
+    /// Arms media faults (replacing any set before; an empty list disarms). See ``SimFault``.
+    public func setFaults(_ faults: [SimFault]) { faultPlan.set(faults) }
+
+    /// How many raw operations failed because of the faults set last.
+    public var faultsFired: Int { faultPlan.firedCount }
 
     /// `fsync` of a file backing; nothing for memory.
     public func flush() { if fd >= 0 { fsync(fd) } }
