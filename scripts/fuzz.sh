@@ -43,11 +43,16 @@ summary=()
 for target in "${targets[@]}"; do
     binary="$out/fuzz-$target"
     mapfile -t sources < <(sources_for "$target")
+    # Rebuilt only when a source is newer than the binary.
+    if [ -x "$binary" ] && [ -z "$(find "${sources[@]}" -newer "$binary" | head -1)" ]; then
+        echo "== fuzz target $target is up to date"
+    else
     echo "== building fuzz target $target (${#sources[@]} files)"
     # -suppress-warnings: the parsers' `import BlksnapKit` names their own module here.
     swiftc -sanitize=fuzzer,address -parse-as-library -O -g -suppress-warnings \
         -module-name "$(module_for "$target")" -I "$out/include" \
         "${sources[@]}" -o "$binary" 2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2)
+    fi
     corpus="fuzz/corpus/$target"
     work="$out/corpus/$target"
     artifacts="$out/artifacts/$target/"
