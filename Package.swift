@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
+        .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,8 +23,16 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
+        // libfuse3 (Debian: libfuse3-dev), for exporting simulated devices as files.
+        .systemLibrary(
+            name: "CFuse3",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
         // The kernel side, reimplemented: answers the same requests on the same bytes.
         .target(name: "SimKernel", dependencies: ["CBlksnapUAPI"]),
+        // The FUSE export of a SimKernel: devices and images as files loop devices can use.
+        .target(name: "SimFuse", dependencies: ["SimKernel", "CFuse3"]),
         // The typed Swift API over the ioctls.
         .target(
             name: "BlksnapKit",
@@ -36,11 +45,16 @@ let package = Package(
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "SimKernel",
+                "BlksnapKit", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The benchmark's measurements (a library so the smoke test can run them in process).
+        .target(name: "CBenchSupport"),
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "SimKernel", "CBenchSupport"]),
+        // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
+        .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
@@ -56,9 +70,14 @@ let package = Package(
             name: "SimKernelTests",
             dependencies: ["SimKernel", "BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
+        ),
+        .testTarget(
+            name: "BlksnapBenchTests",
+            dependencies: ["BlksnapBench"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -173,13 +173,13 @@ _blksnapctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    version|tracker|cbt|snapshot|sim|demo|help)
+    version|tracker|cbt|snapshot|session|sim|demo|help)
         # Offer subcommand argument completions
         "_blksnapctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot sim demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot session sim demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -341,13 +341,13 @@ _blksnapctl_snapshot() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|add|append-storage|take|list|info|wait-event|destroy)
+    create|add|append-storage|take|list|info|wait-event|watch|destroy)
         # Offer subcommand argument completions
         "_blksnapctl_snapshot_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create add append-storage take list info wait-event destroy' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create add append-storage take list info wait-event watch destroy' -- "${cur}"))
         ;;
     esac
 }
@@ -469,6 +469,30 @@ _blksnapctl_snapshot_wait-event() {
     esac
 }
 
+_blksnapctl_snapshot_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--json --destroy --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --storage --step --limit)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--storage')
+        return
+        ;;
+    '--step')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    esac
+}
+
 _blksnapctl_snapshot_destroy() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
@@ -479,6 +503,30 @@ _blksnapctl_snapshot_destroy() {
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_session() {
+    repeating_flags=()
+    non_repeating_flags=(--json --detach --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --storage --step --limit)
+    __blksnapctl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--storage')
+        return
+        ;;
+    '--step')
+        return
+        ;;
+    '--limit')
         return
         ;;
     esac
@@ -496,13 +544,13 @@ _blksnapctl_sim() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|device|write|read)
+    serve|device|write|read|loop)
         # Offer subcommand argument completions
         "_blksnapctl_sim_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve device write read' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve device write read loop' -- "${cur}"))
         ;;
     esac
 }
@@ -511,7 +559,7 @@ _blksnapctl_sim_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--param)
-    non_repeating_options=(--sim --root --socket)
+    non_repeating_options=(--sim --root --socket --mount)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -523,6 +571,9 @@ _blksnapctl_sim_serve() {
         return
         ;;
     '--socket')
+        return
+        ;;
+    '--mount')
         return
         ;;
     '--param')
@@ -639,6 +690,59 @@ _blksnapctl_sim_read() {
         return
         ;;
     '--output')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_sim_loop() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __blksnapctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    attach|detach)
+        # Offer subcommand argument completions
+        "_blksnapctl_sim_loop_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'attach detach' -- "${cur}"))
+        ;;
+    esac
+}
+
+_blksnapctl_sim_loop_attach() {
+    repeating_flags=()
+    non_repeating_flags=(--json --writable --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_sim_loop_detach() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
         return
         ;;
     esac

@@ -33,7 +33,10 @@ if [ "$build" = 1 ]; then
 fi
 [ -n "$bin" ] || bin=$(swift build --show-bin-path)
 tool="$bin/blksnapctl"
-manual="$bin/generate-manual-tool"
+# `swift build --product generate-manual` names it generate-manual; the SwiftPM plugin
+# names it generate-manual-tool.
+manual="$bin/generate-manual"
+[ -x "$manual" ] || manual="$bin/generate-manual-tool"
 for f in "$tool" "$manual"; do
     [ -x "$f" ] || { echo "gen-docs.sh: $f is not built (run without --no-build)" >&2; exit 69; }
 done

@@ -8,11 +8,13 @@ final class DiffBuffer: @unchecked Sendable {
     /// The bytes.
     let bytes: UnsafeMutableRawBufferPointer
 
-    /// Allocates a zero-filled buffer of `byteCount` bytes.
+    /// Allocates a buffer of `byteCount` bytes. Its contents are undefined until a
+    /// load fills it (every user loads the chunk first, and a load zeroes the tail of a
+    /// short last chunk), so it is not zero-filled: that would touch 256 KiB per fresh
+    /// buffer for nothing.
     init(byteCount: Int) {
         self.byteCount = byteCount
         bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: byteCount, alignment: 4096)
-        bytes.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     deinit { bytes.deallocate() }

@@ -256,6 +256,19 @@ public final class SimKernel: @unchecked Sendable {
         }
     }
 
+    /// `fsync(2)` of a device or image: 0, `-EBADF` or `-EINVAL` (the control device).
+    /// Flushes the host backing file of every device, because an image's bytes live on
+    /// its original and in the difference storage, and a device write may have stored
+    /// a COW copy elsewhere.
+    public func fsync(_ fd: Int32) -> Int32 {
+        guard let file = file(fd) else { return -EBADF }
+        guard case .disk = file else { return -EINVAL }
+        for disk in blockLayer.disks {
+            if case .device(let device) = disk.kind { device.flush() }
+        }
+        return 0
+    }
+
     /// `stat(2)` in the simulator's namespace: `ENOENT` outside it.
     public func stat(_ path: String) -> Result<SimStat, SimErrno> {
         switch blockLayer.lookup(path: path) {

@@ -87,7 +87,9 @@ final class Tracker: @unchecked Sendable {
         let (taken, area) = state.withLock { ($0.snapshotIsTaken, $0.diffArea) }
         // A failed take can leave `snapshot_is_taken` set with the diff area gone
         // (§2.3 step 4 BUG): the kernel would crash on the next write; we pass it.
-        guard taken, let area, !area.isCorrupted else { return 0 }
+        // A corrupted diff area lets the bio pass: copyOnWrite checks that under its own
+        // lock (returning 0), so no separate lock round trip is spent on it here.
+        guard taken, let area else { return 0 }
         let result = area.copyOnWrite(sector: sector, count: count, nowait: nowait)
         return result == -EAGAIN ? -EAGAIN : 0
     }

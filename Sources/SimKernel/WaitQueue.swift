@@ -7,8 +7,10 @@ import Glibc
 /// `withLock` runs a closure under the mutex; `wait(until:)` sleeps on the condition
 /// (releasing the mutex) until woken or the deadline passes.
 final class WaitQueue: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // Accessed only by address (`&mutex`) for the pthread calls, which do their own
+    // synchronization: the runtime's exclusivity check on each `&` is pure overhead.
+    @exclusivity(unchecked) private var mutex = pthread_mutex_t()
+    @exclusivity(unchecked) private var condition = pthread_cond_t()
 
     init() {
         pthread_mutex_init(&mutex, nil)

@@ -130,4 +130,21 @@ import Testing
                                                   argument: UInt64(UInt(bitPattern: base)), onControlDevice: true)
         #expect(merged.map(\.bytes.count) == [40])
     }
+
+    @Test func onlyWritesInsideShippedWritableRegionsAreApplied() {
+        var target = [UInt8](repeating: 0, count: 32)
+        target.withUnsafeMutableBytes { buffer in
+            let base = UInt64(UInt(bitPattern: buffer.baseAddress))
+            let shipped: [MappedUserMemory.Region] = [
+                .init(address: base, bytes: [UInt8](repeating: 0, count: 8), writable: true),
+                .init(address: base + 16, bytes: [UInt8](repeating: 0, count: 8), writable: false),
+            ]
+            #expect(SimUserMemoryCapture.apply([.init(address: base + 2, bytes: [1, 2, 3], writable: true)], within: shipped))
+            // Past the writable region's end, into the read-only one, and far away: refused.
+            #expect(!SimUserMemoryCapture.apply([.init(address: base + 6, bytes: [9, 9, 9], writable: true)], within: shipped))
+            #expect(!SimUserMemoryCapture.apply([.init(address: base + 16, bytes: [9], writable: true)], within: shipped))
+            #expect(!SimUserMemoryCapture.apply([.init(address: base + 28, bytes: [9], writable: true)], within: shipped))
+        }
+        #expect(target == [0, 0, 1, 2, 3] + [UInt8](repeating: 0, count: 27))
+    }
 }

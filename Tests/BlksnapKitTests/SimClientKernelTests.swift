@@ -223,6 +223,19 @@ private enum FileManagerless {
         #expect(try client.listDevices().first { $0.name == "vdz" }?.capacitySectors == 8192)
         try client.removeDevice(name: "vdz")
         #expect(try client.listDevices().contains { $0.name == "vdz" } == false)
+        // Sizes whose byte count overflows are refused, and the server lives on.
+        #expect(throws: SimClientError.self) { _ = try client.addDevice(name: "huge", capacitySectors: .max, backing: .memory) }
+        let small = try client.addDevice(name: "small", capacitySectors: 8, backing: .memory)
+        #expect(throws: SimClientError.self) { try client.resizeDevice(name: "small", capacitySectors: .max) }
+        let smallFD = try client.open(small.path, flags: O_RDWR)
+        var byte: UInt8 = 0
+        #expect(throws: Errno.invalidArgument) {
+            _ = try withUnsafeMutableBytes(of: &byte) { try client.pread(smallFD, into: $0, at: .max) }
+        }
+        // Zero-length transfers reach the kernel with a valid (empty) buffer.
+        #expect(try client.pread(smallFD, into: UnsafeMutableRawBufferPointer(start: nil, count: 0), at: 0) == 0)
+        #expect(try client.pwrite(smallFD, from: UnsafeRawBufferPointer(start: nil, count: 0), at: 0) == 0)
+        try client.close(smallFD)
     }
 
     @Test(.enabled(if: simKernelIsImplemented, "SimKernel's facade is not implemented yet (ENOSYS)"))

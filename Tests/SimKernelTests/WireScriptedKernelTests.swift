@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import CBlksnapUAPI
+import Dispatch
+import Foundation
 import Synchronization
 import Testing
 @testable import SimKernel
@@ -246,6 +248,24 @@ final class WireHarness: @unchecked Sendable {
         try WireSocket.send(fd, type: request.type.rawValue, body: request.encodedBody())
         let frame = try WireSocket.receive(fd)
         return try WireReply.decode(type: frame.type, body: frame.body)
+    }
+
+    /// Runs `body(index)` on `count` new threads (not the cooperative pool) and
+    /// returns their results in index order.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Int) -> [Int] {
+        let results = Mutex([Int](repeating: -1, count: count))
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            let thread = Thread {
+                let value = body(index)
+                results.withLock { $0[index] = value }
+                group.leave()
+            }
+            thread.start()
+        }
+        group.wait()
+        return results.withLock { $0 }
     }
 
     /// Waits until `condition` holds or `seconds` pass; returns whether it held.

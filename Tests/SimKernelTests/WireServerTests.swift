@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CBlksnapUAPI
 import Foundation
+import Synchronization
 import Testing
 @testable import SimKernel
 
@@ -34,6 +35,33 @@ import Testing
         harness.server.stop()
         #expect(access(harness.socketPath, F_OK) != 0)
         #expect(throws: SimErrno.self) { _ = try WireSocket.connect(to: harness.socketPath) }
+    }
+
+    @Test func theSocketIs0600EvenUnderAPermissiveUmask() throws {
+        var template = Array("/tmp/wire-umask-XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw SimErrno(errno) }
+        let directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { rmdir(directory + "/root"); rmdir(directory) }
+        let previous = umask(0)
+        let server: SimServer
+        do {
+            defer { umask(previous) }
+            server = try SimServer(backend: ScriptedKernel(), socketPath: directory + "/s", rootDirectory: directory + "/root")
+        }
+        defer { server.stop() }
+        var status = Glibc.stat()
+        #expect(lstat(directory + "/s", &status) == 0)
+        #expect(status.st_mode & 0o7777 == 0o600)
+        #expect(lstat(directory + "/root", &status) == 0)
+        #expect(status.st_mode & 0o7777 == 0o700)
+    }
+
+    @Test func aPathTooLongForSockaddrIsRefused() throws {
+        let long = "/tmp/" + String(repeating: "x", count: 120)
+        #expect(throws: SimErrno(ENAMETOOLONG)) {
+            _ = try SimServer(backend: ScriptedKernel(), socketPath: long, rootDirectory: "/tmp")
+        }
+        #expect(throws: SimErrno(ENAMETOOLONG)) { _ = try WireSocket.connect(to: long) }
     }
 
     @Test func bindRefusesALiveServerAndReplacesAStaleSocket() throws {
@@ -288,41 +316,45 @@ import Testing
         #expect(harness.kernel.openDescriptorCount == 0)
     }
 
-    @Test func sixtyFourConcurrentClients() async throws {
+    @Test func sixtyFourConcurrentClients() throws {
         let harness = try WireHarness()
         defer { harness.tearDown() }
-        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
-            for client in 0..<64 {
-                group.addTask {
-                    let (fd, _) = try harness.rawConnection()
-                    defer { Glibc.close(fd) }
-                    var failures = 0
-                    for round in 0..<20 {
-                        let path = round % 2 == 0 ? ScriptedKernel.controlPath : ScriptedKernel.diskPath
-                        let opened = try WireHarness.roundTrip(fd, .open(path: path, flags: O_RDWR)).result
-                        if opened < 3 { failures += 1; continue }
-                        if path == ScriptedKernel.controlPath {
-                            let reply = try WireHarness.roundTrip(fd, .ioctl(
-                                fd: Int32(opened), request: UInt64(BLKSNAP_REQ_VERSION), argument: 0x2000,
-                                regions: [.init(address: 0x2000, bytes: [UInt8](repeating: 0xAA, count: 8), writable: true)]))
-                            if reply != .ioctl(result: 0, writes: [.init(address: 0x2000, bytes: [2, 0, 0, 0, 0, 0, 0, 0], writable: true)]) {
-                                failures += 1
-                            }
-                        } else {
-                            let byte = UInt8(truncatingIfNeeded: client)
-                            let offset = UInt64(client * 64 + round)
-                            _ = try WireHarness.roundTrip(fd, .pwrite(fd: Int32(opened), offsetBytes: offset, bytes: [byte], nowait: false))
-                            if try WireHarness.roundTrip(fd, .pread(fd: Int32(opened), offsetBytes: offset, lengthBytes: 1))
-                                != .pread(result: 1, bytes: [byte]) { failures += 1 }
-                        }
-                        if try WireHarness.roundTrip(fd, .close(fd: Int32(opened))).result != 0 { failures += 1 }
-                    }
-                    return failures
+        let connected = Mutex(0)
+        let mostServedAtOnce = Mutex(0)
+        // Real threads, all connected at once before any works (the cooperative pool
+        // has as many threads as cores and would run them two by two).
+        let failures = WireHarness.onThreads(64) { client in
+            guard let (fd, _) = try? harness.rawConnection() else { return 1 }
+            defer { Glibc.close(fd) }
+            connected.withLock { $0 += 1 }
+            guard WireHarness.eventually(seconds: 30, { connected.withLock { $0 } == 64 }) else { return 1 }
+            mostServedAtOnce.withLock { $0 = max($0, harness.server.connectionCount) }
+            var failures = 0
+            for round in 0..<20 {
+                let path = round % 2 == 0 ? ScriptedKernel.controlPath : ScriptedKernel.diskPath
+                guard let opened = try? WireHarness.roundTrip(fd, .open(path: path, flags: O_RDWR)).result, opened >= 3 else {
+                    failures += 1; continue
                 }
+                if path == ScriptedKernel.controlPath {
+                    let reply = try? WireHarness.roundTrip(fd, .ioctl(
+                        fd: Int32(opened), request: UInt64(BLKSNAP_REQ_VERSION), argument: 0x2000,
+                        regions: [.init(address: 0x2000, bytes: [UInt8](repeating: 0xAA, count: 8), writable: true)]))
+                    if reply != .ioctl(result: 0, writes: [.init(address: 0x2000, bytes: [2, 0, 0, 0, 0, 0, 0, 0], writable: true)]) {
+                        failures += 1
+                    }
+                } else {
+                    let byte = UInt8(truncatingIfNeeded: client)
+                    let offset = UInt64(client * 64 + round)
+                    _ = try? WireHarness.roundTrip(fd, .pwrite(fd: Int32(opened), offsetBytes: offset, bytes: [byte], nowait: false))
+                    if (try? WireHarness.roundTrip(fd, .pread(fd: Int32(opened), offsetBytes: offset, lengthBytes: 1)))
+                        != .pread(result: 1, bytes: [byte]) { failures += 1 }
+                }
+                if (try? WireHarness.roundTrip(fd, .close(fd: Int32(opened))).result) != 0 { failures += 1 }
             }
-            return try await group.reduce(0, +)
+            return failures
         }
-        #expect(failures == 0)
+        #expect(failures == [Int](repeating: 0, count: 64))
+        #expect(mostServedAtOnce.withLock { $0 } == 64)
         #expect(WireHarness.eventually { harness.server.connectionCount == 0 })
         #expect(harness.kernel.openDescriptorCount == 0)
     }

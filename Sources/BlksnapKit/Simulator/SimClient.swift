@@ -56,11 +56,11 @@ public final class SimClient: KernelInterface, Sendable {
         guard case .open(let result, let isControl) = try kernelCall(.open(path: path, flags: flags)) else {
             throw .protocolError
         }
-        let fd = try Self.value(result)
+        guard let fd = CInt(exactly: try Self.value(result)) else { throw .protocolError }
         pool.withLock { pool in
-            if isControl { pool.controlDescriptors.insert(CInt(fd)) } else { pool.controlDescriptors.remove(CInt(fd)) }
+            if isControl { pool.controlDescriptors.insert(fd) } else { pool.controlDescriptors.remove(fd) }
         }
-        return CInt(fd)
+        return fd
     }
 
     /// `close(2)` of a simulator descriptor.
@@ -81,13 +81,15 @@ public final class SimClient: KernelInterface, Sendable {
         let regions = SimUserMemoryCapture.regions(for: request, argument: address, onControlDevice: isControl)
         let reply = try kernelCall(.ioctl(fd: fd, request: UInt64(request), argument: address, regions: regions))
         guard case .ioctl(let result, let writes) = reply else { throw .protocolError }
-        SimUserMemoryCapture.apply(writes)
-        return CInt(try Self.value(result))
+        guard SimUserMemoryCapture.apply(writes, within: regions) else { throw .protocolError }
+        guard let value = CInt(exactly: try Self.value(result)) else { throw .protocolError }
+        return value
     }
 
     /// `pread(2)`: reads until `buffer` is full or the device ends (in pieces of at
     /// most ``SimKernel/WireProtocol/maximumTransferBytes``).
     public func pread(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int {
+        guard off_t(exactly: offsetBytes) != nil else { throw .invalidArgument }  // as LinuxKernel
         var done = 0
         while done < buffer.count {
             let want = min(buffer.count - done, WireProtocol.maximumTransferBytes)
@@ -113,6 +115,7 @@ public final class SimClient: KernelInterface, Sendable {
     /// `pwritev2(2)` with `RWF_NOWAIT` when `nowait` (a write needing a COW load
     /// fails with `EAGAIN`). Large buffers go in pieces.
     public func pwrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64, nowait: Bool) throws(Errno) -> Int {
+        guard off_t(exactly: offsetBytes) != nil else { throw .invalidArgument }  // as LinuxKernel
         var done = 0
         repeat {
             let piece = Array(buffer[done..<min(buffer.count, done + WireProtocol.maximumTransferBytes)])

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 
 /// A failure talking to a simulator server, or a management request it refused.
@@ -21,14 +18,6 @@ public struct SimClientError: Error, Equatable, Sendable, CustomStringConvertibl
 
     public var description: String { message }
 
-    /// The symbolic name of an errno (`ECONNREFUSED`), or `errno N`.
-    public static func name(of code: Int32) -> String {
-        if let strerrorname, let name = strerrorname(code) { return String(cString: name) }
-        return "errno \(code)"
-    }
+    /// The symbolic name of an errno (`ECONNREFUSED`), as ``ErrnoName`` spells it.
+    public static func name(of code: Int32) -> String { ErrnoName.name(of: Errno(rawValue: code)) }
 }
-
-/// glibc's `strerrorname_np` (2.32+, declared only under `_GNU_SOURCE`): looked up once.
-private typealias StrerrornameFunction = @convention(c) (Int32) -> UnsafePointer<CChar>?
-private let strerrorname: StrerrornameFunction? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "strerrorname_np")
-    .map { unsafeBitCast($0, to: StrerrornameFunction.self) }

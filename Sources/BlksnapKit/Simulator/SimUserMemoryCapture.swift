@@ -36,15 +36,23 @@ enum SimUserMemoryCapture {
         return regions
     }
 
-    /// Copies the kernel's writes into this process's memory, in order.
+    /// Copies the kernel's writes into this process's memory, in order. Only writes
+    /// that fall inside a region shipped as writable are applied: a confused or
+    /// hostile server cannot scribble over the rest of this process.
     ///
-    /// - Returns: false if a write could not be applied (the memory changed
-    ///   protection since it was probed).
+    /// - Returns: false if a write was refused or could not be applied (the memory
+    ///   changed protection since it was probed).
     @discardableResult
-    static func apply(_ writes: [MappedUserMemory.Region]) -> Bool {
+    static func apply(_ writes: [MappedUserMemory.Region], within shipped: [MappedUserMemory.Region]) -> Bool {
         let memory = ProcessUserMemory()
         var ok = true
         for write in writes {
+            let covered = shipped.contains { region in
+                region.writable && write.address >= region.address
+                    && write.address - region.address <= UInt64(region.bytes.count)
+                    && UInt64(write.bytes.count) <= UInt64(region.bytes.count) - (write.address - region.address)
+            }
+            guard covered else { ok = false; continue }
             ok = write.bytes.withUnsafeBytes { memory.copyToUser(write.address, from: $0) } && ok
         }
         return ok

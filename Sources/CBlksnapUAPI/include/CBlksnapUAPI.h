@@ -289,6 +289,18 @@ static const unsigned long BLKSNAP_REQ_BLKGETSIZE64 = _IOR(0x12, 114, __u64);
 static const unsigned long BLKSNAP_REQ_BLKIOMIN = _IO(0x12, 120);
 static const unsigned long BLKSNAP_REQ_BLKPBSZGET = _IO(0x12, 123);
 
+/*
+ * File and buffer ioctls used by the file difference-storage provider (real
+ * kernel only): FIEMAP with its structs from <linux/fiemap.h>, the inode flags
+ * (FS_IMMUTABLE_FL), and BLKFLSBUF. Values as in <linux/fs.h>.
+ */
+#include <linux/fiemap.h>
+static const unsigned long BLKSNAP_REQ_FS_IOC_FIEMAP = _IOWR('f', 11, struct fiemap);
+static const unsigned long BLKSNAP_REQ_FS_IOC_GETFLAGS = _IOR('f', 1, long);
+static const unsigned long BLKSNAP_REQ_FS_IOC_SETFLAGS = _IOW('f', 2, long);
+static const unsigned long BLKSNAP_REQ_BLKFLSBUF = _IO(0x12, 97);
+static const unsigned int BLKSNAP_FS_IMMUTABLE_FL = 0x00000010;
+
 /* ioctl number fields, as _IOC_NR/_IOC_TYPE/_IOC_SIZE/_IOC_DIR would decode them. */
 static inline unsigned int blksnap_ioc_nr(unsigned long request) { return _IOC_NR(request); }
 static inline unsigned int blksnap_ioc_type(unsigned long request) { return _IOC_TYPE(request); }

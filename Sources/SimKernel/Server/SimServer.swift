@@ -330,6 +330,7 @@ public final class SimServer: @unchecked Sendable {
             case .failure(let error): return .stat(result: -Int64(error.code), nil)
             }
         case .addDevice(let name, let capacity, let lbs, let pbs, let ioMin, let backing):
+            guard Self.isAddressable(capacity) else { return .device(result: -Int64(EINVAL), nil) }
             let simBacking: SimBlockDevice.Backing
             switch backing {
             case .memory:
@@ -353,6 +354,7 @@ public final class SimServer: @unchecked Sendable {
         case .listDevices:
             return .devices(result: 0, kernel.listDevices())
         case .resizeDevice(let name, let capacity):
+            guard Self.isAddressable(capacity) else { return .status(.resizeDevice, result: -Int64(EINVAL)) }
             do {
                 try kernel.resizeDevice(name: name, capacitySectors: capacity)
                 return .status(.resizeDevice, result: 0)
@@ -374,6 +376,12 @@ public final class SimServer: @unchecked Sendable {
             let current = kernel.params.current
             return .params(result: 0, Params.names.map { WireParam(name: $0, value: current.value(of: $0) ?? 0) })
         }
+    }
+
+    /// Whether a capacity's byte size fits a signed 64-bit file offset (larger ones
+    /// would overflow the simulator's byte arithmetic: refused with EINVAL).
+    static func isAddressable(_ capacitySectors: UInt64) -> Bool {
+        capacitySectors <= UInt64(Int64.max) / 512
     }
 
     /// A device name usable as a file name: not empty, no `/`, not `.` or `..`.

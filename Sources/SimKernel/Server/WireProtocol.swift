@@ -60,11 +60,13 @@
 ///   u32 lbs, u32 pbs, u32 ioMin, bool isImage, bool hasFilter, string filter.
 ///
 /// # Errors
-/// A body that does not decode, or an unknown type, gets an `error` frame
-/// (`result` = -EPROTO or -EBADMSG, and a message) and the connection stays usable.
-/// A header announcing more than ``WireProtocol/maximumBodyBytes``, a non-zero
-/// reserved field, a first frame that is not a valid hello, or a stream that ends
-/// inside a frame close the connection (after an `error` frame where possible).
+/// An unknown type gets an `error` frame with `result` = -EPROTO, a body that does
+/// not decode one with -EBADMSG (plus a message); the connection stays usable.
+/// These close the connection after an `error` frame: a header announcing more
+/// than ``WireProtocol/maximumBodyBytes`` (-EMSGSIZE), a non-zero reserved field or
+/// a first frame that is not a hello of this magic and version (-EPROTO), a peer
+/// of another uid (-EACCES), an unknown session token (-ENOENT), too many
+/// connections (-EMFILE). A stream that ends inside a frame just closes.
 /// Decoders never allocate more than the bytes actually received.
 public enum WireProtocol {
     /// `"BSNP"` read as a little-endian u32.

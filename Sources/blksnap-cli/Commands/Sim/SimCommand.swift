@@ -12,7 +12,7 @@ struct SimCommand: ParsableCommand {
             to it with --sim SOCKET (or BLKSNAPCTL_SIM). Simulated devices are /dev/NAME in \
             the simulator's namespace; images appear there as /dev/blksnap-image_MAJ:MIN.
             """,
-        subcommands: [SimServe.self, SimDeviceCommand.self, SimWrite.self, SimRead.self])
+        subcommands: [SimServe.self, SimDeviceCommand.self, SimWrite.self, SimRead.self, SimLoopCommand.self])
 }
 
 /// The simulator client of a `sim` command: `--sim` (or BLKSNAPCTL_SIM) is required.

@@ -1,13 +1,14 @@
 import ArgumentParser
 import BlksnapKit
 import Dispatch
+import SimFuse
 import SimKernel
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `blksnapctl sim serve --root DIR [--socket PATH] [--param NAME=VALUE...]`.
+/// `blksnapctl sim serve --root DIR [--socket PATH] [--mount MOUNTPOINT] [--param NAME=VALUE...]`.
 struct SimServe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -17,6 +18,15 @@ struct SimServe: ParsableCommand {
             Device files live in DIR. Parameters are the module's (chunk_minimum_shift, \
             diff_storage_minimum, ...) plus hz, the simulated tick rate. On SIGINT/SIGTERM the \
             server disconnects its clients, removes the socket and exits 0.
+
+            With --mount, the same process also serves a FUSE filesystem on MOUNTPOINT: \
+            MOUNTPOINT/dev/NAME for every simulated device and \
+            MOUNTPOINT/dev/blksnap-image_MAJ:MIN for every live image, regular files sized to \
+            the capacity, opened with FUSE direct I/O (no page cache hides a write). Device \
+            writes go through the filter (CBT, copy-on-write); image I/O fails with EIO once \
+            the snapshot is corrupted. Put a loop device on them with 'sim loop attach'. \
+            Refuses a stale mount (ENOTCONN) or an existing mount there; on SIGINT/SIGTERM \
+            detaches the loop devices bound to its files and unmounts.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -26,6 +36,9 @@ struct SimServe: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Socket path (default: DIR/blksnapctl.sock).", valueName: "path"))
     var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also serve the devices and images as files under MOUNTPOINT/dev (FUSE).", valueName: "mountpoint"))
+    var mount: String?
 
     @Option(name: .long, help: ArgumentHelp("Module parameter NAME=VALUE; repeatable.", valueName: "name=value"),
             transform: ArgumentTransforms.parameter)
@@ -37,6 +50,7 @@ struct SimServe: ParsableCommand {
         var root: String
         var pid: Int32
         var params: [String: UInt32]
+        var mount: String?
     }
 
     func validate() throws {
@@ -63,6 +77,20 @@ struct SimServe: ParsableCommand {
             let remedy = error.code == EADDRINUSE ? ": another simulator is serving there" : ""
             throw CommandFailure("sim serve: cannot listen on \(socketPath) with root \(root)\(remedy) (\(name))")
         }
+        let fuseMount: SimFuseMount?
+        if let mount {
+            do {
+                let canonicalSocket = canonicalPath(socketPath) ?? socketPath
+                fuseMount = try SimFuseMount(kernel: kernel, mountPoint: mount,
+                                             sourceName: SimFuseMount.sourceName(socketPath: canonicalSocket))
+            } catch {
+                server.stop()
+                throw CommandFailure("sim serve: \(error.description)")
+            }
+        } else {
+            fuseMount = nil
+        }
+        fuseMount?.start()
         // Signals become events on the main queue: no work in a signal handler.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -70,8 +98,11 @@ struct SimServe: ParsableCommand {
         for number in [SIGINT, SIGTERM] {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .main)
             source.setEventHandler {
+                if let fuseMount, !fuseMount.stop() {
+                    Diagnostics.error("sim serve: \(fuseMount.mountPoint) still had open files (a loop device under a mounted filesystem?); their I/O now fails")
+                }
                 server.stop()
-                Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed, exiting")
+                Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed\(fuseMount.map { ", \($0.mountPoint) unmounted" } ?? ""), exiting")
                 Glibc.exit(0)
             }
             source.resume()
@@ -81,8 +112,10 @@ struct SimServe: ParsableCommand {
         let current = kernel.params.current
         var values: [String: UInt32] = [:]
         for name in Params.names { values[name] = current.value(of: name) }
-        global.output.emit(Report(socket: socketPath, root: root, pid: getpid(), params: values)) {
+        global.output.emit(Report(socket: socketPath, root: root, pid: getpid(), params: values,
+                                  mount: fuseMount?.mountPoint)) {
             ["simulator serving on \(socketPath) (root \(root), pid \(getpid())); use --sim \(socketPath); stop with SIGINT or SIGTERM"]
+                + (fuseMount.map { ["devices and images served as files under \($0.mountPoint)/dev (FUSE, direct I/O)"] } ?? [])
         }
         withExtendedLifetime(sources) { dispatchMain() }
     }

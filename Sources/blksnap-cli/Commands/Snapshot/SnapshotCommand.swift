@@ -12,7 +12,7 @@ struct SnapshotCommand: ParsableCommand {
             """,
         subcommands: [
             SnapshotCreate.self, SnapshotAdd.self, SnapshotAppendStorage.self, SnapshotTake.self,
-            SnapshotList.self, SnapshotInfoCommand.self, SnapshotWaitEvent.self, SnapshotDestroy.self,
+            SnapshotList.self, SnapshotInfoCommand.self, SnapshotWaitEvent.self, SnapshotWatch.self, SnapshotDestroy.self,
         ])
 }
 

@@ -1,0 +1,225 @@
+/// Runs every measurement of issue 6 and assembles the figures.
+public enum Benchmark {
+    /// Every figure key a run produces, in order (the smoke test checks them).
+    public static let figureKeys: [String] = {
+        var keys = ["cow_first_touch", "rewrite", "image_read_0", "image_read_50", "image_read_100",
+                    "version_in_process_p50", "version_in_process_p99", "version_socket_p50", "version_socket_p99",
+                    "memory_bytes_per_chunk", "memory_16tib_heap", "memory_16tib_resident"]
+        for label in ["1GiB", "64GiB", "16TiB"] { keys += ["scaling_size_\(label)", "scaling_size_\(label)_memory"] }
+        for count in [1, 4, 16] { keys += ["scaling_devices_\(count)", "scaling_devices_\(count)_memory"] }
+        keys.append("cli_version")
+        return keys
+    }()
+
+    /// Runs the benchmark; `progress` gets a line before each step.
+    public static func run(_ configuration: BenchConfiguration,
+                           progress: (String) -> Void = { _ in }) throws(BenchError) -> BenchReport {
+        ProcessMemory.useSingleArena()
+        let start = BenchClock.nanoseconds()
+        let scratch = try ScratchDirectory(base: configuration.baseDirectory)
+        defer { scratch.remove() }
+        var figures: [BenchFigure] = []
+        if configuration.runs(1) { figures += try firstTouch(configuration, scratch, progress) }
+        if configuration.runs(2) { figures += try rewrites(configuration, scratch, progress) }
+        if configuration.runs(3) { figures += try imageReads(configuration, scratch, progress) }
+        var cliFigures: [BenchFigure] = []
+        if configuration.runs(4) || configuration.runs(7) {
+            let (trips, cli) = try controlPlane(configuration, scratch, progress)
+            figures += trips
+            cliFigures = cli
+        }
+        if configuration.runs(5) { figures += try memory(configuration, scratch, progress) }
+        if configuration.runs(6) { figures += try scaling(configuration, scratch, progress) }
+        figures += cliFigures
+        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
+        return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
+                           directory: configuration.baseDirectory, seconds: seconds)
+    }
+
+    private static func ratio(_ measured: [Double], _ baseline: [Double]) -> BenchSummary? {
+        BenchSummary(zip(measured, baseline).map { $0 / $1 })
+    }
+
+    private static func firstTouch(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        let repetitions = max(1, configuration.repetitions)
+        let touch = FirstTouchBenchmark(scratch: scratch)
+        progress("1/7 COW first-touch writes")
+        var samples: [FirstTouchBenchmark.Sample] = []
+        for repetition in 0..<repetitions {
+            samples.append(try touch.repetition(deviceBytes: configuration.cowDeviceBytes, deviceCount: 1,
+                                                writes: min(configuration.firstTouchWrites,
+                                                            Int(configuration.cowDeviceBytes / FirstTouchBenchmark.chunkBytes)),
+                                                seed: 100 + UInt64(repetition), simFirst: repetition % 2 == 0))
+        }
+        figures.append(firstTouchFigure(key: "cow_first_touch", title: "1 COW first-touch 4 KiB writes",
+                                        samples, note: "random 4 KiB writes, each to an uncopied chunk of a "
+                                            + "\(bytesText(configuration.cowDeviceBytes)) file-backed device with a taken snapshot, "
+                                            + "÷ the ideal COW loop (pread chunk, pwrite it to storage, pwrite data) on the same kind of files"))
+        return figures
+    }
+
+    private static func rewrites(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        progress("2/7 rewrites of copied chunks")
+        let rewrites = try RewriteBenchmark(configuration: configuration, scratch: scratch).run()
+        let tracked = rewrites.map { $0.trackedNanosecondsPerWrite / 1000 }
+        let untracked = rewrites.map { $0.untrackedNanosecondsPerWrite / 1000 }
+        figures.append(BenchFigure(key: "rewrite", title: "2 rewrites of copied chunks",
+                                   unit: "x", value: BenchSummary(rewrites.map { $0.untrackedNanosecondsPerWrite / $0.trackedNanosecondsPerWrite }),
+                                   measured: BenchSummary(tracked), baseline: BenchSummary(untracked), measuredUnit: "us/write",
+                                   target: ">= 0.90", check: { $0 >= 0.90 },
+                                   note: "throughput of random 4 KiB writes to already-copied chunks of the tracked original "
+                                       + "÷ the same writes to an untracked simulated device of the same size"))
+        return figures
+    }
+
+    private static func imageReads(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        progress("3/7 image reads")
+        let image = ImageReadBenchmark(configuration: configuration, scratch: scratch)
+        for percent in [0, 50, 100] {
+            let reads = try image.run(changedPercent: percent)
+            let mibPerSecond = { (nanoseconds: Double) in 1e9 / nanoseconds }
+            figures.append(BenchFigure(key: "image_read_\(percent)", title: "3 image reads, \(percent) % changed", unit: "x",
+                                       value: BenchSummary(reads.map { $0.rawNanosecondsPerRead / $0.imageNanosecondsPerRead }),
+                                       measured: BenchSummary(reads.map { mibPerSecond($0.imageNanosecondsPerRead) }),
+                                       baseline: BenchSummary(reads.map { mibPerSecond($0.rawNanosecondsPerRead) }),
+                                       measuredUnit: "MiB/s", target: ">= 0.85", check: { $0 >= 0.85 },
+                                       note: "sequential 1 MiB reads of a \(bytesText(configuration.imageDeviceBytes)) image with \(percent) % "
+                                           + "of its chunks changed ÷ sequential 1 MiB preads of the original's backing file"))
+        }
+        return figures
+    }
+
+    private static func controlPlane(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> ([BenchFigure], [BenchFigure]) {
+        var figures: [BenchFigure] = []
+        progress("4/7 VERSION round trips, 7/7 blksnapctl version --sim")
+        let (trips, cli) = try ControlPlaneBenchmark(configuration: configuration, scratch: scratch).run()
+        figures.append(BenchFigure(key: "version_in_process_p50", title: "4 VERSION in process p50", unit: "us",
+                                   value: BenchSummary(trips.inProcessP50),
+                                   note: "Control.version() on SimKernelBackend, \(configuration.roundTrips) calls per repetition; "
+                                       + "no baseline: no system call is made"))
+        figures.append(BenchFigure(key: "version_in_process_p99", title: "4 VERSION in process p99", unit: "us",
+                                   value: BenchSummary(trips.inProcessP99), note: "as above, 99th percentile"))
+        figures.append(BenchFigure(key: "version_socket_p50", title: "4 VERSION through SimServer p50", unit: "us",
+                                   value: BenchSummary(trips.socketP50), measured: BenchSummary(trips.socketP50),
+                                   baseline: BenchSummary(trips.echoP50), measuredUnit: "us",
+                                   ratio: ratio(trips.socketP50, trips.echoP50), target: "<= 50", check: { $0 <= 50 },
+                                   note: "Control.version() over SimClient → SimServer's Unix socket; baseline: a bare "
+                                       + "AF_UNIX request/reply of \(ControlPlaneBenchmark.echoRequestBytes)/\(ControlPlaneBenchmark.echoReplyBytes) bytes between two threads"))
+        figures.append(BenchFigure(key: "version_socket_p99", title: "4 VERSION through SimServer p99", unit: "us",
+                                   value: BenchSummary(trips.socketP99), measured: BenchSummary(trips.socketP99),
+                                   baseline: BenchSummary(trips.echoP99), measuredUnit: "us",
+                                   ratio: ratio(trips.socketP99, trips.echoP99), note: "as above, 99th percentile"))
+        var cliFigures: [BenchFigure] = []
+        switch cli {
+        case .measured(let cliTimes, let baseline):
+            cliFigures.append(BenchFigure(key: "cli_version", title: "7 blksnapctl version --sim", unit: "ms",
+                                          value: BenchSummary(cliTimes), measured: BenchSummary(cliTimes),
+                                          baseline: BenchSummary(baseline), measuredUnit: "ms", ratio: ratio(cliTimes, baseline),
+                                          note: "posix_spawn to waitpid of `blksnapctl version --sim SOCKET` (median of "
+                                              + "\(configuration.cliRuns) runs per repetition); baseline: /bin/true"))
+        case .unavailable(let reason):
+            cliFigures.append(.unavailable(key: "cli_version", title: "7 blksnapctl version --sim", unit: "ms", reason: reason))
+        }
+        return (figures, cliFigures)
+    }
+
+    private static func memory(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        let repetitions = max(1, configuration.repetitions)
+        progress("5/7 memory of a 16 TiB device")
+        let memory = MemoryBenchmark(configuration: configuration, scratch: scratch)
+        var memorySamples: [MemoryBenchmark.Sample] = []
+        for repetition in 0..<min(repetitions, 3) { memorySamples.append(try memory.repetition(seed: 500 + UInt64(repetition))) }
+        let mebibyte = Double(1 << 20)
+        let touched = memorySamples.first?.touchedChunks ?? 0
+        let cbtBytes = memorySamples.first?.cbtMapBytes ?? 0
+        figures.append(BenchFigure(key: "memory_bytes_per_chunk", title: "5 bookkeeping per touched chunk", unit: "bytes",
+                                   value: BenchSummary(memorySamples.map(\.bookkeepingBytesPerChunk)),
+                                   target: "<= 64", check: { $0 <= 64 },
+                                   note: "mallinfo2 heap delta (one arena) after \(bytesText(configuration.memoryWriteBytes)) of random "
+                                       + "\(bytesText(UInt64(configuration.memoryWriteSizeBytes))) writes to a sparse "
+                                       + "\(bytesText(configuration.memoryDeviceBytes)) device (\(touched) chunks touched), minus the chunk "
+                                       + "buffers still held (queued + idle pool), ÷ touched chunks"))
+        figures.append(BenchFigure(key: "memory_16tib_heap", title: "5 heap of the 16 TiB device", unit: "MiB",
+                                   value: BenchSummary(memorySamples.map { $0.heapDeltaBytes / mebibyte }),
+                                   note: "mallinfo2 heap delta from just after the take (so the two CBT maps, "
+                                       + "\(bytesText(UInt64(cbtBytes))) together, are excluded); chunk buffers: "
+                                       + "\(Self.format((memorySamples.first?.bufferBytes ?? 0) / mebibyte)) MiB of it"))
+        figures.append(BenchFigure(key: "memory_16tib_resident", title: "5 resident growth, 16 TiB device", unit: "MiB",
+                                   value: BenchSummary(memorySamples.map { $0.residentDeltaBytes / mebibyte }),
+                                   note: "/proc/self/statm resident delta over the same writes (CBT maps excluded the same way)"))
+        return figures
+    }
+
+    private static func scaling(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        let repetitions = max(1, configuration.repetitions)
+        let touch = FirstTouchBenchmark(scratch: scratch)
+        progress("6/7 scaling")
+        let scalingRepetitions = min(repetitions, 5)
+        for (deviceBytes, label) in zip(configuration.scalingDeviceBytes, ["1GiB", "64GiB", "16TiB"]) {
+            var points: [FirstTouchBenchmark.Sample] = []
+            for repetition in 0..<scalingRepetitions {
+                points.append(try touch.repetition(deviceBytes: deviceBytes, deviceCount: 1, writes: configuration.scalingWrites,
+                                                   seed: 200 + UInt64(repetition), simFirst: repetition % 2 == 0))
+            }
+            figures.append(firstTouchFigure(key: "scaling_size_\(label)", title: "6 first touch, \(bytesText(deviceBytes)) sparse", points,
+                                            note: "figure 1 on one sparse \(bytesText(deviceBytes)) device, about \(configuration.scalingWrites) writes"))
+            figures.append(memoryFigure(key: "scaling_size_\(label)_memory", title: "6 bytes/chunk, \(bytesText(deviceBytes)) sparse", points,
+                                        note: "bookkeeping heap bytes per touched chunk in the same runs (mallinfo2 delta minus chunk buffers)"))
+        }
+        for count in configuration.scalingDeviceCounts {
+            var points: [FirstTouchBenchmark.Sample] = []
+            for repetition in 0..<scalingRepetitions {
+                points.append(try touch.repetition(deviceBytes: configuration.scalingMultiDeviceBytes, deviceCount: count,
+                                                   writes: configuration.scalingWrites, seed: 300 + UInt64(repetition),
+                                                   simFirst: repetition % 2 == 0))
+            }
+            figures.append(firstTouchFigure(key: "scaling_devices_\(count)", title: "6 first touch, \(count) device(s)", points,
+                                            note: "figure 1 with \(count) \(bytesText(configuration.scalingMultiDeviceBytes)) devices in one snapshot, "
+                                                + "about \(configuration.scalingWrites) writes round-robin (whole store batches of 17 per device); the ideal loop uses as many files"))
+            figures.append(memoryFigure(key: "scaling_devices_\(count)_memory", title: "6 bytes/chunk, \(count) device(s)", points,
+                                        note: "bookkeeping heap bytes per touched chunk in the same runs"))
+        }
+        return figures
+    }
+
+    private static func firstTouchFigure(key: String, title: String, _ samples: [FirstTouchBenchmark.Sample],
+                                         note: String) -> BenchFigure {
+        BenchFigure(key: key, title: title, unit: "x",
+                    value: BenchSummary(samples.map { $0.simNanosecondsPerWrite / $0.idealNanosecondsPerWrite }),
+                    measured: BenchSummary(samples.map { $0.simNanosecondsPerWrite / 1000 }),
+                    baseline: BenchSummary(samples.map { $0.idealNanosecondsPerWrite / 1000 }),
+                    measuredUnit: "us/write", target: "<= 1.15", check: { $0 <= 1.15 }, note: note)
+    }
+
+    private static func memoryFigure(key: String, title: String, _ samples: [FirstTouchBenchmark.Sample],
+                                     note: String) -> BenchFigure {
+        BenchFigure(key: key, title: title, unit: "bytes", value: BenchSummary(samples.map(\.bookkeepingBytesPerChunk)),
+                    target: "<= 64", check: { $0 <= 64 }, note: note)
+    }
+
+    private static func format(_ value: Double) -> String { String((value * 10).rounded() / 10) }
+
+    /// `1 GiB`, `16 TiB`, `512 MiB`, `4 KiB`.
+    static func bytesText(_ bytes: UInt64) -> String {
+        let units: [(UInt64, String)] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+        for (size, name) in units where bytes >= size && bytes % size == 0 { return "\(bytes / size) \(name)" }
+        return "\(bytes) bytes"
+    }
+}

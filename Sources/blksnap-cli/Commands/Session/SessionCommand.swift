@@ -1,0 +1,157 @@
+import ArgumentParser
+import BlksnapKit
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `blksnapctl session DEVICE... --storage SPEC [--step SIZE] [--limit SIZE] [-- COMMAND...]`.
+struct SessionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session",
+        abstract: "Snapshot DEVICEs, keep the difference storage ahead of demand, run COMMAND on the images, tear down.",
+        discussion: """
+            Creates a snapshot of the devices (attaching trackers only where none is attached), \
+            appends the first storage portion, takes it, then answers every low_free_space \
+            event by appending max(requested, --step) until the appended total covers the \
+            requested total plus (--step - requested) of headroom (never past --limit): the \
+            kernel warns when half a request is left, a larger step survives faster writers. COMMAND runs with BLKSNAP_SNAPSHOT_ID, \
+            BLKSNAP_IMAGES (image paths in device order, space-separated), BLKSNAP_IMAGE_0... \
+            and BLKSNAP_IMAGE_<NAME> (device name upper-cased, other characters as _) in its \
+            environment (and BLKSNAPCTL_SIM with --sim); when it exits, the snapshot is \
+            destroyed, the storage released, and its exit status becomes blksnapctl's. \
+            Without COMMAND the session runs until SIGINT or SIGTERM (exit 0, or 65 if a \
+            device was corrupted). Trackers the session attached stay attached unless \
+            --detach (detaching discards their CBT). \
+            --storage: DEVICE:SECTOR:COUNT[,SECTOR:COUNT...] (ranges of a storage device), a \
+            block device (all of it), or dir:PATH (preallocated files on a filesystem that is \
+            not on a snapshotted device; real kernel only). Events print as lines, or JSON \
+            Lines with --json.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    /// Devices, then (after `--`) the command: ArgumentParser allows no positional after
+    /// a repeating one, so both arrive here and ``split`` separates them at the `--` of
+    /// the process's command line.
+    @Argument(help: ArgumentHelp("Devices to snapshot (paths or MAJ:MIN), then -- and the command to run on the images.",
+                                 valueName: "device"))
+    var positionals: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, or dir:PATH.",
+                                            valueName: "spec"),
+            transform: StorageSpecTransform.storage)
+    var storage: StorageSpec
+
+    @Option(name: .long, help: ArgumentHelp("Append at least this much per step (K, M, G suffixes; default: what the kernel asks).",
+                                            valueName: "size"),
+            transform: ArgumentTransforms.size)
+    var step: UInt64?
+
+    @Option(name: .long, help: ArgumentHelp("Append at most this much storage in total.", valueName: "size"),
+            transform: ArgumentTransforms.size)
+    var limit: UInt64?
+
+    @Flag(name: .long, help: "At the end, detach the trackers this session attached (their CBT is lost).")
+    var detach = false
+
+    /// The devices and the command, separated where `--` stood in `arguments`.
+    static func split(_ positionals: [String], arguments: [String]) -> (devices: [String], command: [String]) {
+        guard let terminator = arguments.firstIndex(of: "--") else { return (positionals, []) }
+        let commandCount = min(arguments.count - terminator - 1, positionals.count)
+        return (Array(positionals.dropLast(commandCount)), Array(positionals.suffix(commandCount)))
+    }
+
+    private var parts: (devices: [String], command: [String]) { Self.split(positionals, arguments: CommandLine.arguments) }
+
+    func validate() throws {
+        let devices = parts.devices
+        if devices.isEmpty { throw ValidationError("give at least one DEVICE to snapshot") }
+        for device in devices { _ = try ArgumentValues.device(device) }
+        if let limit, limit < 512 { throw ValidationError("--limit must be at least one sector (512 bytes)") }
+    }
+
+    func run() throws {
+        let backend = try Backend(global)
+        let (devices, command) = parts
+        var paths: [String] = []
+        for device in devices { paths.append(try backend.path(of: try ArgumentValues.device(device))) }
+        let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit)
+        let configuration = SessionConfiguration(
+            devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
+            detachAttachedTrackers: detach, hz: backend.ticksPerSecond)
+        var printer = SessionEventPrinter(output: global.output)
+        let session = Session(kernel: backend.kernel, configuration: configuration, storage: provider) { printer.print($0) }
+        let childPID = Mutex<pid_t>(0)
+        let signals = SignalStop(session.stopHandle) { childPID.withLock { $0 } }
+        defer { signals.cancel() }
+        do {
+            try session.start()
+        } catch {
+            throw SessionCommand.failure(error)
+        }
+        var child: ChildProcess?
+        if !command.isEmpty {
+            do {
+                child = try ChildProcess(command, environment: Self.environment(session: session, simSocket: backend.simSocket))
+            } catch {
+                try? session.teardown()
+                throw error
+            }
+            let started = child!
+            childPID.withLock { $0 = started.pid }
+            let handle = session.stopHandle
+            Thread {
+                handle.requestStop(.commandExited(status: started.wait()))
+            }.start()
+        }
+        let reason = session.runEventLoop()
+        if let child {
+            if case .commandExited = reason {} else {
+                // The session ended first (snapshot gone, failure): the images are going away too.
+                kill(child.pid, SIGTERM)
+            }
+        }
+        do {
+            try session.teardown()
+        } catch {
+            throw SessionCommand.failure(error)
+        }
+        switch reason {
+        case .commandExited(let status):
+            if status != 0 { throw ExitCode(status) }
+        case .failed(let message):
+            throw CommandFailure("session: \(message)")
+        case .snapshotVanished where child != nil:
+            throw CommandFailure("session: snapshot destroyed elsewhere while the command was running; command stopped (ESRCH)")
+        default:
+            if !session.corruptedDevices.isEmpty { throw ExitStatus.corrupted.exitCode }
+        }
+    }
+
+    /// The variables COMMAND gets.
+    static func environment(session: Session, simSocket: String?) -> [String: String] {
+        var environment: [String: String] = [:]
+        environment["BLKSNAP_SNAPSHOT_ID"] = session.snapshotID?.description
+        environment["BLKSNAP_IMAGES"] = session.images.map(\.imagePath).joined(separator: " ")
+        for (index, image) in session.images.enumerated() {
+            environment["BLKSNAP_IMAGE_\(index)"] = image.imagePath
+            environment["BLKSNAP_IMAGE_" + variableSuffix(forDevice: image.devicePath)] = image.imagePath
+        }
+        if let simSocket { environment["BLKSNAPCTL_SIM"] = simSocket }
+        return environment
+    }
+
+    /// `/dev/sdb1` → `SDB1`; `/dev/mapper/vg-root` → `VG_ROOT`.
+    static func variableSuffix(forDevice path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return String(name.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+    }
+
+    /// A session error as the CLI's one-line failure with the matching exit status.
+    static func failure(_ error: SessionError) -> CommandFailure {
+        let status = error.category.flatMap { ExitStatus(rawValue: $0.exitStatus) } ?? .failure
+        return CommandFailure(error.description, status: status)
+    }
+}

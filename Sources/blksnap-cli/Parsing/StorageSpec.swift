@@ -1,0 +1,89 @@
+import BlksnapKit
+
+/// The `--storage SPEC` of `session` and `snapshot watch`.
+///
+/// - `DEVICE:SECTOR:COUNT[,SECTOR:COUNT|,DEVICE:SECTOR:COUNT…]`: those ranges of one
+///   storage device (512-byte sectors);
+/// - `DEVICE` (a block device path): the whole device;
+/// - `dir:PATH`: preallocated files in directory PATH (real kernel only).
+enum StorageSpec: Equatable, Sendable, CustomStringConvertible {
+    /// Ranges of one device (nil ranges: the whole device).
+    case device(path: String, ranges: [SectorRange]?)
+    /// Files in a directory.
+    case directory(String)
+
+    var description: String {
+        switch self {
+        case .device(let path, nil): path
+        case .device(let path, let ranges?): ranges.map { "\(path):\($0)" }.joined(separator: ",")
+        case .directory(let path): "dir:\(path)"
+        }
+    }
+
+    /// Parses a spec (pure; unit-tested).
+    static func parse(_ text: String) throws(ArgumentValueError) -> StorageSpec {
+        if text.hasPrefix("dir:") {
+            let path = String(text.dropFirst(4))
+            guard !path.isEmpty else { throw ArgumentValueError("storage 'dir:' needs a directory path after 'dir:'") }
+            return .directory(path)
+        }
+        guard !text.isEmpty else {
+            throw ArgumentValueError("storage '' is empty: give DEVICE:SECTOR:COUNT[,…], a block device, or dir:PATH")
+        }
+        var device: String?
+        var ranges: [SectorRange] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let fields = item.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count == 1 {
+                // A bare device: only valid alone.
+                guard !text.contains(",") else {
+                    throw ArgumentValueError("storage '\(text)': item '\(item)' is not DEVICE:SECTOR:COUNT or SECTOR:COUNT")
+                }
+                return .device(path: Self.devicePath(String(item)), ranges: nil)
+            }
+            let range = try ArgumentValues.sectorRange(fields.suffix(2).joined(separator: ":"))
+            guard range.countSectors > 0 else {
+                throw ArgumentValueError("storage '\(text)': range \(range) is empty")
+            }
+            if fields.count > 2 {
+                let path = Self.devicePath(fields.dropLast(2).joined(separator: ":"))
+                if let device, device != path {
+                    throw ArgumentValueError("storage '\(text)' names two devices (\(device), \(path)): one storage device per session")
+                }
+                device = path
+            } else if device == nil {
+                throw ArgumentValueError("storage '\(text)': the first item must name the device (DEVICE:SECTOR:COUNT)")
+            }
+            ranges.append(range)
+        }
+        guard let device else { throw ArgumentValueError("storage '\(text)' names no device") }
+        return .device(path: device, ranges: ranges)
+    }
+
+    private static func devicePath(_ text: String) -> String {
+        text.contains("/") ? text : "/dev/" + text
+    }
+
+    /// The provider for this spec on `backend`, for a snapshot of `devices` (paths).
+    func provider(backend: Backend, devices: [String], limitBytes: UInt64?) throws(CommandFailure) -> any DifferenceStorageProvider {
+        do {
+            switch self {
+            case .device(let path, let ranges):
+                return try DeviceRangeProvider(kernel: backend.kernel, devicePath: path, ranges: ranges)
+            case .directory(let path):
+                guard backend.kernel is LinuxKernel else {
+                    throw CommandFailure(
+                        "--storage dir:\(path): file storage is mapped to the host's block devices, which the simulator cannot write; use a simulated device (--storage /dev/NAME or /dev/NAME:SECTOR:COUNT) (EINVAL)",
+                        status: .usage)
+                }
+                return try FileStorageProvider(directory: path, snapshottedDevices: devices, limitBytes: limitBytes)
+            }
+        } catch let error as StorageError {
+            throw CommandFailure("--storage \(self): \(error)", status: error.kind == .systemCall ? .failure : .usage)
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure("--storage \(self): \(error)")
+        }
+    }
+}

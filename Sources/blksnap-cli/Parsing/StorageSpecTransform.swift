@@ -1,0 +1,4 @@
+/// `transform:` for `--storage`.
+enum StorageSpecTransform {
+    static func storage(_ text: String) throws -> StorageSpec { try StorageSpec.parse(text) }
+}

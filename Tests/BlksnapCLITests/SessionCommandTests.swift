@@ -1,0 +1,247 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import blksnap_cli
+
+/// `blksnapctl session` and `snapshot watch` end to end, through `sim serve` and `--sim`.
+@Suite(.serialized, .enabled(if: CLITestSupport.binaryAvailable, "blksnapctl is not built (swift build)"))
+struct SessionCommandTests {
+    typealias Server = SimServeTests.Server
+
+    private func ctl(_ server: Server, _ arguments: [String], environment: [String: String] = [:]) throws -> CLITestSupport.Outcome {
+        // Options go before `--`: what follows it is the command.
+        var arguments = arguments
+        arguments.insert(contentsOf: ["--sim", server.socket], at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
+        return try CLITestSupport.run(arguments, environment: environment)
+    }
+
+    private func jsonLines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+        }
+    }
+
+    /// Two 8 MiB devices with a known pattern, a 64 MiB storage device.
+    private func prepare(_ server: Server) throws {
+        _ = try server.readyLine()
+        for (name, size) in [("sda", "8M"), ("sdb", "8M"), ("store", "64M")] {
+            let added = try ctl(server, ["sim", "device", "add", name, "--size", size])
+            try #require(added.status == 0, "\(added.stderr)")
+        }
+        for (name, seed) in [("sda", "1"), ("sdb", "2")] {
+            #expect(try ctl(server, ["sim", "write", "/dev/\(name)", "--offset", "0", "--pattern", seed, "--length", "8M"]).status == 0)
+        }
+    }
+
+    @Test("session … -- sh -c 'cmp …': the command sees the pre-snapshot data through the image while the device changes")
+    func commandComparesImage() throws {
+        let server = try Server()
+        try prepare(server)
+        let directory = try CLITestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let before = directory.appendingPathComponent("before.bin").path
+        let image = directory.appendingPathComponent("image.bin").path
+        #expect(try ctl(server, ["sim", "read", "/dev/sda", "--offset", "0", "--length", "8M", "--output", before]).status == 0)
+        let script = """
+            set -e
+            "$BLKSNAPCTL" sim write /dev/sda --offset 0 --pattern 9 --length 8M >/dev/null
+            "$BLKSNAPCTL" sim read "$BLKSNAP_IMAGE_0" --offset 0 --length 8M --output "$OUT/image.bin" >/dev/null
+            cmp "$OUT/before.bin" "$OUT/image.bin"
+            """
+        let outcome = try ctl(server, ["session", "/dev/sda", "/dev/sdb", "--storage", "/dev/store", "--step", "16M", "--json",
+                                       "--", "sh", "-c", script],
+                              environment: ["BLKSNAPCTL": CLITestSupport.binary!.path, "OUT": directory.path])
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: before, andPath: image))
+        let events = try jsonLines(outcome.stdout)
+        let names = events.compactMap { $0["event"] as? String }
+        #expect(names.first == "appended")
+        #expect(names.contains("started"))
+        #expect(!names.contains("corrupted"))
+        #expect(names.last == "ended")
+        #expect(events.last?["reason"] as? String == "command_exited")
+        #expect(events.last?["status"] as? Int == 0)
+        let started = try #require(events.first { $0["event"] as? String == "started" })
+        let images = try #require(started["images"] as? [[String: Any]])
+        #expect(images.compactMap { $0["image_path"] as? String } == ["/dev/blksnap-image_240:0", "/dev/blksnap-image_240:1"])
+        // Nothing left behind but the trackers the session attached (kept by default).
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+        #expect(try ctl(server, ["cbt", "info", "/dev/sda"]).status == 0)
+    }
+
+    @Test("the command gets the image variables; its exit status becomes blksnapctl's; --detach detaches what the session attached")
+    func environmentAndStatus() throws {
+        let server = try Server()
+        try prepare(server)
+        #expect(try ctl(server, ["tracker", "attach", "/dev/sdb"]).status == 0)  // pre-existing tracker
+        let script = """
+            test "$BLKSNAP_IMAGES" = "/dev/blksnap-image_240:0 /dev/blksnap-image_240:1" || exit 90
+            test "$BLKSNAP_IMAGE_0" = "/dev/blksnap-image_240:0" || exit 91
+            test "$BLKSNAP_IMAGE_SDB" = "/dev/blksnap-image_240:1" || exit 92
+            test -n "$BLKSNAP_SNAPSHOT_ID" || exit 93
+            test -n "$BLKSNAPCTL_SIM" || exit 94
+            exit 7
+            """
+        let outcome = try ctl(server, ["session", "sda", "240:1", "--storage", "/dev/store:0:8192,65536:8192", "--detach",
+                                       "--", "sh", "-c", script])
+        #expect(outcome.status == 7, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(outcome.stdout.contains("the command exited with status 7"))
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+        #expect(try ctl(server, ["cbt", "info", "/dev/sda"]).status == 1, "attached by the session, detached by --detach")
+        #expect(try ctl(server, ["cbt", "info", "/dev/sdb"]).status == 0, "attached before: untouched")
+    }
+
+    @Test("without a command the session runs until SIGTERM, then tears down and exits 0")
+    func untilSignal() throws {
+        let server = try Server()
+        try prepare(server)
+        let process = Process()
+        process.executableURL = CLITestSupport.binary
+        process.arguments = ["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var data = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.split(separator: "\n").count == 1)
+        kill(process.processIdentifier, SIGTERM)
+        data.append(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        #expect(events.last?["event"] as? String == "ended")
+        #expect(events.last?["reason"] as? String == "stopped")
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+    }
+
+    @Test("SIGTERM to blksnapctl reaches the command; its death by signal becomes the exit status (128 + 15)")
+    func signalForwarded() throws {
+        let server = try Server()
+        try prepare(server)
+        let process = Process()
+        process.executableURL = CLITestSupport.binary
+        process.arguments = ["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket,
+                             "--", "sleep", "30"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var data = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        usleep(200_000)  // let the command start
+        let begin = Date()
+        kill(process.processIdentifier, SIGTERM)
+        data.append(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(begin) < 10, "the command was not left to sleep 30 s")
+        #expect(process.terminationStatus == 128 + SIGTERM)
+        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        #expect(events.last?["reason"] as? String == "command_exited")
+        #expect(events.last?["status"] as? Int == Int(128 + SIGTERM))
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+    }
+
+    @Test("limit too low: the overflow is reported once (ENOSPC), limit_reached too; the command's status still decides")
+    func overflowReported() throws {
+        let server = try Server()
+        try prepare(server)
+        let script = "\"$BLKSNAPCTL\" sim write /dev/sda --offset 0 --pattern 5 --length 8M >/dev/null; sleep 0.3"
+        let outcome = try ctl(server, ["session", "/dev/sda", "--storage", "/dev/store", "--limit", "4M", "--json",
+                                       "--", "sh", "-c", script],
+                              environment: ["BLKSNAPCTL": CLITestSupport.binary!.path])
+        #expect(outcome.status == 0, "the command's status is propagated: \(outcome.stderr)")
+        let events = try jsonLines(outcome.stdout)
+        let corrupted = events.filter { $0["event"] as? String == "corrupted" }
+        #expect(corrupted.count == 1)
+        #expect(corrupted.first?["errno_name"] as? String == "ENOSPC")
+        #expect(corrupted.first?["device_path"] as? String == "/dev/sda")
+        #expect(events.contains { $0["event"] as? String == "limit_reached" && $0["limit_sectors"] as? Int == 8192 })
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+    }
+
+    @Test("snapshot watch extends an existing snapshot's storage until SIGTERM (snapshot kept)")
+    func watch() throws {
+        let server = try Server()
+        try prepare(server)
+        let created = try ctl(server, ["snapshot", "create", "/dev/sda"])
+        let id = try #require(created.stdout.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) })
+        let process = Process()
+        process.executableURL = CLITestSupport.binary
+        process.arguments = ["snapshot", "watch", id, "--storage", "/dev/store", "--step", "4M", "--json", "--sim", server.socket]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var data = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !String(decoding: data, as: UTF8.self).contains("\"appended\""), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        // The creation event was answered: take now succeeds (capacity > 0).
+        #expect(try ctl(server, ["snapshot", "take", id]).status == 0)
+        kill(process.processIdentifier, SIGTERM)
+        data.append(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.contains(id), "watch leaves the snapshot running")
+        #expect(try ctl(server, ["snapshot", "destroy", id]).status == 0)
+    }
+
+    @Test("usage errors exit 64: bad --storage, dir: storage with the simulator, no device")
+    func usageErrors() throws {
+        let server = try Server()
+        try prepare(server)
+        #expect(try ctl(server, ["session", "/dev/sda", "--storage", "dir:"]).status == 64)
+        #expect(try ctl(server, ["session", "/dev/sda", "--storage", "/dev/store:1:2,/dev/other:3:4"]).status == 64)
+        let onSim = try ctl(server, ["session", "/dev/sda", "--storage", "dir:/tmp"])
+        #expect(onSim.status == 64)
+        #expect(onSim.stderr.contains("simulator"))
+        #expect(try ctl(server, ["session", "--storage", "/dev/store"]).status == 64)
+        // Storage on the snapshotted device: refused, rolled back.
+        let own = try ctl(server, ["session", "/dev/sda", "--storage", "/dev/sda", "--", "true"])
+        #expect(own.status == 1)
+        #expect(own.stderr.contains("EBUSY"))
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+        #expect(try ctl(server, ["cbt", "info", "/dev/sda"]).status == 1, "rollback detached the tracker it attached")
+    }
+
+    @Test("pure: --storage parsing")
+    func storageSpecs() throws {
+        #expect(try StorageSpec.parse("dir:/var/tmp") == .directory("/var/tmp"))
+        #expect(try StorageSpec.parse("/dev/sdc") == .device(path: "/dev/sdc", ranges: nil))
+        #expect(try StorageSpec.parse("sdc") == .device(path: "/dev/sdc", ranges: nil))
+        #expect(try StorageSpec.parse("/dev/sdc:0:100,200:50,/dev/sdc:400:8") == .device(path: "/dev/sdc", ranges: [
+            .init(offsetSectors: 0, countSectors: 100), .init(offsetSectors: 200, countSectors: 50),
+            .init(offsetSectors: 400, countSectors: 8)]))
+        for bad in ["", "dir:", "0:100", "/dev/sdc:0:0", "/dev/sdc:x:1", "/dev/a:0:1,/dev/b:0:1", "/dev/sdc,/dev/sdd"] {
+            #expect(throws: ArgumentValueError.self, "\(bad)") { try StorageSpec.parse(bad) }
+        }
+    }
+
+    @Test("pure: devices and command split at --; variable names")
+    func splitAndNames() {
+        let split = SessionCommand.split(["/dev/sda", "sdb", "sh", "-c", "x"],
+                                         arguments: ["blksnapctl", "session", "/dev/sda", "sdb", "--storage", "s", "--", "sh", "-c", "x"])
+        #expect(split.devices == ["/dev/sda", "sdb"])
+        #expect(split.command == ["sh", "-c", "x"])
+        #expect(SessionCommand.split(["/dev/sda"], arguments: ["blksnapctl", "session", "/dev/sda"]).command.isEmpty)
+        #expect(SessionCommand.variableSuffix(forDevice: "/dev/sdb1") == "SDB1")
+        #expect(SessionCommand.variableSuffix(forDevice: "/dev/mapper/vg-root") == "VG_ROOT")
+        #expect(SessionCommand.variableSuffix(forDevice: "/dev/block/8:16") == "8_16")
+    }
+}
