@@ -49,9 +49,15 @@ for target in "${targets[@]}"; do
     else
     echo "== building fuzz target $target (${#sources[@]} files)"
     # -suppress-warnings: the parsers' `import BlksnapKit` names their own module here.
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -suppress-warnings \
+    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -suppress-warnings \
         -module-name "$(module_for "$target")" -I "$out/include" \
-        "${sources[@]}" -o "$binary" 2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2)
+        "${sources[@]}" -o "$binary" 2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2); then
+        rm -f "$binary"
+        echo "!! $target does not build" >&2
+        status=1
+        summary+=("$target: BUILD FAILED")
+        continue
+    fi
     fi
     corpus="fuzz/corpus/$target"
     work="$out/corpus/$target"

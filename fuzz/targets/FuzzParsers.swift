@@ -1,5 +1,5 @@
 // libFuzzer target (c): blksnapctl's value parsers (sizes, ranges, UUIDs, devices,
-// parameters, block sizes). Compiled by scripts/fuzz.sh with Sources/blksnap-cli/Parsing
+// parameters, block sizes, storage specs). Compiled by scripts/fuzz.sh with Sources/blksnap-cli/Parsing
 // and the BlksnapKit value types they return (one module).
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -25,6 +25,11 @@ public func fuzzParsers(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if (try? ArgumentValues.snapshotID("\(id)")) != id { fatalError("UUID does not round-trip: \(text)") }
     }
     check { _ = try ArgumentValues.parameter(text) }
+    check {
+        let spec = try StorageSpec.parse(text)
+        // The canonical text of a parsed spec parses to the same spec.
+        if (try? StorageSpec.parse("\(spec)")) != spec { fatalError("storage spec does not round-trip: \(text) → \(spec)") }
+    }
     check { _ = try ArgumentValues.number(text, as: UInt8.self, what: "changes number") }
     check { _ = try ArgumentTransforms.blockSize(text) }
     check { _ = try ArgumentTransforms.milliseconds(text) }
