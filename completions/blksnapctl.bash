@@ -239,7 +239,7 @@ _blksnapctl_tracker_attach() {
 
 _blksnapctl_tracker_detach() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --force --version -h --help)
     repeating_options=()
     non_repeating_options=(--sim)
     __blksnapctl_offer_flags_options 1
@@ -384,7 +384,7 @@ _blksnapctl_snapshot_add() {
 
 _blksnapctl_snapshot_append-storage() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --allow-same-device --version -h --help)
     repeating_options=(--range)
     non_repeating_options=(--sim --device --file)
     __blksnapctl_offer_flags_options 1
@@ -471,7 +471,7 @@ _blksnapctl_snapshot_wait-event() {
 
 _blksnapctl_snapshot_watch() {
     repeating_flags=()
-    non_repeating_flags=(--json --destroy --version -h --help)
+    non_repeating_flags=(--json --allow-same-device --destroy --version -h --help)
     repeating_options=()
     non_repeating_options=(--sim --storage --step --limit)
     __blksnapctl_offer_flags_options 1
@@ -510,7 +510,7 @@ _blksnapctl_snapshot_destroy() {
 
 _blksnapctl_session() {
     repeating_flags=()
-    non_repeating_flags=(--json --detach --version -h --help)
+    non_repeating_flags=(--json --detach --allow-same-device --version -h --help)
     repeating_options=()
     non_repeating_options=(--sim --storage --step --limit)
     __blksnapctl_offer_flags_options -1

@@ -8,8 +8,8 @@
 #
 # The manual is what swift-argument-parser generates (NAME, DESCRIPTION of every
 # command with its options) with a fixed date, its SYNOPSIS replaced by
-# man/sections/synopsis.mdoc and its EXIT STATUS replaced by man/sections/tail.mdoc
-# (OPTIONS, JSON OUTPUT, ENVIRONMENT, FILES, EXIT STATUS, EXAMPLES, SEE ALSO).
+# man/sections/synopsis.mdoc and its EXIT STATUS replaced by man/sections/safety.mdoc
+# (SAFETY: the v5 hazards and their guards) and man/sections/tail.mdoc (OPTIONS, JSON OUTPUT, ENVIRONMENT, FILES, EXIT STATUS, EXAMPLES, SEE ALSO).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -46,11 +46,23 @@ generated=$(mktemp)
 trap 'rm -f "$generated"' EXIT
 "$manual" "$tool" --date "$DATE" --section 8 -o - > "$generated"
 
-awk -v synopsis=man/sections/synopsis.mdoc -v tail=man/sections/tail.mdoc '
+awk -v synopsis=man/sections/synopsis.mdoc -v safety=man/sections/safety.mdoc -v tail=man/sections/tail.mdoc '
     function include(file,   line) { while ((getline line < file) > 0) print line; close(file) }
     /^\.Sh SYNOPSIS$/        { include(synopsis); skipping = 1; next }
     /^\.Sh DESCRIPTION$/     { skipping = 0 }
-    /^\.Sh "EXIT STATUS"$/   { include(tail); done = 1 }
+    /^\.Sh "EXIT STATUS"$/   { include(safety); include(tail); done = 1 }
+    /^\.Nd /                 { sub(/\.$/, "") }
+    # mdoc wants every sentence on its own line (mandoc -T lint: "new sentence, new line").
+    # No text line may start with a control character (a dot or an apostrophe): escape it.
+    !skipping && !done && !/^\./ {
+        n = split($0, sentences, /\. /)
+        for (i = 1; i <= n; i++) {
+            line = sentences[i] (i < n ? "." : "")
+            if (line ~ /^[.\047]/) line = "\\&" line
+            print line
+        }
+        next
+    }
     !skipping && !done       { print }
 ' "$generated" > "$out/man/blksnapctl.8"
 

@@ -12,8 +12,9 @@ set -euo pipefail
 # libudev-dev: the CUdev system library (device discovery); libfuse3-dev + fuse3: FUSE
 # export of simulated devices; util-linux: losetup/partx for the loop-device tests;
 # e2fsprogs: mkfs/chattr for file-backed storage tests; xfsprogs: the XFS case of the
-# FUSE + loop end-to-end tests; pkg-config: lets SwiftPM find libudev and fuse3.
-BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config)
+# FUSE + loop end-to-end tests; pkg-config: lets SwiftPM find libudev and fuse3; mandoc:
+# the man page lint test (mandoc -T lint).
+BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -27,7 +27,7 @@ struct BlksnapCtl: ParsableCommand {
     static func main() {
         let command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exitReporting(error)
         }
@@ -57,10 +57,50 @@ struct BlksnapCtl: ParsableCommand {
         let message = self.message(for: error)
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
         if code == .validationFailure {
-            Diagnostics.error("\(message) (see 'blksnapctl help')")
+            let arguments = movingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+            Diagnostics.error("\(message) (see '\(helpCommand(for: arguments))')")
         } else {
             Diagnostics.error(message.isEmpty ? "failed" : message)
         }
         Glibc.exit(code.rawValue)
+    }
+
+    /// `blksnapctl help SUBCOMMAND...` for the deepest subcommand named in `arguments`
+    /// (options and their values are skipped), so a usage error points at the right help.
+    static func helpCommand(for arguments: [String]) -> String {
+        var names: [String] = []
+        var command: any ParsableCommand.Type = BlksnapCtl.self
+        for argument in arguments where !argument.hasPrefix("-") {
+            guard let next = command.configuration.subcommands.first(where: { $0._commandName == argument }) else { break }
+            names.append(argument)
+            command = next
+        }
+        return (["blksnapctl", "help"] + names).joined(separator: " ")
+    }
+
+    /// Lets the global options come first, as in `blksnapctl --sim S --json snapshot list`:
+    /// `--sim SOCKET`, `--sim=SOCKET` and `--json` given before the command name are moved
+    /// behind the command's own arguments (before a `--`, if any), where every command
+    /// parses them.
+    static func movingGlobalOptions(_ arguments: [String]) -> [String] {
+        var globals: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--json" || argument.hasPrefix("--sim=") {
+                globals.append(argument)
+                index += 1
+            } else if argument == "--sim", index + 1 < arguments.count {
+                globals += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        guard !globals.isEmpty else { return arguments }
+        var rest = Array(arguments[index...])
+        let end = rest.firstIndex(of: "--") ?? rest.endIndex
+        rest.insert(contentsOf: globals, at: end)
+        return rest
     }
 }

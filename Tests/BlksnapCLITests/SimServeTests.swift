@@ -124,7 +124,7 @@ struct SimServeTests {
         #expect(try ctl(["snapshot", "destroy", id]).status == 0)
         let again = try ctl(["snapshot", "destroy", id])
         #expect(again.status == 1 && again.stderr.contains("ENODEV"))
-        #expect(try ctl(["sim", "read", image, "--offset", "0", "--length", "4K"]).status == 1, "image gone")
+        #expect(try ctl(["sim", "read", image, "--offset", "0", "--length", "4K"]).status == 64, "image gone: unknown device")
         #expect(try ctl(["tracker", "detach", "/dev/sda"]).status == 0)
 
         #expect(server.terminate() == 0)
@@ -171,7 +171,7 @@ struct SimServeTests {
         }
         #expect(try ctl(["sim", "device", "add", "one", "--size", "4M"]).status == 0)
         let failed = try ctl(["snapshot", "create", "/dev/one", "/dev/missing"])
-        #expect(failed.status == 1)
+        #expect(failed.status == 64, "an unknown device is a usage error")
         #expect(failed.stderr.contains("/dev/missing") && failed.stderr.contains("ENOENT") && failed.stderr.contains("destroyed again"))
         #expect(failed.stdout.isEmpty)
         let list = try ctl(["snapshot", "list", "--json"])

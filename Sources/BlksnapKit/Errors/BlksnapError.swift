@@ -18,6 +18,9 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Set when the library rejected the request before any kernel call; replaces the
     /// errno-derived meaning and makes the category ``BlksnapErrorCategory/usage``.
     public var validationMessage: String?
+    /// Set when a safety guard refused the request or found protection lost; the
+    /// message is ``validationMessage`` and the category is the hazard's.
+    public var hazard: SafetyHazard?
 
     /// An error returned by the kernel.
     public init(operation: BlksnapOperation, errno: Errno, devicePath: String? = nil, snapshotID: SnapshotID? = nil) {
@@ -26,6 +29,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         self.devicePath = devicePath
         self.snapshotID = snapshotID
         self.validationMessage = nil
+        self.hazard = nil
     }
 
     /// A request the library refused to send (bad input), with the errno it stands for.
@@ -33,6 +37,16 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
                                       devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
         var error = BlksnapError(operation: operation, errno: errno, devicePath: devicePath, snapshotID: snapshotID)
         error.validationMessage = message
+        return error
+    }
+
+    /// A safety guard's verdict: a request refused before the kernel saw it, or a loss of
+    /// protection found (see ``SafetyHazard``), with the errno it stands for.
+    public static func guarded(_ hazard: SafetyHazard, _ operation: BlksnapOperation, _ message: String, errno: Errno,
+                               devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
+        var error = BlksnapError(operation: operation, errno: errno, devicePath: devicePath, snapshotID: snapshotID)
+        error.validationMessage = message
+        error.hazard = hazard
         return error
     }
 
@@ -47,6 +61,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// How a caller should react.
     public var category: BlksnapErrorCategory {
+        if let hazard { return hazard.category }
         if validationMessage != nil { return .usage }
         return Self.explain(operation, errno, device: devicePath ?? "the device", snapshot: snapshotText).category
     }
@@ -135,13 +150,13 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
         // DESTROY
         case (.destroySnapshot, .operationNotSupportedByDevice):
-            return refused("no such snapshot \(snapshot) (already destroyed?)")
+            return refused("no such snapshot (already destroyed?)")
         case (.destroySnapshot, .noData):
             return refused("the kernel could not read the snapshot id (bad argument address)")
 
         // APPEND_STORAGE
         case (.appendStorage, .noSuchProcess):
-            return refused("no such snapshot \(snapshot)")
+            return refused("no such snapshot")
         case (.appendStorage, .badAddress):
             return refused("the storage device path could not be read (zero size or bad address)")
         case (.appendStorage, .invalidArgument):
@@ -161,11 +176,11 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
         // TAKE
         case (.takeSnapshot, .noSuchProcess):
-            return refused("no such snapshot \(snapshot)")
+            return refused("no such snapshot")
         case (.takeSnapshot, .alreadyInProcess):
-            return refused("\(snapshot) is already taken (or broken by a failed take: destroy it)")
+            return refused("already taken (or broken by a failed take: destroy it)")
         case (.takeSnapshot, .operationNotSupportedByDevice):
-            return refused("\(snapshot) has no devices: add devices before taking it")
+            return refused("it has no devices: add devices before taking it")
         case (.takeSnapshot, .badAddress):
             return refused("no difference storage appended, chunk size above chunk_maximum_shift, or a device was corrupted right after the switch")
         case (.takeSnapshot, .noMemory):
@@ -185,7 +200,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         case (.waitEvent, .noSuchFileOrDirectory):
             return Explanation(text: "no event for \(snapshot) before the timeout", category: .timedOut)
         case (.waitEvent, .noSuchProcess):
-            return refused("no such snapshot \(snapshot) (destroyed?)")
+            return refused("no such snapshot (destroyed?)")
         case (.waitEvent, .interrupted):
             return refused("the wait was interrupted by a signal")
         case (.waitEvent, .noMemory):
@@ -244,7 +259,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
 
         // snapshotadd
         case (.addToSnapshot, .noSuchProcess):
-            return refused("no such snapshot \(snapshot)")
+            return refused("no such snapshot")
         case (.addToSnapshot, .alreadyInProcess):
             return refused("device \(device) is already in \(snapshot) (a re-attached device keeps its old entry)")
         case (.addToSnapshot, .resourceBusy):

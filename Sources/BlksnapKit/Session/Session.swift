@@ -14,7 +14,10 @@ import SystemPackage
 /// then, §5.3), plus `step − requested` of headroom when the step is larger, in portions
 /// of `max(requested, step)`, never past the limit (when capacity already covers the
 /// target, an empty append just re-arms the event); it reports
-/// `corrupted` events and keeps the snapshot until told to stop. It ends when
+/// `corrupted` events and keeps the snapshot until told to stop. It also watches for the
+/// silent losses of protection v5 does not report (``ProtectionCheck``: a member
+/// detached or resized after take), right after take, periodically and on block-device
+/// uevents, and reports each as a `corrupted` event. It ends when
 /// ``stopHandle`` is used, when the snapshot disappears (`ESRCH`), or on corruption
 /// if so configured.
 ///
@@ -73,6 +76,9 @@ public final class Session {
     private var isDestroyed = false
     private var isSnapshotGone = false
     private var trackersHandled = false
+    private var lostProtection: Set<String> = []
+    private var lastProtectionCheck: ContinuousClock.Instant?
+    private var uevents: UdevMonitor?
 
     /// Prepares a session that creates its own snapshot (nothing happens until ``start()``).
     ///
@@ -183,6 +189,7 @@ public final class Session {
         }
         for device in devices {
             do {
+                try AttachGuard.check(device)
                 try device.attach()
                 attachedDevices.append(device.path)
             } catch where error.errno == .alreadyInProcess {
@@ -226,6 +233,7 @@ public final class Session {
         }
         onEvent(.started(snapshotID: id.description, images: images, capacitySectors: capacitySectors,
                          requestedSectors: requestedSectors))
+        checkProtection()  // a member detached before take has an image that was never protected
     }
 
     // MARK: - Storage
@@ -261,7 +269,17 @@ public final class Session {
                 throw SessionError(.storage, error)
             }
             guard let portion, portion.countSectors > 0 else { blocked = true; break }
-            try checkNotMember(portion.devicePath)
+            if !configuration.allowSameDeviceStorage { try checkNotMember(portion.devicePath) }
+            do {
+                let knownMembers: [String]
+                if case .owned = mode { knownMembers = configuration.devices } else { knownMembers = [] }
+                let warnings = try StorageGuard.check(kernel: kernel, devicePath: portion.devicePath, ranges: portion.ranges,
+                                                      allowSameDevice: configuration.allowSameDeviceStorage,
+                                                      knownMembers: knownMembers)
+                for warning in warnings { onEvent(.warning(message: warning)) }
+            } catch {
+                throw SessionError(.storage, error)
+            }
             do {
                 try control.appendStorage(id, devicePath: portion.devicePath, ranges: portion.ranges)
             } catch {
@@ -314,8 +332,11 @@ public final class Session {
     private func loop() -> SessionEndReason {
         guard let control, let id = snapshotID else { return .failed(message: "the session was not started") }
         let ticks = Control.ticks(milliseconds: max(1, configuration.pollMilliseconds), hz: configuration.hz)
+        if kernel is LinuxKernel, let udev = try? Udev() { uevents = UdevMonitor(context: udev) }
+        defer { uevents = nil }
         while true {
             if let reason = stopHandle.requestedReason { return reason }
+            if let reason = checkProtectionIfDue() { return reason }
             let event: SnapshotEvent?
             do {
                 event = try control.waitEvent(id, timeoutTicks: ticks)
@@ -365,6 +386,66 @@ public final class Session {
             onEvent(.warning(message: "ignored an event with unknown code \(code)"))
             return nil
         }
+    }
+
+    // MARK: - Protection
+
+    /// Runs ``checkProtection()`` when a block-device uevent arrived or the check period
+    /// passed; returns a reason to end the loop (a loss, with ``SessionConfiguration/endOnCorruption``).
+    private func checkProtectionIfDue() -> SessionEndReason? {
+        var due = true
+        if let uevents, (try? uevents.waitForEvent(timeoutMilliseconds: 0)) == true {
+            uevents.drain()
+        } else if let last = lastProtectionCheck {
+            due = ContinuousClock.now - last >= .milliseconds(Int64(clamping: configuration.protectionCheckMilliseconds))
+        }
+        guard due else { return nil }
+        let lost = checkProtection()
+        if configuration.endOnCorruption, let first = lost.first {
+            return .corrupted(device: first.device, errno: first.errno)
+        }
+        return nil
+    }
+
+    /// Checks every member of a taken snapshot (``ProtectionCheck``), reports each new
+    /// loss once as a ``SessionEvent/corrupted(device:devicePath:errno:errnoName:meaning:)``
+    /// and records it in ``corruptedDevices``; returns the new losses.
+    ///
+    /// Owned: the session's images. Watching: every image, while the watched snapshot is
+    /// the only one (v5 does not say which snapshot an image belongs to).
+    @discardableResult
+    private func checkProtection() -> [(device: String, errno: Int32)] {
+        lastProtectionCheck = .now
+        let check = ProtectionCheck(kernel: kernel)
+        var findings: [(number: DeviceNumber?, error: BlksnapError)] = []
+        if case .owned = mode {
+            for image in images {
+                let name = String(image.imagePath.split(separator: "/").last ?? "")
+                if let loss = check.check(originalPath: image.devicePath, expectedImageName: name) {
+                    findings.append((DeviceNumber(parsing: image.deviceNumber), loss))
+                }
+            }
+        } else if let id = snapshotID, let control, (try? control.collectSnapshots()) == [id] {
+            let inventory = DeviceInventory.read(from: kernel)
+            for image in inventory.images {
+                if let loss = check.check(images: [image], in: inventory).first {
+                    findings.append((image.imageOriginal, loss))
+                }
+            }
+        }
+        var reported: [(device: String, errno: Int32)] = []
+        for finding in findings {
+            let path = finding.error.devicePath ?? finding.number?.description ?? "?"
+            guard finding.error.hazard != nil, !lostProtection.contains(path) else { continue }
+            lostProtection.insert(path)
+            let device = finding.number ?? DeviceNumber(rawValue: 0)
+            if !corruptedDevices.contains(device) { corruptedDevices.append(device) }
+            onEvent(.corrupted(device: device.description, devicePath: finding.error.devicePath,
+                               errno: finding.error.errno.rawValue, errnoName: finding.error.errnoName,
+                               meaning: finding.error.meaning))
+            reported.append((device.description, finding.error.errno.rawValue))
+        }
+        return reported
     }
 
     /// Seconds until the largest capacity the session may reach is full, at `rate`.

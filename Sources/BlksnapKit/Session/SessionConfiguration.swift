@@ -22,11 +22,19 @@ public struct SessionConfiguration: Sendable, Hashable {
     public var imageNodeTimeout: Duration
     /// End the loop on the first `corrupted` event instead of waiting to be stopped.
     public var endOnCorruption: Bool
+    /// Allow difference storage on a tracked device, a member, or its partition or whole
+    /// disk (``StorageGuard``: refused by default, §4.5).
+    public var allowSameDeviceStorage: Bool
+    /// How often, at most, the event loop checks that every member is still protected
+    /// (``ProtectionCheck``: not detached, not resized); 0 checks after every wait. A
+    /// kernel uevent for a block device (real kernel, root) triggers a check at once.
+    public var protectionCheckMilliseconds: UInt64
 
     /// Creates a configuration.
     public init(devices: [String], stepSectors: UInt64 = 0, limitSectors: UInt64? = nil,
                 detachAttachedTrackers: Bool = false, pollMilliseconds: UInt64 = 100, hz: UInt32 = 250,
-                imageNodeTimeout: Duration = .seconds(10), endOnCorruption: Bool = false) {
+                imageNodeTimeout: Duration = .seconds(10), endOnCorruption: Bool = false,
+                allowSameDeviceStorage: Bool = false, protectionCheckMilliseconds: UInt64 = 1000) {
         self.devices = devices
         self.stepSectors = stepSectors
         self.limitSectors = limitSectors
@@ -35,5 +43,7 @@ public struct SessionConfiguration: Sendable, Hashable {
         self.hz = hz
         self.imageNodeTimeout = imageNodeTimeout
         self.endOnCorruption = endOnCorruption
+        self.allowSameDeviceStorage = allowSameDeviceStorage
+        self.protectionCheckMilliseconds = protectionCheckMilliseconds
     }
 }

@@ -21,6 +21,10 @@ enum ArgumentTransforms {
         try ArgumentValues.number(text, as: UInt8.self, what: "changes number")
     }
 
+    static func seed(_ text: String) throws -> UInt64 {
+        try ArgumentValues.number(text, as: UInt64.self, what: "seed")
+    }
+
     static func milliseconds(_ text: String) throws -> UInt64 {
         try ArgumentValues.number(text, as: UInt64.self, what: "timeout")
     }

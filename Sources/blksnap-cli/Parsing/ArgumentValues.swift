@@ -90,7 +90,8 @@ enum ArgumentValues {
         return .success(value)
     }
 
-    /// Parses `SECTOR:COUNT` (decimal 512-byte sectors). The range must not wrap past 2^64.
+    /// Parses `SECTOR:COUNT` (decimal 512-byte sectors). COUNT is at least 1 and the range
+    /// must not wrap past 2^64.
     static func sectorRange(_ text: String) throws(ArgumentValueError) -> SectorRange {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
@@ -104,6 +105,9 @@ enum ArgumentValues {
         switch decimal(parts[1], as: UInt64.self) {
         case .success(let value): count = value
         case .failure(let reason): throw ArgumentValueError("range '\(text)': sector count '\(parts[1])' \(reason)")
+        }
+        if count == 0 {
+            throw ArgumentValueError("range '\(text)' has zero sectors (COUNT must be at least 1)")
         }
         if start.addingReportingOverflow(count).overflow {
             throw ArgumentValueError("range '\(text)' ends past sector 2^64")

@@ -39,8 +39,21 @@ struct Backend {
         if let simSocket {
             kernel = try SimulatorConnection.connect(socketPath: simSocket) as SimClient
         } else {
+            try Self.requireModule()
             kernel = LinuxKernel()
         }
+    }
+
+    /// Every kernel command needs the blksnap module (the control device and the
+    /// `blksnap` filter both come with it). Without it, fail before touching any device,
+    /// so that every command gives the same exit 69 and the same remedy.
+    ///
+    /// The module counts as present when its control device or its sysfs directory exists.
+    static func requireModule(controlPath: String = Control.defaultPath,
+                              moduleDirectory: String = "/sys/module/blksnap") throws(CommandFailure) {
+        if access(controlPath, F_OK) == 0 || access(moduleDirectory, F_OK) == 0 { return }
+        let error = BlksnapError(operation: .openControl, errno: .noSuchFileOrDirectory, devicePath: controlPath)
+        throw failure(error, simSocket: nil)
     }
 
     /// Wraps an existing kernel (the demo's in-process simulator, a connected client).
@@ -63,6 +76,8 @@ struct Backend {
         let path = try self.path(of: device)
         do {
             return try BlockDevice(path: path, kernel: kernel, flags: flags)
+        } catch where error.operation == .openDevice && error.errno == .noSuchFileOrDirectory {
+            throw Self.unknownDevice(device.description, path: path, listing: simSocket != nil || !(kernel is LinuxKernel))
         } catch {
             throw failure(error)
         }
@@ -88,8 +103,20 @@ struct Backend {
                 return node
             }
             throw CommandFailure(
-                "device \(number): no node found for this device number (\(conventional) does not exist); give the device path instead (ENOENT)")
+                "device '\(number)': no node has this device number (no \(conventional)); give the device path instead (ENOENT)",
+                status: .usage)
         }
+    }
+
+    /// A device named on the command line does not exist: a usage error (exit 64) that
+    /// quotes the value and says where to find the real names.
+    ///
+    /// - Parameter listing: true on a simulator (list with `sim device list`), false on
+    ///   the kernel (list with `lsblk`).
+    static func unknownDevice(_ given: String, path: String, listing simulator: Bool) -> CommandFailure {
+        let node = given == path ? "" : " (\(path))"
+        let remedy = simulator ? "list the simulator's devices with 'blksnapctl sim device list'" : "list block devices with 'lsblk'"
+        return CommandFailure("device '\(given)'\(node) does not exist: \(remedy) (ENOENT)", status: .usage)
     }
 
     /// Turns a BlksnapKit error into the CLI's one-line failure, adding the remedy that only
@@ -103,9 +130,14 @@ struct Backend {
         let status = ExitStatus(rawValue: error.category.exitStatus) ?? .failure
         var message = error.description
         if error.category == .moduleUnavailable {
-            message += simSocket == nil
-                ? ": load the module (modprobe blksnap) or use a simulator with --sim SOCKET"
-                : ": is 'blksnapctl sim serve' running on \(simSocket!)?"
+            if let simSocket {
+                message += ": is 'blksnapctl sim serve' running on \(simSocket)?"
+            } else if error.operation == .openControl {
+                message += " — use the simulator: start 'blksnapctl sim serve --root DIR' and pass --sim DIR/blksnapctl.sock"
+                    + " (or set BLKSNAPCTL_SIM), or run 'blksnapctl demo'; or load the module with 'modprobe blksnap'"
+            } else {
+                message += ": load the module (modprobe blksnap) or use the simulator with --sim SOCKET"
+            }
         }
         return CommandFailure(message, status: status)
     }

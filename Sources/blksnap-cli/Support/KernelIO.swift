@@ -60,6 +60,8 @@ enum KernelIO {
     private static func open(_ kernel: any KernelInterface, _ path: String, flags: Int32) throws(CommandFailure) -> CInt {
         do {
             return try kernel.open(path, flags: flags)
+        } catch where error == .noSuchFileOrDirectory {
+            throw Backend.unknownDevice(path, path: path, listing: !(kernel is LinuxKernel))
         } catch {
             throw CommandFailure("open of \(path) failed: \(describe(error))")
         }
@@ -70,6 +72,7 @@ enum KernelIO {
         var text = error.description
         switch error {
         case .noSuchFileOrDirectory: text += ": no such device node (list them with 'blksnapctl sim device list')"
+        case .noSpace: text += ": past the end of the device"
         case .ioError: text += ": on a snapshot image this means its snapshot is corrupted (see 'blksnapctl snapshot info')"
         default: break
         }

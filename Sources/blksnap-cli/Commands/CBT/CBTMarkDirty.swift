@@ -7,8 +7,7 @@ struct CBTMarkDirty: ParsableCommand {
         commandName: "mark-dirty",
         abstract: "Mark sector ranges of DEVICE as changed, so the next incremental backup copies them.",
         discussion: """
-            One request per range (v5 applies only the first range of a request). \
-            Zero-length ranges are skipped.
+            One request per range (v5 applies only the first range of a request).
             """)
 
     @OptionGroup var global: GlobalOptions

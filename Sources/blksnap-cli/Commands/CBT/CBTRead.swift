@@ -22,7 +22,7 @@ struct CBTRead: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the raw map (one byte per CBT block) to this file.", valueName: "file"))
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("List the blocks whose byte is greater than this changes number (0-255).",
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("List the blocks whose byte is greater than this changes number (0-255).",
                                             valueName: "changes-number"),
             transform: ArgumentTransforms.changesNumber)
     var since: UInt8 = 0

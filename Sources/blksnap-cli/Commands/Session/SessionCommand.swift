@@ -21,6 +21,9 @@ struct SessionCommand: ParsableCommand {
             and BLKSNAP_IMAGE_<NAME> (device name upper-cased, other characters as _) in its \
             environment (and BLKSNAPCTL_SIM with --sim); when it exits, the snapshot is \
             destroyed, the storage released, and its exit status becomes blksnapctl's. \
+            Members are checked right after take, every second and on block-device uevents: a \
+            member detached or resized behind the session's back is reported as corrupted \
+            (exit 65). Storage on a tracked device is refused unless --allow-same-device. \
             Without COMMAND the session runs until SIGINT or SIGTERM (exit 0, or 65 if a \
             device was corrupted). Trackers the session attached stay attached unless \
             --detach (detaching discards their CBT). \
@@ -56,6 +59,9 @@ struct SessionCommand: ParsableCommand {
     @Flag(name: .long, help: "At the end, detach the trackers this session attached (their CBT is lost).")
     var detach = false
 
+    @Flag(name: .long, help: "Allow --storage on a tracked device, a member, or its partition or whole disk.")
+    var allowSameDevice = false
+
     /// The devices and the command, separated where `--` stood in `arguments`.
     static func split(_ positionals: [String], arguments: [String]) -> (devices: [String], command: [String]) {
         guard let terminator = arguments.firstIndex(of: "--") else { return (positionals, []) }
@@ -80,7 +86,7 @@ struct SessionCommand: ParsableCommand {
         let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit)
         let configuration = SessionConfiguration(
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
-            detachAttachedTrackers: detach, hz: backend.ticksPerSecond)
+            detachAttachedTrackers: detach, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
         var printer = SessionEventPrinter(output: global.output)
         let session = Session(kernel: backend.kernel, configuration: configuration, storage: provider) { printer.print($0) }
         let childPID = Mutex<pid_t>(0)

@@ -30,8 +30,8 @@ struct SimDeviceReport: Encodable {
     var device: String
     var capacityBytes: UInt64
     var capacitySectors: UInt64
-    var logicalBlockSize: UInt32
-    var physicalBlockSize: UInt32
+    var logicalBlockSizeBytes: UInt32
+    var physicalBlockSizeBytes: UInt32
     var isImage: Bool
     var filter: String?
 
@@ -41,14 +41,16 @@ struct SimDeviceReport: Encodable {
         device = "\(info.major):\(info.minor)"
         capacitySectors = info.capacitySectors
         capacityBytes = info.capacitySectors &* 512
-        logicalBlockSize = info.logicalBlockSize
-        physicalBlockSize = info.physicalBlockSize
+        logicalBlockSizeBytes = info.logicalBlockSize
+        physicalBlockSizeBytes = info.physicalBlockSize
         isImage = info.isImage
         filter = info.filter
     }
 
-    /// One line: `PATH  MAJ:MIN  SIZE  lbs  filter`.
+    /// One tab-separated line: path, `MAJ:MIN`, capacity, logical block size, and what
+    /// it is (`image`, `tracked` by blksnap, another `filter NAME`, or `untracked`).
     var line: String {
-        "\(path)\t\(device)\t\(capacityBytes) bytes\tlbs \(logicalBlockSize)\t\(isImage ? "image" : (filter.map { "filter \($0)" } ?? "untracked"))"
+        let role = isImage ? "image" : filter.map { $0 == "blksnap" ? "tracked" : "filter \($0)" } ?? "untracked"
+        return "\(path)\t\(device)\t\(capacityBytes) bytes\t\(logicalBlockSizeBytes)-byte blocks\t\(role)"
     }
 }

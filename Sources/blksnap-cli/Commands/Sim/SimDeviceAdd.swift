@@ -14,14 +14,14 @@ struct SimDeviceAdd: ParsableCommand {
     @Argument(help: "Device name (the node becomes /dev/NAME in the simulator).")
     var name: String
 
-    @Option(name: .long, help: ArgumentHelp("Capacity in bytes, with K, M, G or T suffix (a multiple of 512).", valueName: "size"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Capacity in bytes, with K, M, G or T suffix (a multiple of 512).", valueName: "size"),
             transform: ArgumentTransforms.size)
     var size: UInt64
 
     @Option(name: .long, help: ArgumentHelp("Host file holding the bytes (created if missing).", valueName: "file"))
     var backing: String?
 
-    @Option(name: .long, help: ArgumentHelp("Logical block size in bytes (512 to 64K, power of two).", valueName: "bytes"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Logical block size in bytes (512 to 64K, power of two).", valueName: "bytes"),
             transform: ArgumentTransforms.blockSize)
     var logicalBlockSize: UInt32 = 512
 
@@ -41,6 +41,10 @@ struct SimDeviceAdd: ParsableCommand {
             info = try client.addDevice(name: name, capacitySectors: size / 512, logicalBlockSize: logicalBlockSize,
                                         physicalBlockSize: max(4096, logicalBlockSize),
                                         backing: backing.map { .file(path: $0) } ?? .rootDirectory)
+        } catch where error.errno == .fileExists {
+            throw CommandFailure("sim device add: a device named '\(name)' already exists: pick another name (list them with 'blksnapctl sim device list') (EEXIST)")
+        } catch where error.errno == .noSuchFileOrDirectory && backing != nil {
+            throw CommandFailure("sim device add: backing file '\(backing!)' cannot be created: its directory does not exist (ENOENT)")
         } catch {
             throw SimulatorConnection.failure(error)
         }

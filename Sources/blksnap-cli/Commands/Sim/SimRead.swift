@@ -17,11 +17,11 @@ struct SimRead: ParsableCommand {
     @Argument(help: "Device or image path in the simulator, or MAJ:MIN.", transform: ArgumentTransforms.device)
     var device: DeviceArgument
 
-    @Option(name: .long, help: ArgumentHelp("Byte offset (K, M, G, T suffixes allowed).", valueName: "bytes"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Byte offset (K, M, G, T suffixes allowed).", valueName: "bytes"),
             transform: ArgumentTransforms.byteOffset)
     var offset: UInt64
 
-    @Option(name: .long, help: ArgumentHelp("Number of bytes (at most 1G).", valueName: "bytes"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Number of bytes (at most 1G).", valueName: "bytes"),
             transform: ArgumentTransforms.size)
     var length: UInt64
 

@@ -1,12 +1,15 @@
 import ArgumentParser
 import BlksnapKit
-import Dispatch
 import SimFuse
 import SimKernel
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The write end of the pipe that `sim serve`'s signal handler writes to (set once, before
+/// the handlers are installed; read only by them).
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 
 /// `blksnapctl sim serve --root DIR [--socket PATH] [--mount MOUNTPOINT] [--param NAME=VALUE...]`.
 struct SimServe: ParsableCommand {
@@ -31,7 +34,7 @@ struct SimServe: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: ArgumentHelp("Directory for the simulator's files (created if missing).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Directory for the simulator's files (created with its parents if missing).", valueName: "dir"))
     var root: String
 
     @Option(name: .long, help: ArgumentHelp("Socket path (default: DIR/blksnapctl.sock).", valueName: "path"))
@@ -68,6 +71,7 @@ struct SimServe: ParsableCommand {
 
     func run() throws {
         let socketPath = socket ?? (root.hasSuffix("/") ? root : root + "/") + "blksnapctl.sock"
+        try Self.makeDirectory(root)
         let kernel = SimKernel(params: parameters)
         let server: SimServer
         do {
@@ -91,23 +95,10 @@ struct SimServe: ParsableCommand {
             fuseMount = nil
         }
         fuseMount?.start()
-        // Signals become events on the main queue: no work in a signal handler.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .main)
-            source.setEventHandler {
-                if let fuseMount, !fuseMount.stop() {
-                    Diagnostics.error("sim serve: \(fuseMount.mountPoint) still had open files (a loop device under a mounted filesystem?); their I/O now fails")
-                }
-                server.stop()
-                Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed\(fuseMount.map { ", \($0.mountPoint) unmounted" } ?? ""), exiting")
-                Glibc.exit(0)
-            }
-            source.resume()
-            sources.append(source)
-        }
+        // SIGINT/SIGTERM: the handler only writes the signal number to a pipe (async-signal
+        // safe); the main thread waits on that pipe and shuts down. The handlers are installed
+        // before the ready line, so a signal sent as soon as it appears is never lost.
+        let signalPipe = try Self.installSignalPipe()
         server.start()
         let current = kernel.params.current
         var values: [String: UInt32] = [:]
@@ -117,6 +108,51 @@ struct SimServe: ParsableCommand {
             ["simulator serving on \(socketPath) (root \(root), pid \(getpid())); use --sim \(socketPath); stop with SIGINT or SIGTERM"]
                 + (fuseMount.map { ["devices and images served as files under \($0.mountPoint)/dev (FUSE, direct I/O)"] } ?? [])
         }
-        withExtendedLifetime(sources) { dispatchMain() }
+        var number: UInt8 = 0
+        while read(signalPipe, &number, 1) != 1 && errno == EINTR {}
+        if let fuseMount, !fuseMount.stop() {
+            Diagnostics.error("sim serve: \(fuseMount.mountPoint) still had open files (a loop device under a mounted filesystem?); their I/O now fails")
+        }
+        server.stop()
+        Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed\(fuseMount.map { ", \($0.mountPoint) unmounted" } ?? ""), exiting")
+        Glibc.exit(0)
+    }
+
+    /// Installs the SIGINT and SIGTERM handlers; returns the read end of their pipe.
+    static func installSignalPipe() throws(CommandFailure) -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            throw CommandFailure("sim serve: cannot create the signal pipe (\(ErrnoName.name(of: Errno(rawValue: errno)))")
+        }
+        signalPipeWriteEnd = ends[1]
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            var byte = UInt8(truncatingIfNeeded: number)
+            _ = write(signalPipeWriteEnd, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+        // A parent may have started us with these signals blocked (a thread of a test
+        // runner, for example): unblock them, or a SIGTERM would stay pending forever.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        return ends[0]
+    }
+
+    /// `mkdir -p DIR`, with the failing component and errno in the message.
+    static func makeDirectory(_ path: String) throws(CommandFailure) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                let failure = Errno(rawValue: errno)
+                throw CommandFailure("sim serve: cannot create the root directory \(path): \(prefix): \(failure.description) (\(ErrnoName.name(of: failure)))")
+            }
+        }
     }
 }

@@ -18,17 +18,18 @@ struct SimWrite: ParsableCommand {
     @Argument(help: "Device path in the simulator (/dev/NAME) or MAJ:MIN.", transform: ArgumentTransforms.device)
     var device: DeviceArgument
 
-    @Option(name: .long, help: ArgumentHelp("Byte offset (K, M, G, T suffixes allowed).", valueName: "bytes"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Byte offset (K, M, G, T suffixes allowed).", valueName: "bytes"),
             transform: ArgumentTransforms.byteOffset)
     var offset: UInt64
 
     @Option(name: .long, help: ArgumentHelp("File whose contents are written.", valueName: "file"))
     var input: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seed of the pseudo-random pattern to write.", valueName: "seed"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seed of the pseudo-random pattern to write.", valueName: "seed"),
+            transform: ArgumentTransforms.seed)
     var pattern: UInt64?
 
-    @Option(name: .long, help: ArgumentHelp("Bytes of pattern to write (with --pattern).", valueName: "bytes"),
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Bytes of pattern to write (with --pattern).", valueName: "bytes"),
             transform: ArgumentTransforms.size)
     var length: UInt64?
 

@@ -6,7 +6,12 @@ struct SnapshotAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Add a tracked DEVICE to snapshot ID (before take).",
-        discussion: "The device must be tracked ('tracker attach'); EBUSY: it is in another snapshot.")
+        discussion: """
+            The device must be tracked ('tracker attach'); EBUSY: it is in another snapshot. \
+            Refused when snapshot ID is already taken: v5 would accept the device but give it no \
+            image and no copy-on-write. v5 cannot say which snapshot an image belongs to, so this \
+            is recognized while ID is the only snapshot (a warning otherwise).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -25,7 +30,11 @@ struct SnapshotAdd: ParsableCommand {
     func run() throws {
         let backend = try Backend(global)
         let blockDevice = try backend.blockDevice(device)
-        try performing(backend) { () throws(BlksnapError) in try blockDevice.addToSnapshot(id) }
+        let control = try backend.control()
+        let warnings = try performing(backend) { () throws(BlksnapError) in
+            try SnapshotAddGuard.add(blockDevice, to: id, control: control)
+        }
+        SafetyReport.warn(warnings)
         global.output.emit(Report(id: id.description, device: blockDevice.path)) {
             ["\(blockDevice.path) added to snapshot \(id)"]
         }

@@ -10,7 +10,10 @@ struct SnapshotAppendStorage: ParsableCommand {
         discussion: """
             The kernel does not check the ranges against the device size, block size or other \
             data: they must be free space the snapshot may overwrite, on a device that is not \
-            in the snapshot. --file (a preallocated file mapped to sectors) is not implemented \
+            in the snapshot. blksnapctl refuses ranges past the end of --device, ranges not \
+            aligned to its logical block size, overlapping ranges, a --device whose logical \
+            blocks are larger than a member's, and (unless --allow-same-device) a --device that \
+            is tracked by blksnap or whose partition or whole disk is. --file (a preallocated file mapped to sectors) is not implemented \
             yet: it belongs to the storage-provider work; use --device with --range.
             """)
 
@@ -26,6 +29,9 @@ struct SnapshotAppendStorage: ParsableCommand {
             help: ArgumentHelp("Sector range (512-byte sectors) of --device; repeatable.", valueName: "sector:count"),
             transform: ArgumentTransforms.sectorRange)
     var range: [SectorRange] = []
+
+    @Flag(name: .long, help: "Allow storage on a tracked device, a snapshot member, or its partition or whole disk.")
+    var allowSameDevice = false
 
     @Option(name: .long, help: ArgumentHelp("Not implemented yet: a file as storage (see the discussion).", valueName: "path"))
     var file: String?
@@ -55,7 +61,14 @@ struct SnapshotAppendStorage: ParsableCommand {
         guard let device else { return }
         let backend = try Backend(global)
         let control = try backend.control()
-        try performing(backend) { () throws(BlksnapError) in try control.appendStorage(id, devicePath: device, ranges: range) }
+        let outcome = Result { () throws(BlksnapError) in
+            try StorageGuard.append(id, control: control, devicePath: device, ranges: range, allowSameDevice: allowSameDevice)
+        }
+        if case .failure(let error) = outcome, error.errno == .noSuchFileOrDirectory {
+            throw Backend.unknownDevice(device, path: device, listing: backend.simSocket != nil)
+        }
+        let warnings = try performing(backend) { () throws(BlksnapError) in try outcome.get() }
+        SafetyReport.warn(warnings)
         let sectors = range.reduce(UInt64(0)) { $0 &+ $1.countSectors }
         global.output.emit(Report(id: id.description, device: device, ranges: range.map(SectorRangeReport.init),
                                   appendedSectors: sectors)) {

@@ -50,7 +50,7 @@ struct SnapshotCreate: ParsableCommand {
 /// Attaches blksnap's tracker unless the device already has it; true when it attached now.
 func attachIfNeeded(_ device: BlockDevice) throws(BlksnapError) -> Bool {
     do {
-        try device.attach()
+        try AttachGuard.attach(device)
         return true
     } catch where error.errno == .alreadyInProcess {
         return false

@@ -6,7 +6,11 @@ struct SnapshotInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Print the snapshot image of DEVICE and whether its difference area is corrupted.",
-        discussion: "Exits 65 when the device's difference area is corrupted.")
+        discussion: """
+            Exits 65 when the device's difference area is corrupted, or when the snapshot no \
+            longer protects the device: it grew or shrank since take (its capacity differs from \
+            its image's), or a write past its old end corrupted its CBT.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -41,5 +45,9 @@ struct SnapshotInfoCommand: ParsableCommand {
             return lines
         }
         if info.isCorrupted { throw ExitStatus.corrupted.exitCode }
+        if let image = info.imageName,
+           let loss = ProtectionCheck(kernel: backend.kernel).check(originalPath: blockDevice.path, expectedImageName: image) {
+            try SafetyReport.exitIfLost([loss], backend)
+        }
     }
 }

@@ -12,7 +12,9 @@ struct SnapshotWaitEvent: ParsableCommand {
             The timeout is converted to kernel ticks (v5 counts its timeout_ms in jiffies): \
             at HZ=250 for the real kernel, at the simulator's hz parameter with --sim. \
             Exits 75 when no event arrived in time, 65 after a corrupted event. \
-            --drain also prints every event already queued after the first.
+            --drain also prints every event already queued after the first. After the wait, \
+            while ID is the only snapshot (v5 does not say which snapshot an image belongs \
+            to), every image is checked: exit 65 when a member was detached or resized.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -20,7 +22,7 @@ struct SnapshotWaitEvent: ParsableCommand {
     @Argument(help: "Snapshot id (UUID).", transform: ArgumentTransforms.snapshotID)
     var id: SnapshotID
 
-    @Option(name: .long, help: ArgumentHelp("Give up after this many milliseconds (0 polls; default: wait ~198 days).",
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after this many milliseconds (0 polls; default: wait ~198 days).",
                                             valueName: "ms"),
             transform: ArgumentTransforms.milliseconds)
     var timeoutMs: UInt64?
@@ -36,7 +38,9 @@ struct SnapshotWaitEvent: ParsableCommand {
             if let timeoutMs { return try control.waitEvent(id, timeoutMilliseconds: timeoutMs, hz: hz) }
             return try control.waitEvent(id, timeoutTicks: UInt32.max)
         }
+        let lost = protectionLosses(control, backend)
         guard let first else {
+            try SafetyReport.exitIfLost(lost, backend)
             throw CommandFailure("IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT on snapshot \(id): no event within \(timeoutMs ?? 0) ms (ENOENT)",
                                  status: .timedOut)
         }
@@ -50,7 +54,15 @@ struct SnapshotWaitEvent: ParsableCommand {
             let report = EventReport(id: id, event: event)
             global.output.emit(report) { [report.line] }
         }
+        try SafetyReport.exitIfLost(lost, backend)
         if events.contains(where: { $0.code == 1 }) { throw ExitStatus.corrupted.exitCode }
+    }
+
+    /// Members of snapshot ID that lost protection silently (detached, resized), when its
+    /// images can be attributed to it.
+    private func protectionLosses(_ control: Control, _ backend: Backend) -> [BlksnapError] {
+        guard let (inventory, images) = SafetyReport.imagesOfOnlySnapshot(id, control: control) else { return [] }
+        return ProtectionCheck(kernel: backend.kernel).check(images: images, in: inventory)
     }
 }
 

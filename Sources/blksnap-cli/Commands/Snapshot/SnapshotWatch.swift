@@ -34,6 +34,9 @@ struct SnapshotWatch: ParsableCommand {
             transform: ArgumentTransforms.size)
     var limit: UInt64?
 
+    @Flag(name: .long, help: "Allow --storage on a tracked device, or its partition or whole disk.")
+    var allowSameDevice = false
+
     @Flag(name: .long, help: "Destroy the snapshot when stopped by a signal (then storage is released).")
     var destroy = false
 
@@ -41,7 +44,8 @@ struct SnapshotWatch: ParsableCommand {
         let backend = try Backend(global)
         let provider = try storage.provider(backend: backend, devices: [], limitBytes: limit)
         let configuration = SessionConfiguration(
-            devices: [], stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 }, hz: backend.ticksPerSecond)
+            devices: [], stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 }, hz: backend.ticksPerSecond,
+            allowSameDeviceStorage: allowSameDevice)
         var printer = SessionEventPrinter(output: global.output, snapshotID: id.description)
         let session = Session(watching: id, kernel: backend.kernel, configuration: configuration, storage: provider,
                               destroyOnStop: destroy) { printer.print($0) }
