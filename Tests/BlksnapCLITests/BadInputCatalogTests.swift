@@ -45,13 +45,14 @@ struct BadInputCatalogTests {
         ["sim", "write", "DEV", "--offset", "0", "--pattern", "1", "--length", "512"],
     ]
 
-    /// Devices that parse but do not exist (status 1, ENOENT) or do not parse (64).
+    /// Devices that do not exist (ENOENT) or do not parse: both usage errors (64) since the
+    /// CLI checks a named device against the simulator's list before any request.
     static let badDevices: [(text: [UInt8], status: Int32, quoted: [UInt8])] = [
-        (Array("/dev/nope".utf8), 1, Array("/dev/nope".utf8)),
-        (Array("nope".utf8), 1, Array("/dev/nope".utf8)),
-        (Array("/dev/a b".utf8), 1, Array("/dev/a b".utf8)),
-        (Array("/dev/a\nb".utf8), 1, Array("/dev/a".utf8)),  // the newline is not echoed raw
-        ([0x2F, 0x64, 0x65, 0x76, 0x2F, 0xFF, 0xFE], 1, Array("/dev/".utf8)),  // non-UTF-8
+        (Array("/dev/nope".utf8), 64, Array("/dev/nope".utf8)),
+        (Array("nope".utf8), 64, Array("/dev/nope".utf8)),
+        (Array("/dev/a b".utf8), 64, Array("/dev/a b".utf8)),
+        (Array("/dev/a\nb".utf8), 64, Array("/dev/a".utf8)),  // the newline is not echoed raw
+        ([0x2F, 0x64, 0x65, 0x76, 0x2F, 0xFF, 0xFE], 64, Array("/dev/".utf8)),  // non-UTF-8
         (Array("8:x".utf8), 64, Array("8:x".utf8)),
         (Array("1:2:3".utf8), 64, Array("1:2:3".utf8)),
         (Array("99999999999:1".utf8), 64, Array("99999999999:1".utf8)),
@@ -99,9 +100,7 @@ struct BadInputCatalogTests {
         for device in badDevices where device.text != Array("-1:0".utf8) {
             let command = ["snapshot", "append-storage", "ID", "--device", "DEV", "--range", "0:8"]
             let quoted = device.text.isEmpty ? Array("empty".utf8) : device.text == Array("nope".utf8) ? device.text : device.quoted
-            // An empty path is refused before the kernel is asked (usage).
-            rows.append(Case(raw: command.map { $0 == "DEV" ? device.text : Array($0.utf8) }, device.text.isEmpty ? 64 : 1,
-                             quoting: quoted))
+            rows.append(Case(raw: command.map { $0 == "DEV" ? device.text : Array($0.utf8) }, 64, quoting: quoted))
         }
         for command in idCommands {
             for id in badIDs {
