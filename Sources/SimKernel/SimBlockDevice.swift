@@ -35,8 +35,13 @@ public final class SimBlockDevice: @unchecked Sendable {
     /// The backing.
     public let backing: Backing
 
-    private let state: Mutex<State>
+    // A pthread mutex, not Synchronization.Mutex: ThreadSanitizer on Linux reports
+    // false races on state guarded by Synchronization.Mutex (found under
+    // scripts/sanitize.sh, as for DiffStorage).
+    private let lock = WaitQueue()
+    private var state: State
     private let fd: Int32
+    private let faultPlan = SimFaultPlan()
 
     private struct State {
         var capacitySectors: UInt64
@@ -58,7 +63,7 @@ public final class SimBlockDevice: @unchecked Sendable {
         self.physicalBlockSize = physicalBlockSize
         self.ioMin = ioMin
         self.backing = backing
-        self.state = Mutex(State(capacitySectors: capacitySectors))
+        self.state = State(capacitySectors: capacitySectors)
         switch backing {
         case .memory:
             fd = -1
@@ -78,7 +83,7 @@ public final class SimBlockDevice: @unchecked Sendable {
     deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// Capacity in 512-byte sectors.
-    public var capacitySectors: UInt64 { state.withLock { $0.capacitySectors } }
+    public var capacitySectors: UInt64 { lock.withLock { state.capacitySectors } }
 
     /// Capacity in bytes.
     public var capacityBytes: UInt64 { capacitySectors * 512 }
@@ -91,7 +96,7 @@ public final class SimBlockDevice: @unchecked Sendable {
             let wanted = off_t(capacitySectors * 512)
             if st.st_size < wanted, ftruncate(fd, wanted) != 0 { throw SimErrno(errno) }
         }
-        state.withLock { $0.capacitySectors = capacitySectors }
+        lock.withLock { state.capacitySectors = capacitySectors }
     }
 
     /// Reads media bytes at a byte offset; bytes past the capacity are not read.
@@ -101,6 +106,10 @@ public final class SimBlockDevice: @unchecked Sendable {
         let capacity = capacityBytes
         guard offset < capacity else { return 0 }
         let count = Int(min(UInt64(buffer.count), capacity - offset))
+        if faultPlan.isArmed {
+            let injected = faultPlan.check(.read, offset: offset, byteCount: count)
+            if injected != 0 { return injected }
+        }
         if fd >= 0 {
             var done = 0
             while done < count {
@@ -114,7 +123,7 @@ public final class SimBlockDevice: @unchecked Sendable {
             }
             return count
         }
-        state.withLock { st in
+        lock.withLock {
             var position = offset
             var done = 0
             while done < count {
@@ -122,7 +131,7 @@ public final class SimBlockDevice: @unchecked Sendable {
                 let within = Int(position % UInt64(Self.pageSize))
                 let n = min(Self.pageSize - within, count - done)
                 let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
-                if let bytes = st.pages[page] {
+                if let bytes = state.pages[page] {
                     bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n])) }
                 } else {
                     target.initializeMemory(as: UInt8.self, repeating: 0)
@@ -141,6 +150,10 @@ public final class SimBlockDevice: @unchecked Sendable {
         let capacity = capacityBytes
         guard offset < capacity else { return 0 }
         let count = Int(min(UInt64(buffer.count), capacity - offset))
+        if faultPlan.isArmed {
+            let injected = faultPlan.check(.write, offset: offset, byteCount: count)
+            if injected != 0 { return injected }
+        }
         if fd >= 0 {
             var done = 0
             while done < count {
@@ -150,7 +163,7 @@ public final class SimBlockDevice: @unchecked Sendable {
             }
             return count
         }
-        state.withLock { st in
+        lock.withLock {
             var position = offset
             var done = 0
             while done < count {
@@ -158,8 +171,8 @@ public final class SimBlockDevice: @unchecked Sendable {
                 let within = Int(position % UInt64(Self.pageSize))
                 let n = min(Self.pageSize - within, count - done)
                 let source = UnsafeRawBufferPointer(rebasing: buffer[done..<done + n])
-                if st.pages[page] == nil { st.pages[page] = [UInt8](repeating: 0, count: Self.pageSize) }
-                st.pages[page]!.withUnsafeMutableBytes {
+                if state.pages[page] == nil { state.pages[page] = [UInt8](repeating: 0, count: Self.pageSize) }
+                state.pages[page]!.withUnsafeMutableBytes {
                     UnsafeMutableRawBufferPointer(rebasing: $0[within..<within + n]).copyMemory(from: source)
                 }
                 done += n
@@ -168,6 +181,12 @@ public final class SimBlockDevice: @unchecked Sendable {
         }
         return count
     }
+
+    /// Arms media faults (replacing any set before; an empty list disarms). See ``SimFault``.
+    public func setFaults(_ faults: [SimFault]) { faultPlan.set(faults) }
+
+    /// How many raw operations failed because of the faults set last.
+    public var faultsFired: Int { faultPlan.firedCount }
 
     /// `fsync` of a file backing; nothing for memory.
     public func flush() { if fd >= 0 { fsync(fd) } }

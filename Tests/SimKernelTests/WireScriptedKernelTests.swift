@@ -27,7 +27,7 @@ final class ScriptedKernel: SimServerBackend, @unchecked Sendable {
         var waitResults: [Int32] = []
         var waiting = 0
     }
-    let state = Mutex(State())
+    let state = PthreadMutex(State())  // not Mutex: TSan false races (PthreadMutex.swift)
 
     static let controlPath = "/dev/blksnap-control"
     static let diskPath = "/dev/sda"

@@ -319,8 +319,8 @@ import Testing
     @Test func sixtyFourConcurrentClients() throws {
         let harness = try WireHarness()
         defer { harness.tearDown() }
-        let connected = Mutex(0)
-        let mostServedAtOnce = Mutex(0)
+        let connected = PthreadMutex(0)  // not Mutex: TSan false races (PthreadMutex.swift)
+        let mostServedAtOnce = PthreadMutex(0)
         // Real threads, all connected at once before any works (the cooperative pool
         // has as many threads as cores and would run them two by two).
         let failures = WireHarness.onThreads(64) { client in

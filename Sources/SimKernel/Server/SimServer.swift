@@ -39,7 +39,7 @@ public final class SimServer: @unchecked Sendable {
         var connections: [ObjectIdentifier: ServerConnection] = [:]
         var sessions: [[UInt8]: SimServerSession] = [:]
     }
-    private let state = Mutex(State())
+    private let state = PthreadMutex(State())  // not Mutex: TSan false races (PthreadMutex.swift)
 
     /// Binds the socket (mode 0600) and creates `rootDirectory` (mode 0700) if missing.
     /// Call ``start()`` to begin accepting.
@@ -452,7 +452,7 @@ extension SimKernel: SimServerBackend {}
 final class ServerConnection: Sendable {
     /// The connected socket.
     let fd: Int32
-    private let state = Mutex((closed: false, gone: false))
+    private let state = PthreadMutex((closed: false, gone: false))
 
     /// `POLLRDHUP` (glibc declares it only under _GNU_SOURCE).
     private static let pollReadHangUp: Int16 = 0x2000

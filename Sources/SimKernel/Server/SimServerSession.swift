@@ -21,7 +21,7 @@ final class SimServerSession: Sendable {
         var ended = false
     }
 
-    private let table = Mutex(Table())
+    private let table = PthreadMutex(Table())  // not Mutex: TSan false races (PthreadMutex.swift)
 
     /// Creates a session with one connection attached.
     init(token: [UInt8]) {
