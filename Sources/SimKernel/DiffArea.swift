@@ -248,24 +248,31 @@ final class DiffArea: @unchecked Sendable {
             case .again: return -EAGAIN
             case .stop: return 0
             case .load(let buffer):
-                let loaded = load(chunk: number, into: buffer)
-                let runWorker: Bool = lock.withLock {
-                    defer { unlockChunkLocked(number) }
-                    if loaded {
-                        chunks[number]!.state = .inMemory
-                        return enqueueLocked(number)
-                    }
-                    // Load error: chunk FAILED, device corrupted; the write still lands.
-                    chunks[number]!.state = .failed
-                    buffers[number] = nil
-                    releaseBufferLocked(buffer)
-                    setCorruptedLocked(-EIO)
-                    return false
-                }
-                if runWorker { runStoreWorker() }
+                // A load error leaves the chunk FAILED and the device corrupted; the write still lands.
+                finishLoad(chunk: number, buffer: buffer, loaded: load(chunk: number, into: buffer))
             }
         }
         return 0
+    }
+
+    /// Ends a load that ran with the chunk locked (§4.3 COW, §4.4 image write to a NEW
+    /// chunk) and unlocks the chunk: a loaded chunk becomes IN_MEMORY and is queued for
+    /// storing (the store worker runs once the queue is long enough); a failed load makes
+    /// the chunk FAILED, returns its buffer and corrupts the diff area with −EIO.
+    private func finishLoad(chunk number: UInt64, buffer: DiffBuffer, loaded: Bool) {
+        let runWorker: Bool = lock.withLock {
+            defer { unlockChunkLocked(number) }
+            if loaded {
+                chunks[number]!.state = .inMemory
+                return enqueueLocked(number)
+            }
+            chunks[number]!.state = .failed
+            buffers[number] = nil
+            releaseBufferLocked(buffer)
+            setCorruptedLocked(-EIO)
+            return false
+        }
+        if runWorker { runStoreWorker() }
     }
 
     // MARK: Store worker (§4.5)
@@ -473,19 +480,7 @@ final class DiffArea: @unchecked Sendable {
                 if loaded {
                     UnsafeMutableRawBufferPointer(rebasing: data.bytes[within..<within + part.count]).copyMemory(from: part)
                 }
-                let runWorker: Bool = lock.withLock {
-                    defer { unlockChunkLocked(number) }
-                    if loaded {
-                        chunks[number]!.state = .inMemory
-                        return enqueueLocked(number)
-                    }
-                    chunks[number]!.state = .failed
-                    buffers[number] = nil
-                    releaseBufferLocked(data)
-                    setCorruptedLocked(-EIO)
-                    return false
-                }
-                if runWorker { runStoreWorker() }
+                finishLoad(chunk: number, buffer: data, loaded: loaded)
                 return loaded ? 0 : -EIO
             case .original:
                 lock.withLock { unlockChunkLocked(number) }

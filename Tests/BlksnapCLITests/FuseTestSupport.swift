@@ -121,8 +121,19 @@ final class FuseServer {
     }
 
     /// Unmounts a directory mounted by ``mount(_:options:)``.
+    ///
+    /// "target is busy" can be transient while the suite runs in parallel: a process that
+    /// another test spawns at that moment may briefly inherit a descriptor of a file in the
+    /// mount. Retried for up to 10 s before it counts as a failure.
     func unmount(_ directory: String) throws {
-        try FuseTestSupport.require(["umount", directory])
+        let deadline = Date().addingTimeInterval(10)
+        while try FuseTestSupport.tool(["umount", directory]).status != 0 {
+            if Date() >= deadline {
+                try FuseTestSupport.require(["umount", directory])  // the failure, with its message
+                break
+            }
+            usleep(200_000)
+        }
         mounts.removeAll { $0 == directory }
     }
 

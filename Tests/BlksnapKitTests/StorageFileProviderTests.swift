@@ -80,12 +80,35 @@ private final class LoopFilesystem {
 
     func cleanUp() {
         if let mountPoint {
-            _ = try? RealFilesystem.run("umount", [mountPoint])
+            Self.unmountQuietly(mountPoint)
             rmdir(mountPoint)
             self.mountPoint = nil
         }
         _ = try? RealFilesystem.run("losetup", ["-d", device])
         unlink(backing)
+    }
+
+    /// Cleanup unmount that records no test issue: "target is busy" can be transient while
+    /// the whole suite runs in parallel (a process another test spawns at that moment may
+    /// briefly hold a descriptor inherited from this process), so retry for up to 10 s,
+    /// then detach the mount lazily.
+    private static func unmountQuietly(_ mountPoint: String) {
+        guard let umount = RealFilesystem.path("umount") else { return }
+        func attempt(_ arguments: [String]) -> Bool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: umount)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return false }
+            process.waitUntilExit()
+            return process.terminationStatus == 0
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !attempt([mountPoint]) {
+            if Date() >= deadline { _ = attempt(["-l", mountPoint]); return }
+            usleep(200_000)
+        }
     }
 }
 
