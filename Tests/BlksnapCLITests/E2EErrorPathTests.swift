@@ -116,7 +116,7 @@ struct E2EErrorPathTests {
             Case(arguments: ["sim", "write", "/dev/sda", "--offset", "4M", "--pattern", "1", "--length", "1"], status: 1,
                  says: ["past the end", "ENOSPC"]),
             Case(arguments: ["sim", "device", "add", "sda", "--size", "1M"], status: 1, says: ["'sda' already exists", "EEXIST"]),
-            Case(arguments: ["snapshot", "append-storage", f.pending, "--file", "/var/tmp/x"], status: 1, says: ["not implemented", "ENOSYS"]),
+            Case(arguments: ["snapshot", "append-storage", f.pending, "--file", "/var/tmp/x"], status: 64, says: ["the simulator cannot use host files as storage", "--device PATH --range", "EINVAL"]),
         ]
     }
 

@@ -1,8 +1,8 @@
 import ArgumentParser
 import BlksnapKit
 
-/// `blksnapctl snapshot append-storage ID --device PATH --range SECTOR:COUNT...`
-/// (IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE).
+/// `blksnapctl snapshot append-storage ID --device PATH --range SECTOR:COUNT...` or
+/// `... ID --file PATH` (IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE).
 struct SnapshotAppendStorage: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "append-storage",
@@ -13,8 +13,17 @@ struct SnapshotAppendStorage: ParsableCommand {
             in the snapshot. blksnapctl refuses ranges past the end of --device, ranges not \
             aligned to its logical block size, overlapping ranges, a --device whose logical \
             blocks are larger than a member's, and (unless --allow-same-device) a --device that \
-            is tracked by blksnap or whose partition or whole disk is. --file (a preallocated file mapped to sectors) is not implemented \
-            yet: it belongs to the storage-provider work; use --device with --range.
+            is tracked by blksnap or whose partition or whole disk is.
+
+            --file PATH gives an existing, fully allocated regular file instead (create it \
+            first, e.g. 'fallocate -l 1G PATH'; its size must be a multiple of the device's \
+            logical block): blksnapctl sets its immutable flag, maps it with FIEMAP to sector \
+            ranges of the block device holding its filesystem, refuses unknown, delayed, \
+            encoded, inline, shared or unaligned extents and holes, applies the same checks \
+            to that device, and appends those ranges. The kernel then writes into those \
+            sectors directly for the snapshot's life: only after 'snapshot destroy' may the \
+            operator run 'chattr -i PATH' and remove the file. The file is unpinned again \
+            when the append fails. Real kernel only: with --sim, use --device and --range.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -33,7 +42,7 @@ struct SnapshotAppendStorage: ParsableCommand {
     @Flag(name: .long, help: "Allow storage on a tracked device, a snapshot member, or its partition or whole disk.")
     var allowSameDevice = false
 
-    @Option(name: .long, help: ArgumentHelp("Not implemented yet: a file as storage (see the discussion).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("A preallocated file as storage, pinned with the immutable flag (real kernel only; see the discussion).", valueName: "path"))
     var file: String?
 
     /// `--json` document.
@@ -42,6 +51,10 @@ struct SnapshotAppendStorage: ParsableCommand {
         var device: String
         var ranges: [SectorRangeReport]
         var appendedSectors: UInt64
+        /// `--file` only: the file, its size, whether the immutable flag is set.
+        var file: String?
+        var fileBytes: UInt64?
+        var immutable: Bool?
     }
 
     func validate() throws {
@@ -55,8 +68,8 @@ struct SnapshotAppendStorage: ParsableCommand {
 
     func run() throws {
         if let file {
-            throw CommandFailure(
-                "append-storage --file \(file): file-backed difference storage is not implemented yet (storage providers are a later issue); preallocate a partition or loop device and use --device PATH --range SECTOR:COUNT (ENOSYS)")
+            try appendFile(file)
+            return
         }
         guard let device else { return }
         let backend = try Backend(global)
@@ -73,6 +86,37 @@ struct SnapshotAppendStorage: ParsableCommand {
         global.output.emit(Report(id: id.description, device: device, ranges: range.map(SectorRangeReport.init),
                                   appendedSectors: sectors)) {
             ["snapshot \(id): appended \(sectors) sectors (\(sectors &* 512) bytes) of \(device) in \(range.count) range(s)"]
+        }
+    }
+
+    /// `--file PATH`: pin and map the file, then append its ranges through the guard.
+    private func appendFile(_ file: String) throws {
+        if global.resolvedSimSocket != nil {
+            throw CommandFailure(
+                "append-storage --file \(file): the simulator cannot use host files as storage: use --device PATH --range SECTOR:COUNT with a simulated device (EINVAL)",
+                status: .usage)
+        }
+        let backend = try Backend(global)
+        let control = try backend.control()
+        let pinned: PinnedStorageFile
+        do {
+            pinned = try PinnedStorageFile.pin(path: file)
+        } catch {
+            throw CommandFailure("append-storage --file \(file): \(error)", status: error.kind == .systemCall ? .failure : .usage)
+        }
+        let warnings = try performing(backend) { () throws(BlksnapError) in
+            try pinned.append(to: id, control: control, allowSameDevice: allowSameDevice)
+        }
+        SafetyReport.warn(warnings)
+        if !pinned.isImmutable {
+            SafetyReport.warn(["\(file): its filesystem has no immutable flag: nothing stops it from moving or freeing the blocks; do not touch the file until 'snapshot destroy'"])
+        }
+        let sectors = pinned.countSectors
+        global.output.emit(Report(id: id.description, device: pinned.devicePath, ranges: pinned.ranges.map(SectorRangeReport.init),
+                                  appendedSectors: sectors, file: file, fileBytes: pinned.sizeBytes,
+                                  immutable: pinned.isImmutable)) {
+            ["snapshot \(id): appended \(sectors) sectors (\(sectors &* 512) bytes) of \(pinned.devicePath) in \(pinned.ranges.count) range(s) from \(file)"
+             + (pinned.isImmutable ? " (immutable: 'chattr -i' and remove it only after 'snapshot destroy')" : "")]
         }
     }
 }
