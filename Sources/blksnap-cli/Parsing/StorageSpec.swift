@@ -21,9 +21,14 @@ enum StorageSpec: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Parses a spec (pure; unit-tested).
+    ///
+    /// Separators are matched as Unicode scalars, not as Swift characters: a path that
+    /// begins with a combining mark would otherwise fuse with the `,` or `:` before it into
+    /// one grapheme and hide the separator (found by the parser fuzz target).
     static func parse(_ text: String) throws(ArgumentValueError) -> StorageSpec {
-        if text.hasPrefix("dir:") {
-            let path = String(text.dropFirst(4))
+        let scalars = text.unicodeScalars
+        if scalars.starts(with: "dir:".unicodeScalars) {
+            let path = String(scalars.dropFirst(4))
             guard !path.isEmpty else { throw ArgumentValueError("storage 'dir:' needs a directory path after 'dir:'") }
             return .directory(path)
         }
@@ -32,11 +37,12 @@ enum StorageSpec: Equatable, Sendable, CustomStringConvertible {
         }
         var device: String?
         var ranges: [SectorRange] = []
-        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let fields = item.split(separator: ":", omittingEmptySubsequences: false)
+        let items = scalars.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+        for item in items {
+            let fields = item.unicodeScalars.split(separator: ":", omittingEmptySubsequences: false).map { String($0) }
             if fields.count == 1 {
                 // A bare device: only valid alone.
-                guard !text.contains(",") else {
+                guard items.count == 1 else {
                     throw ArgumentValueError("storage '\(text)': item '\(item)' is not DEVICE:SECTOR:COUNT or SECTOR:COUNT")
                 }
                 return .device(path: Self.devicePath(String(item)), ranges: nil)
