@@ -7,41 +7,6 @@ import SystemPackage
 import Testing
 @testable import BlksnapKit
 
-/// `O_DIRECT` on Linux x86_64 and arm64 (not exported by Glibc's module).
-private let oDirect: Int32 = 0o40000
-
-/// Whether the loop-device tests can run here, and whether they must (CI=true).
-private enum AppendFileHost {
-    static let tools = ["losetup", "mkfs.ext4", "mount", "umount"]
-    static let isAvailable: Bool =
-        getuid() == 0 && access("/dev/loop-control", R_OK | W_OK) == 0 && tools.allSatisfy { path($0) != nil }
-    static let isRequired = ProcessInfo.processInfo.environment["CI"] == "true"
-    static let reason = "needs root, /dev/loop-control, losetup, mkfs.ext4 (e2fsprogs), mount"
-
-    static func path(_ name: String) -> String? {
-        for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] where access("\(directory)/\(name)", X_OK) == 0 {
-            return "\(directory)/\(name)"
-        }
-        return nil
-    }
-
-    @discardableResult
-    static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(path(tool), "\(tool) not found"))
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        try #require(process.terminationStatus == 0, "\(tool) \(arguments.joined(separator: " ")) failed: \(text)")
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
 /// ext4 on a loop device over a sparse file in /tmp.
 private final class AppendFileExt4 {
     let backing: String
@@ -55,19 +20,19 @@ private final class AppendFileExt4 {
         ftruncate(fd, 64 << 20)
         close(fd)
         do {
-            device = try AppendFileHost.run("losetup", ["-f", "--show", backing])
+            device = try RealFilesystem.run("losetup", ["-f", "--show", backing])
         } catch {
             unlink(backing)
             throw error
         }
         mountPoint = "/tmp/blksnap-appendfile-mnt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
-            try AppendFileHost.run("mkfs.ext4", ["-q", "-F", "-b", "4096", device])
+            try RealFilesystem.run("mkfs.ext4", ["-q", "-F", "-b", "4096", device])
             mkdir(mountPoint, 0o700)
-            try AppendFileHost.run("mount", [device, mountPoint])
+            try RealFilesystem.run("mount", [device, mountPoint])
         } catch {
             rmdir(mountPoint)
-            _ = try? AppendFileHost.run("losetup", ["-d", device])
+            _ = try? RealFilesystem.run("losetup", ["-d", device])
             unlink(backing)
             throw error
         }
@@ -79,9 +44,9 @@ private final class AppendFileExt4 {
             let fd = open(file, O_RDONLY)
             if fd >= 0 { FileStorageProvider.unpin(fd: fd); close(fd) }
         }
-        _ = try? AppendFileHost.run("umount", [mountPoint])
+        RealFilesystem.unmountQuietly(mountPoint)
         rmdir(mountPoint)
-        _ = try? AppendFileHost.run("losetup", ["-d", device])
+        _ = try? RealFilesystem.run("losetup", ["-d", device])
         unlink(backing)
     }
 }
@@ -100,11 +65,11 @@ private func isImmutable(_ path: String) -> Bool? {
 }
 
 @Suite("append-storage --file: pin + FIEMAP + APPEND_STORAGE on a real ext4 (loop device)", .serialized,
-       .enabled(if: AppendFileHost.isAvailable || AppendFileHost.isRequired, "\(AppendFileHost.reason)"))
+       .enabled(if: RealFilesystem.shouldRun, "\(RealFilesystem.reason)"))
 struct AppendFileKitTests {
     @Test("the ranges sent to APPEND_STORAGE are the file's FIEMAP extents on the loop device, and hold the file's data")
     func rangesAreTheFilesSectors() throws {
-        try #require(AppendFileHost.isAvailable, "CI=true but this machine lacks: \(AppendFileHost.reason)")
+        try #require(RealFilesystem.isAvailable, "CI=true but this machine lacks: \(RealFilesystem.reason)")
         let filesystem = try AppendFileExt4()
         let path = filesystem.mountPoint + "/storage"
         defer { filesystem.cleanUp(files: [path]) }
@@ -183,7 +148,7 @@ struct AppendFileKitTests {
 
     @Test("a failed append unpins the file again")
     func failedAppendUnpins() throws {
-        try #require(AppendFileHost.isAvailable, "CI=true but this machine lacks: \(AppendFileHost.reason)")
+        try #require(RealFilesystem.isAvailable, "CI=true but this machine lacks: \(RealFilesystem.reason)")
         let filesystem = try AppendFileExt4()
         let path = filesystem.mountPoint + "/storage"
         defer { filesystem.cleanUp(files: [path]) }
@@ -205,7 +170,7 @@ struct AppendFileKitTests {
 
     @Test("a sparse file (a hole) is refused and left unpinned; a directory and an odd size are refused")
     func refusals() throws {
-        try #require(AppendFileHost.isAvailable, "CI=true but this machine lacks: \(AppendFileHost.reason)")
+        try #require(RealFilesystem.isAvailable, "CI=true but this machine lacks: \(RealFilesystem.reason)")
         let filesystem = try AppendFileExt4()
         let sparse = filesystem.mountPoint + "/sparse"
         let odd = filesystem.mountPoint + "/odd"

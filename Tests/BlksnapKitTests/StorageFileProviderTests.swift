@@ -7,10 +7,11 @@ import Testing
 @testable import BlksnapKit
 
 /// `O_DIRECT` on Linux x86_64 and arm64 (not exported by Glibc's module).
-private let oDirect: Int32 = 0o40000
+let oDirect: Int32 = 0o40000
 
-/// Whether the real filesystem tests can run here, and whether they must (CI=true).
-private enum RealFilesystem {
+/// Whether the real filesystem tests can run here, and whether they must (CI=true);
+/// the tools they run. Shared by every loop-device test of this target.
+enum RealFilesystem {
     static let tools = ["losetup", "mkfs.ext4", "mount", "umount"]
     static let isAvailable: Bool =
         getuid() == 0 && access("/dev/loop-control", R_OK | W_OK) == 0 && tools.allSatisfy { path($0) != nil }
@@ -43,6 +44,29 @@ private enum RealFilesystem {
         let text = String(decoding: data, as: UTF8.self)
         try #require(process.terminationStatus == 0, "\(tool) \(arguments.joined(separator: " ")) failed: \(text)")
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Cleanup unmount that records no test issue: "target is busy" can be transient while
+    /// the whole suite runs in parallel (a process another test spawns at that moment may
+    /// briefly hold a descriptor inherited from this process), so retry for up to 10 s,
+    /// then detach the mount lazily.
+    static func unmountQuietly(_ mountPoint: String) {
+        guard let umount = path("umount") else { return }
+        func attempt(_ arguments: [String]) -> Bool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: umount)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return false }
+            process.waitUntilExit()
+            return process.terminationStatus == 0
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !attempt([mountPoint]) {
+            if Date() >= deadline { _ = attempt(["-l", mountPoint]); return }
+            usleep(200_000)
+        }
     }
 }
 
@@ -80,35 +104,12 @@ private final class LoopFilesystem {
 
     func cleanUp() {
         if let mountPoint {
-            Self.unmountQuietly(mountPoint)
+            RealFilesystem.unmountQuietly(mountPoint)
             rmdir(mountPoint)
             self.mountPoint = nil
         }
         _ = try? RealFilesystem.run("losetup", ["-d", device])
         unlink(backing)
-    }
-
-    /// Cleanup unmount that records no test issue: "target is busy" can be transient while
-    /// the whole suite runs in parallel (a process another test spawns at that moment may
-    /// briefly hold a descriptor inherited from this process), so retry for up to 10 s,
-    /// then detach the mount lazily.
-    private static func unmountQuietly(_ mountPoint: String) {
-        guard let umount = RealFilesystem.path("umount") else { return }
-        func attempt(_ arguments: [String]) -> Bool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: umount)
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return false }
-            process.waitUntilExit()
-            return process.terminationStatus == 0
-        }
-        let deadline = Date().addingTimeInterval(10)
-        while !attempt([mountPoint]) {
-            if Date() >= deadline { _ = attempt(["-l", mountPoint]); return }
-            usleep(200_000)
-        }
     }
 }
 
