@@ -29,7 +29,8 @@ if [ "$which" = thread ] || [ "$which" = all ]; then
     run tsan-test swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "$tsan_filter"
 fi
 if [ "$which" = address ] || [ "$which" = all ]; then
-    export ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 ${ASAN_OPTIONS:-}"
+    # A toolchain false report in Swift Testing's #expect on optionals (see the file).
+    export ASAN_OPTIONS="halt_on_error=1 detect_leaks=1 suppressions=$PWD/scripts/asan.supp ${ASAN_OPTIONS:-}"
     # Leaks inside the toolchain's XCTest and Foundation.Process only (see the file).
     export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}"
     run asan-build swift build --build-tests --sanitize=address --scratch-path .build-asan
