@@ -240,8 +240,10 @@ private final class ThreadWork: Sendable {
 }
 
 /// Runs `body` on a new POSIX thread (real concurrency, independent of the test
-/// runner's executor); the returned function joins it.
-func spawnThread(_ body: @escaping @Sendable () -> Void) -> () -> Void {
+/// runner's executor); the returned function joins it. A `detached` thread is never
+/// joined (its resources go when it ends) and the returned function does nothing.
+@discardableResult
+func spawnThread(detached: Bool = false, _ body: @escaping @Sendable () -> Void) -> () -> Void {
     let work = Unmanaged.passRetained(ThreadWork(body)).toOpaque()
     var thread = pthread_t()
     let created = pthread_create(&thread, nil, { raw in
@@ -249,6 +251,10 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> () -> Void {
         return nil
     }, work)
     precondition(created == 0, "pthread_create failed")
+    if detached {
+        pthread_detach(thread)
+        return {}
+    }
     return { pthread_join(thread, nil) }
 }
 

@@ -35,7 +35,7 @@ struct CowEngineConcurrencyTests {
         let mismatches = Mutex<[String]>([])
         let imageModel = Mutex<[UInt8]>(Array(baseline[sharedBytes...]))
 
-        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+        onThreads(8) { worker in
             var random = CowEngineRandom(state: UInt64(worker) &* 7919 &+ 1)
             var problems: [String] = []
             switch worker {
@@ -100,7 +100,7 @@ struct CowEngineConcurrencyTests {
     @Test("concurrent writers to the same chunks copy each chunk exactly once")
     func sameChunk() throws {
         let s = try CowFixture.make(chunks: 8) { $0.chunkMaximumInQueue = 0 }
-        DispatchQueue.concurrentPerform(iterations: 6) { worker in
+        onThreads(6) { worker in
             for round in 0..<40 {
                 let chunk = UInt64((worker + round) % 8)
                 CowFixture.writeChunk(s.area, chunk, generation: UInt8(2 + worker))

@@ -212,7 +212,7 @@ struct DiffStorageTests {
         let devices = (0..<3).map { CowFixture.device("s\($0)", sectors: 1 << 20, minor: UInt32(10 + $0)) }
         for device in devices { storage.append(device: device, ranges: [(0, 64 * 1000), (100_000, 5)], completed: true) }
         let results = Mutex<[DiffRegion]>([])
-        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+        onThreads(4) { _ in
             var mine: [DiffRegion] = []
             for _ in 0..<800 {
                 if case .success(let region) = storage.allocateRegion(sectors: 64, originalLogicalBlockSize: 512) {

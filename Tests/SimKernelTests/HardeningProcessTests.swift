@@ -73,7 +73,7 @@ struct HardeningProcessTests {
         // 64 concurrent clients doing real work.
         let failures = Atomic<Int>(0)
         let socketPath = server.socket
-        DispatchQueue.concurrentPerform(iterations: 64) { index in
+        onThreads(64) { index in
             do {
                 let client = try SimClient(socketPath: socketPath)
                 let fd = try client.open("/dev/hx", flags: O_RDWR)

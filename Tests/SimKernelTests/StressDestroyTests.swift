@@ -42,13 +42,21 @@ struct StressDestroyTests {
         let control = sim.control
         let problems = Mutex<[String]>([])
         let destroyed = Flag()
+        let destroyStarting = Flag()
         let writesDone = Atomic<Int>(0)
+        let writesBeforeDestroy = Atomic<Int>(-1)
         let group = DispatchGroup()
         // Each writer owns its 512-byte slot in every chunk, so the final content is known.
         for writer in 0..<Self.writers {
             background(group) {
                 let fd = fds[writer % 2]
                 for step in 0..<Self.operationsPerThread {
+                    if step == Self.operationsPerThread / 2 {
+                        // Halfway: wait (bounded) until the destroy starts, so that the
+                        // second half of the writes runs against it, not before it.
+                        let deadline = monotonicNanoseconds() + 10_000_000_000
+                        while !destroyStarting.isSet, monotonicNanoseconds() < deadline { usleep(100) }
+                    }
                     let chunk = (step * 7 + writer) % Self.chunks
                     let data = [UInt8](repeating: UInt8(truncatingIfNeeded: step + 1), count: 512)
                     let offset = UInt64(chunk * Self.chunkBytes + (writer / 2) * 512)
@@ -97,6 +105,8 @@ struct StressDestroyTests {
         background(group) {
             // Destroy once half of the writes went through.
             while writesDone.load(ordering: .relaxed) < Self.writers * Self.operationsPerThread / 2 { usleep(500) }
+            writesBeforeDestroy.store(writesDone.load(ordering: .relaxed), ordering: .relaxed)
+            destroyStarting.set()
             let user = UserSpace()
             let result = kernel.ioctl(control, BLKSNAP_REQ_SNAPSHOT_DESTROY, user.alloc(id.bytes), memory: user.memory)
             if result != 0 { problems.withLock { $0.append("destroy: \(result)") } }
@@ -104,6 +114,8 @@ struct StressDestroyTests {
         }
         join(group, seconds: 120)
         #expect(destroyed.isSet)
+        // The destroy started with half of the writes still to come.
+        #expect(writesBeforeDestroy.load(ordering: .relaxed) == Self.writers * Self.operationsPerThread / 2)
         let found = problems.withLock { $0 }
         #expect(found.isEmpty, "\(found.prefix(8))")
         #expect(kernel.snapshotIDs.isEmpty)
@@ -115,6 +127,12 @@ struct StressDestroyTests {
             var expected = [UInt8](repeating: 0, count: content.count)
             for writer in 0..<Self.writers where writer % 2 == index {
                 for step in 0..<Self.operationsPerThread {
+                    if step == Self.operationsPerThread / 2 {
+                        // Halfway: wait (bounded) until the destroy starts, so that the
+                        // second half of the writes runs against it, not before it.
+                        let deadline = monotonicNanoseconds() + 10_000_000_000
+                        while !destroyStarting.isSet, monotonicNanoseconds() < deadline { usleep(100) }
+                    }
                     let chunk = (step * 7 + writer) % Self.chunks
                     let offset = chunk * Self.chunkBytes + (writer / 2) * 512
                     expected.replaceSubrange(offset..<offset + 512, with: repeatElement(UInt8(truncatingIfNeeded: step + 1), count: 512))

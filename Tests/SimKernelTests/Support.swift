@@ -88,9 +88,48 @@ final class Box<Value: Sendable>: Sendable {
     var current: Value? { value.withLock { $0 } }
 }
 
-/// Runs `body` on a GCD thread (not the cooperative pool: it may block).
+/// Runs `body` in the background as member of `group` (not on the cooperative pool: it
+/// may block), on a POSIX thread of its own, not a Dispatch worker: Dispatch runs only about as many
+/// blocks at once as there are CPUs (two on CI), so writers, readers and a destroyer
+/// queued there would mostly run one after the other instead of against each other.
 func background(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
-    DispatchQueue.global().async(group: group, execute: body)
+    group.enter()
+    spawnThread(detached: true) {
+        body()
+        group.leave()
+    }
+}
+
+/// Runs `body(0)` … `body(count - 1)` on `count` POSIX threads at the same time and
+/// returns when all have finished: the threads wait at a start barrier until every one
+/// of them exists, so they really run against each other. (The replacement for
+/// `DispatchQueue.concurrentPerform`, which on a 2-CPU machine runs two iterations at a
+/// time.)
+func onThreads(_ count: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        let shared = ThreadStart(count: count, body: body)
+        let joins = (0..<count).map { index in spawnThread { shared.run(index) } }
+        for join in joins { join() }
+    }
+}
+
+/// The start barrier and the body of ``onThreads(_:_:)``. Unchecked: `body` is called
+/// only while `onThreads` waits for the threads, which keeps what it captures alive.
+private final class ThreadStart: @unchecked Sendable {
+    private let arrived = Atomic<Int>(0)
+    private let count: Int
+    private let body: (Int) -> Void
+
+    init(count: Int, body: @escaping (Int) -> Void) {
+        self.count = count
+        self.body = body
+    }
+
+    func run(_ index: Int) {
+        arrived.add(1, ordering: .acquiringAndReleasing)
+        while arrived.load(ordering: .acquiring) < count { sched_yield() }
+        body(index)
+    }
 }
 
 /// Waits for a group with a generous bound; records an issue if it is exceeded.

@@ -254,17 +254,10 @@ final class WireHarness: @unchecked Sendable {
     /// returns their results in index order.
     static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Int) -> [Int] {
         let results = Mutex([Int](repeating: -1, count: count))
-        let group = DispatchGroup()
-        for index in 0..<count {
-            group.enter()
-            let thread = Thread {
-                let value = body(index)
-                results.withLock { $0[index] = value }
-                group.leave()
-            }
-            thread.start()
+        SimKernelTests.onThreads(count) { index in
+            let value = body(index)
+            results.withLock { $0[index] = value }
         }
-        group.wait()
         return results.withLock { $0 }
     }
 
