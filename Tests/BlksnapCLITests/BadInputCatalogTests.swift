@@ -96,11 +96,11 @@ struct BadInputCatalogTests {
                 rows.append(Case(raw: command.map { $0 == "DEV" ? device.text : Array($0.utf8) }, device.status, quoting: device.quoted))
             }
         }
-        // append-storage --device takes a path handed to the kernel as is (no MAJ:MIN parsing).
+        // append-storage --device parses its value like every device argument (path,
+        // NAME for /dev/NAME, or MAJ:MIN); "-1:0" would be read as an option there.
         for device in badDevices where device.text != Array("-1:0".utf8) {
             let command = ["snapshot", "append-storage", "ID", "--device", "DEV", "--range", "0:8"]
-            let quoted = device.text.isEmpty ? Array("empty".utf8) : device.text == Array("nope".utf8) ? device.text : device.quoted
-            rows.append(Case(raw: command.map { $0 == "DEV" ? device.text : Array($0.utf8) }, 64, quoting: quoted))
+            rows.append(Case(raw: command.map { $0 == "DEV" ? device.text : Array($0.utf8) }, device.status, quoting: device.quoted))
         }
         for command in idCommands {
             for id in badIDs {

@@ -154,7 +154,7 @@ struct SessionCommandTests {
         #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
     }
 
-    @Test("limit too low: the overflow is reported once (ENOSPC), limit_reached too; the command's status still decides")
+    @Test("limit too low: the overflow is reported once (ENOSPC), limit_reached too; a command that exits 0 on a corrupted image makes the session exit 65")
     func overflowReported() throws {
         let server = try Server()
         try prepare(server)
@@ -162,7 +162,8 @@ struct SessionCommandTests {
         let outcome = try ctl(server, ["session", "/dev/sda", "--storage", "/dev/store", "--limit", "4M", "--json",
                                        "--", "sh", "-c", script],
                               environment: ["BLKSNAPCTL": CLITestSupport.binary!.path])
-        #expect(outcome.status == 0, "the command's status is propagated: \(outcome.stderr)")
+        #expect(outcome.status == 65, "a success on a corrupted image is not a success: \(outcome.stderr)")
+        #expect(outcome.stderr.contains("session: COMMAND exited 0, but /dev/sda was corrupted while it ran"), "\(outcome.stderr)")
         let events = try jsonLines(outcome.stdout)
         let corrupted = events.filter { $0["event"] as? String == "corrupted" }
         #expect(corrupted.count == 1)
@@ -202,10 +203,18 @@ struct SessionCommandTests {
         #expect(try ctl(server, ["snapshot", "destroy", id]).status == 0)
     }
 
-    @Test("usage errors exit 64: bad --storage, dir: storage with the simulator, no device")
+    @Test("usage errors exit 64: bad --storage, dir: storage with the simulator, no device, an unknown device; watch of an unknown snapshot exits 1 (ESRCH)")
     func usageErrors() throws {
         let server = try Server()
         try prepare(server)
+        let unknown = try ctl(server, ["session", "/dev/nope", "--storage", "/dev/store", "--", "true"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("device '/dev/nope' does not exist"), "\(unknown.stderr)")
+        let absent = "0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7f"
+        let watched = try ctl(server, ["snapshot", "watch", absent, "--storage", "/dev/store"])
+        #expect(watched.status == 1)
+        #expect(watched.stderr.contains("no snapshot \(absent)") && watched.stderr.contains("ESRCH"), "\(watched.stderr)")
+        #expect(watched.stdout.isEmpty, "nothing started: \(watched.stdout)")
         #expect(try ctl(server, ["session", "/dev/sda", "--storage", "dir:"]).status == 64)
         #expect(try ctl(server, ["session", "/dev/sda", "--storage", "/dev/store:1:2,/dev/other:3:4"]).status == 64)
         let onSim = try ctl(server, ["session", "/dev/sda", "--storage", "dir:/tmp"])

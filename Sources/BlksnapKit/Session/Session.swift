@@ -142,7 +142,10 @@ public final class Session {
         } catch {
             throw SessionError(.open, error)
         }
-        guard case .owned = mode else { return }
+        guard case .owned = mode else {
+            try checkWatchedSnapshotExists()
+            return
+        }
         do {
             try setUp()
         } catch let failure {
@@ -154,6 +157,22 @@ public final class Session {
                                    category: failure.category)
             }
             throw failure
+        }
+    }
+
+    /// Watching mode: the snapshot must exist now, or the loop would report at once that
+    /// it "disappeared" and end as if that were normal.
+    private func checkWatchedSnapshotExists() throws(SessionError) {
+        guard let control, let id = snapshotID else { return }
+        let listed: [SnapshotID]
+        do {
+            listed = try control.collectSnapshots()
+        } catch {
+            throw SessionError(.open, error)
+        }
+        guard listed.contains(id) else {
+            throw SessionError(.open, errno: .noSuchProcess,
+                               "no snapshot \(id): list them with 'blksnapctl snapshot list'", category: .refused)
         }
     }
 

@@ -20,7 +20,8 @@ struct SessionCommand: ParsableCommand {
             BLKSNAP_IMAGES (image paths in device order, space-separated), BLKSNAP_IMAGE_0... \
             and BLKSNAP_IMAGE_<NAME> (device name upper-cased, other characters as _) in its \
             environment (and BLKSNAPCTL_SIM with --sim); when it exits, the snapshot is \
-            destroyed, the storage released, and its exit status becomes blksnapctl's. \
+            destroyed, the storage released, and its exit status becomes blksnapctl's \
+            (except that 0 becomes 65 when a device was corrupted while it ran). \
             Members are checked right after take, every second and on block-device uevents: a \
             member detached or resized behind the session's back is reported as corrupted \
             (exit 65). Storage on a tracked device is refused unless --allow-same-device. \
@@ -82,7 +83,13 @@ struct SessionCommand: ParsableCommand {
         let backend = try Backend(global)
         let (devices, command) = parts
         var paths: [String] = []
-        for device in devices { paths.append(try backend.path(of: try ArgumentValues.device(device))) }
+        for device in devices {
+            // Opened once here so that an unknown device is the usage error (64) it is
+            // for every other command, not a session failure.
+            let opened = try backend.blockDevice(try ArgumentValues.device(device))
+            paths.append(opened.path)
+            try? opened.close()
+        }
         let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit)
         let configuration = SessionConfiguration(
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
@@ -127,6 +134,13 @@ struct SessionCommand: ParsableCommand {
         switch reason {
         case .commandExited(let status):
             if status != 0 { throw ExitCode(status) }
+            if let lost = session.corruptedDevices.first {
+                // The command succeeded on images that stopped being a point in time.
+                let path = session.images.first { $0.deviceNumber == lost.description }?.devicePath ?? lost.description
+                throw CommandFailure(
+                    "session: COMMAND exited 0, but \(path) was corrupted while it ran: its image is not a valid copy (run it again)",
+                    status: .corrupted)
+            }
         case .failed(let message):
             throw CommandFailure("session: \(message)")
         case .snapshotVanished where child != nil:

@@ -11,9 +11,11 @@ struct SnapshotAppendStorage: ParsableCommand {
             The kernel does not check the ranges against the device size, block size or other \
             data: they must be free space the snapshot may overwrite, on a device that is not \
             in the snapshot. blksnapctl refuses ranges past the end of --device, ranges not \
-            aligned to its logical block size, overlapping ranges, a --device whose logical \
-            blocks are larger than a member's, and (unless --allow-same-device) a --device that \
-            is tracked by blksnap or whose partition or whole disk is.
+            aligned to its logical block size, overlapping ranges, and (unless \
+            --allow-same-device) a --device that is tracked by blksnap or whose partition or \
+            whole disk is. It warns when --device has larger logical blocks than a tracked \
+            device: if that device is a member, every store fails with ENOTBLK (v5 cannot list \
+            the members of a snapshot that is not taken, so this is a warning, not a refusal).
 
             --file PATH gives an existing, fully allocated regular file instead (create it \
             first, e.g. 'fallocate -l 1G PATH'; its size must be a multiple of the device's \
@@ -31,8 +33,9 @@ struct SnapshotAppendStorage: ParsableCommand {
     @Argument(help: "Snapshot id (UUID).", transform: ArgumentTransforms.snapshotID)
     var id: SnapshotID
 
-    @Option(name: .long, help: ArgumentHelp("Block device holding the storage (path in the kernel's namespace).", valueName: "path"))
-    var device: String?
+    @Option(name: .long, help: ArgumentHelp("Block device holding the storage (path or MAJ:MIN).", valueName: "device"),
+            transform: ArgumentTransforms.device)
+    var device: DeviceArgument?
 
     @Option(name: .long, parsing: .upToNextOption,
             help: ArgumentHelp("Sector range (512-byte sectors) of --device; repeatable.", valueName: "sector:count"),
@@ -71,14 +74,15 @@ struct SnapshotAppendStorage: ParsableCommand {
             try appendFile(file)
             return
         }
-        guard let device else { return }
+        guard let argument = self.device else { return }
         let backend = try Backend(global)
+        let device = try backend.path(of: argument)
         let control = try backend.control()
         let outcome = Result { () throws(BlksnapError) in
             try StorageGuard.append(id, control: control, devicePath: device, ranges: range, allowSameDevice: allowSameDevice)
         }
         if case .failure(let error) = outcome, error.errno == .noSuchFileOrDirectory {
-            throw Backend.unknownDevice(device, path: device, listing: backend.simSocket != nil)
+            throw Backend.unknownDevice(argument.description, path: device, listing: backend.simSocket != nil)
         }
         let warnings = try performing(backend) { () throws(BlksnapError) in try outcome.get() }
         SafetyReport.warn(warnings)
