@@ -67,6 +67,18 @@ struct GuardCLITests {
         #expect(wait.stdout.contains("low_free_space"), "the event is still printed")
         #expect(wait.stderr.contains("device /dev/sda was detached while in a taken snapshot"))
         #expect(try f.ctl(["snapshot", "wait-event", id, "--timeout-ms", "0"]).status == 65, "a timeout with a lost member is 65, not 75")
+        // snapshot info finds the orphaned image whether the device is untracked or tracked anew.
+        let untracked = try f.ctl(["snapshot", "info", "/dev/sda"])
+        #expect(untracked.status == 65, "\(untracked.stderr)")
+        #expect(untracked.stderr.contains("device /dev/sda was detached while in a taken snapshot"), "\(untracked.stderr)")
+        #expect(try f.ctl(["tracker", "attach", "/dev/sda"]).status == 0)
+        let reattached = try f.ctl(["snapshot", "info", "/dev/sda"])
+        #expect(reattached.status == 65, "\(reattached.stderr)")
+        #expect(reattached.stderr.contains("device /dev/sda was detached and re-attached while in a taken snapshot"), "\(reattached.stderr)")
+        #expect(try f.ctl(["snapshot", "destroy", id]).status == 0)
+        // Once the image is gone, an untracked device is plainly not tracked again.
+        #expect(try f.ctl(["tracker", "detach", "/dev/sda"]).status == 0)
+        #expect(try f.ctl(["snapshot", "info", "/dev/sda"]).status == 1)
         #expect(f.server.terminate() == 0)
     }
 

@@ -9,7 +9,8 @@ struct SnapshotInfoCommand: ParsableCommand {
         discussion: """
             Exits 65 when the device's difference area is corrupted, or when the snapshot no \
             longer protects the device: it grew or shrank since take (its capacity differs from \
-            its image's), or a write past its old end corrupted its CBT.
+            its image's), a write past its old end corrupted its CBT, or it was detached (and \
+            perhaps re-attached) while its image still exists.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -30,7 +31,20 @@ struct SnapshotInfoCommand: ParsableCommand {
     func run() throws {
         let backend = try Backend(global)
         let blockDevice = try backend.blockDevice(device)
-        let info = try performing(backend) { () throws(BlksnapError) in try blockDevice.snapshotInfo() }
+        // An image named after this device that still exists while snapshotinfo knows of
+        // none (the device is untracked, or tracked again by a new filter) means the
+        // device was detached from a taken snapshot: that image no longer follows it.
+        let orphanedImage: String? = {
+            guard let number = try? blockDevice.deviceNumber() else { return nil }
+            let name = DeviceInventory.imageNamePrefix + number.description
+            return (try? backend.kernel.stat("/dev/" + name)) != nil ? name : nil
+        }()
+        let outcome = Result { () throws(BlksnapError) in try blockDevice.snapshotInfo() }
+        if let orphanedImage, (try? outcome.get())?.imageName == nil,
+           let loss = ProtectionCheck(kernel: backend.kernel).check(originalPath: blockDevice.path, expectedImageName: orphanedImage) {
+            try SafetyReport.exitIfLost([loss], backend)
+        }
+        let info = try performing(backend) { () throws(BlksnapError) in try outcome.get() }
         let report = Report(device: blockDevice.path, image: info.imagePath, corrupted: info.isCorrupted,
                             errorCode: info.errorCode.map { -$0.rawValue } ?? 0,
                             errorName: info.errorCode.map(ErrnoName.name(of:)),
