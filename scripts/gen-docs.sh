@@ -47,19 +47,44 @@ trap 'rm -f "$generated"' EXIT
 "$manual" "$tool" --date "$DATE" --section 8 -o - > "$generated"
 
 awk -v synopsis=man/sections/synopsis.mdoc -v safety=man/sections/safety.mdoc -v tail=man/sections/tail.mdoc '
-    function include(file,   line) { while ((getline line < file) > 0) print line; close(file) }
+    # The hand-written sections: text lines folded like the generated ones (literal
+    # displays kept as they are).
+    function include(file,   line, literal) {
+        while ((getline line < file) > 0) {
+            if (line ~ /^\.Bd -literal/) literal = 1
+            if (line ~ /^\.Ed/) literal = 0
+            if (literal || line ~ /^\./) print line; else fold(line)
+        }
+        close(file)
+    }
     /^\.Sh SYNOPSIS$/        { include(synopsis); skipping = 1; next }
     /^\.Sh DESCRIPTION$/     { skipping = 0 }
     /^\.Sh "EXIT STATUS"$/   { include(safety); include(tail); done = 1 }
-    /^\.Nd /                 { sub(/\.$/, "") }
-    # mdoc wants every sentence on its own line (mandoc -T lint: "new sentence, new line").
+    # No trailing full stop in the one-line description (quoted or not).
+    /^\.Nd /                 { sub(/\."$/, "\""); sub(/\.$/, "") }
+    # mdoc wants every sentence on its own line (mandoc -T lint: "new sentence, new line")
+    # and text lines of at most 80 bytes: sentences are split, then folded at spaces (the
+    # same filled text). A literal "--" is written \-\- (a double hyphen, not a dash).
     # No text line may start with a control character (a dot or an apostrophe): escape it.
+    function emit(line) {
+        if (line ~ /^[.\047]/) line = "\\&" line
+        print line
+    }
+    function fold(line,   cut, j) {
+        while (length(line) > 80) {
+            cut = 0
+            for (j = 81; j > 1; j--) if (substr(line, j, 1) == " ") { cut = j; break }
+            if (cut == 0) break
+            emit(substr(line, 1, cut - 1))
+            line = substr(line, cut + 1)
+        }
+        emit(line)
+    }
     !skipping && !done && !/^\./ {
+        gsub(/ -- /, " \\-\\- ")
         n = split($0, sentences, /\. /)
         for (i = 1; i <= n; i++) {
-            line = sentences[i] (i < n ? "." : "")
-            if (line ~ /^[.\047]/) line = "\\&" line
-            print line
+            fold(sentences[i] (i < n ? "." : ""))
         }
         next
     }

@@ -15,11 +15,12 @@ import Testing
 
     static let manPage = CLITestSupport.packageRoot.appendingPathComponent("man/blksnapctl.8").path
 
-    /// `mandoc -T lint -W warning` (warnings and worse; style notes such as long lines are
-    /// ignored), or `groff -ww -z -mdoc` where mandoc is missing. CI installs mandoc.
+    /// `mandoc -T lint` at every level down to style notes (long lines, trailing
+    /// delimiters, sentences sharing a line), or `groff -ww -z -mdoc` where mandoc is
+    /// missing. CI installs mandoc.
     @Test func manPageLints() throws {
         if let mandoc = Self.program("mandoc") {
-            let lint = try CLITestSupport.runProgram(mandoc, ["-T", "lint", "-W", "warning", Self.manPage])
+            let lint = try CLITestSupport.runProgram(mandoc, ["-T", "lint", "-W", "style", Self.manPage])
             // mandoc also complains about the system's man database (missing makewhatis): not ours.
             let problems = (lint.stdout + lint.stderr).split(separator: "\n").filter { $0.contains(Self.manPage) }
             #expect(problems.isEmpty, "mandoc -T lint:\n\(problems.joined(separator: "\n"))")
