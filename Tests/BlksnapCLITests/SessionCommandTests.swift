@@ -154,6 +154,51 @@ struct SessionCommandTests {
         #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
     }
 
+    @Test("SIGTERM while the command streams writes: the writer stops and nothing the session made is left (snapshot, images, the tracker it attached); a tracker attached before keeps its CBT")
+    func signalMidWrite() throws {
+        let server = try Server()
+        try prepare(server)
+        #expect(try ctl(server, ["tracker", "attach", "/dev/sdb"]).status == 0)
+        let generation = { () throws -> String? in
+            let info = try ctl(server, ["cbt", "info", "/dev/sdb", "--json"])
+            return (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["generation_id"] as? String
+        }
+        let generationBefore = try #require(try generation())
+        let process = Process()
+        process.executableURL = CLITestSupport.binary
+        let writer = "i=1; while :; do \"$BLKSNAPCTL\" sim write /dev/sda --offset $(( (i % 8) * 1048576 )) --pattern $i --length 1M >/dev/null || exit 9; i=$((i + 1)); done"
+        process.arguments = ["session", "/dev/sda", "/dev/sdb", "--storage", "/dev/store", "--detach", "--json",
+                             "--sim", server.socket, "--", "sh", "-c", writer]
+        var environment = ProcessInfo.processInfo.environment
+        environment["BLKSNAPCTL"] = CLITestSupport.binary!.path
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var data = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        usleep(700_000)  // the writer is streaming through copy-on-write by now
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.split(separator: "\n").count == 1)
+        kill(process.processIdentifier, SIGTERM)
+        data.append(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 128 + SIGTERM, "the writer died by the forwarded SIGTERM")
+        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        #expect(events.last?["reason"] as? String == "command_exited")
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty, "no snapshot left")
+        let listing = try ctl(server, ["sim", "device", "list", "--json"])
+        let devices = try #require((try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [String: Any])?["devices"] as? [[String: Any]])
+        #expect(devices.count == 3 && devices.allSatisfy { $0["is_image"] as? Bool == false }, "no image left: \(listing.stdout)")
+        #expect(try ctl(server, ["cbt", "info", "/dev/sda"]).status == 1, "the tracker the session attached is detached (--detach)")
+        #expect(try generation() == generationBefore, "the tracker attached before the session keeps its CBT generation")
+    }
+
     @Test("limit too low: the overflow is reported once (ENOSPC), limit_reached too; a command that exits 0 on a corrupted image makes the session exit 65")
     func overflowReported() throws {
         let server = try Server()

@@ -274,3 +274,33 @@ struct ConformanceCollectTests {
         #expect(try sim.control.collectSnapshots() == [b])
     }
 }
+
+@Suite("Conformance §1.1: module parameters")
+struct ConformanceParamsTests {
+    @Test("the v5 defaults, the simulated HZ 250, and the load-time adjustments")
+    func defaults() {
+        let params = Params()
+        #expect(params.trackingBlockMinimumShift == 16)
+        #expect(params.trackingBlockMaximumCount == 2_097_152)
+        #expect(params.trackingBlockMaximumShift == 26)
+        #expect(params.chunkMinimumShift == 18)
+        #expect(params.chunkMaximumCountShift == 40)
+        #expect(params.chunkMaximumShift == 26)
+        #expect(params.chunkMaximumInQueue == 16)
+        #expect(params.freeDiffBufferPoolSize == 128)
+        #expect(params.diffStorageMinimum == 2_097_152)
+        #expect(params.hz == 250)
+        #expect(params.normalized() == params)
+
+        var odd = Params()
+        odd.trackingBlockMaximumShift = 12
+        odd.chunkMaximumShift = 12
+        odd.chunkMaximumCountShift = 80
+        odd.hz = 0
+        let normalized = odd.normalized()
+        #expect(normalized.trackingBlockMaximumShift == 16, "raised to the minimum")
+        #expect(normalized.chunkMaximumShift == 18, "raised to the minimum")
+        #expect(normalized.chunkMaximumCountShift == 64, "clamped on 64-bit")
+        #expect(normalized.hz == 250)
+    }
+}

@@ -189,6 +189,8 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
             return refused("the kernel could not read the snapshot id (bad argument address)")
         case (.takeSnapshot, .invalidArgument):
             return refused("an image disk could not be created")
+        case (.takeSnapshot, .fileExists):
+            return refused("an image disk of the same name already exists (a device re-attached from another snapshot): the snapshot is now BROKEN, destroy it")
         case (.takeSnapshot, .noSuchFileOrDirectory), (.takeSnapshot, .noSuchAddressOrDevice):
             return refused("an original device of \(snapshot) could not be opened")
 
