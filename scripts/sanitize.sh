@@ -6,13 +6,16 @@
 #
 # TSan: every suite that runs threads against one simulator (COW engine races, destroy in
 # the middle, event waiters vs destroy, fault injection under concurrent writers, the
-# socket server with concurrent clients). ASan: the whole SimKernel and BlksnapKit test
+# socket server and client with concurrent callers, multi-device takes during writes,
+# concurrent storage allocation, the session against a streaming writer). Their threads
+# are POSIX threads started together (Tests/SimKernelTests/Support.swift), and shared
+# state is behind pthread mutexes: TSan cannot see Synchronization.Mutex's futex. ASan: the whole SimKernel and BlksnapKit test
 # targets. Fails on any sanitizer report (halt_on_error) or test failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 which="${1:-all}"
 
-tsan_filter='CowEngineConcurrencyTests|CowEngineChunkLockTests|StressDestroyTests|WaitEventTests|FaultInjectionTests|WireServerTests'
+tsan_filter='CowEngineConcurrencyTests|CowEngineChunkLockTests|StressDestroyTests|WaitEventTests|FaultInjectionTests|WireServerTests|ConformanceScenarioTests|ConformanceEventTests|LifecycleTests|DiffStorageTests|WireScriptedKernelTests|WireClientTests|SessionSimulatorTests'
 asan_filter='SimKernelTests|BlksnapKitTests'
 
 run() {

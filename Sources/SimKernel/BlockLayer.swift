@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// The simulator's device namespace: every live disk by name, and the `dev_t`
 /// allocators (the kernel's `/dev` + `add_disk`/`del_gendisk` registry).
@@ -31,7 +30,7 @@ final class BlockLayer: @unchecked Sendable {
         var nextDeviceMinor: UInt32 = 0
         var nextImageMinor: UInt32 = 0
     }
-    private let state = Mutex(State())
+    private let state = PthreadMutex(State())
 
     /// Adds an original device. `EEXIST` if the name is taken (or is the control
     /// device's), `EINVAL` for an empty name, one containing `/` or starting with

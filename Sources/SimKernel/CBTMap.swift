@@ -53,7 +53,7 @@ final class CBTMap: @unchecked Sendable {
         }
     }
 
-    private let state: Mutex<State>
+    private let state: PthreadMutex<State>
     private let params: LiveParams
     /// Written only under `state`'s lock; read without it by the write path.
     private let corrupted = Atomic<Bool>(false)
@@ -93,7 +93,7 @@ final class CBTMap: @unchecked Sendable {
                             readMap: AtomicByteMap(count: Int(count)),
                             active: 1, previous: 0, generationID: .random())
         writePath = WritePath(initial)
-        state = Mutex(initial)
+        state = PthreadMutex(initial)
     }
 
     /// Capacity the map was sized for, in sectors.

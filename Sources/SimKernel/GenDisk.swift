@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// One disk of the simulated block layer (the kernel's `gendisk` + its request queue +
 /// `bdev->bd_filter`): either a simulated original device or a snapshot image.
@@ -35,7 +34,7 @@ final class GenDisk: @unchecked Sendable {
         var filter: Tracker?
         var isDeleted = false
     }
-    private let state = Mutex(State())
+    private let state = PthreadMutex(State())
 
     init(name: String, major: UInt32, minor: UInt32, kind: Kind) {
         self.name = name

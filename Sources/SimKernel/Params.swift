@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The module parameters of v5 blksnap (`/sys/module/blksnap/parameters/*`), with
 /// their v5 defaults, plus the simulated kernel's tick rate.
@@ -83,10 +82,10 @@ public struct Params: Sendable, Equatable {
 /// The module's parameters as one live, shared value: units that read a parameter
 /// "live" (spec §1.1) read `current` at the moment the kernel would.
 public final class LiveParams: Sendable {
-    private let value: Mutex<Params>
+    private let value: PthreadMutex<Params>
 
     /// Wraps the initial values (normalized as at module load).
-    public init(_ params: Params) { value = Mutex(params.normalized()) }
+    public init(_ params: Params) { value = PthreadMutex(params.normalized()) }
 
     /// The values in force now.
     public var current: Params { value.withLock { $0 } }

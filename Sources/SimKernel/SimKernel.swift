@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CBlksnapUAPI
-import Synchronization
 
 /// What `stat` tells about a path in the simulator's namespace.
 public struct SimStat: Sendable, Equatable {
@@ -90,7 +89,7 @@ public final class SimKernel: @unchecked Sendable {
         case control
         case disk(GenDisk)
     }
-    private let files = Mutex<[Int32: OpenFile]>([:])
+    private let files = PthreadMutex<[Int32: OpenFile]>([:])
     /// First descriptor number handed out (0–2 look like the standard streams).
     private static let firstDescriptor: Int32 = 3
 

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// One snapshot (kernel: snapshot.c, spec §2.2–§2.5).
 ///
@@ -26,7 +25,7 @@ final class Snapshot: @unchecked Sendable {
     // Guarded by rwLock.
     private var trackers: [Tracker] = []
     private var isTaken = false
-    private let references = Mutex(1)
+    private let references = PthreadMutex(1)
 
     /// CREATE's allocation: a new id, an empty storage and event queue.
     init(params: LiveParams, blockLayer: BlockLayer) {

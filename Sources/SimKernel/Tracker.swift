@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CBlksnapUAPI
-import Synchronization
 
 /// The blksnap filter instance of one tracked device (kernel: tracker.c, spec §2.1, §1.4).
 ///
@@ -23,7 +22,7 @@ final class Tracker: @unchecked Sendable {
     let device: SimBlockDevice
     let queue: RWSemaphore
     let cbt: CBTMap
-    let ctlMutex = Mutex(())
+    let ctlMutex = PthreadMutex(())
 
     private struct State {
         var snapshotIsTaken = false
@@ -31,7 +30,7 @@ final class Tracker: @unchecked Sendable {
         var image: GenDisk?
         var isLinked = false
     }
-    private let state = Mutex(State())
+    private let state = PthreadMutex(State())
 
     /// The attach callback: a tracker with a CBT map for the current capacity.
     ///

@@ -257,10 +257,3 @@ func spawnThread(detached: Bool = false, _ body: @escaping @Sendable () -> Void)
     }
     return { pthread_join(thread, nil) }
 }
-
-/// A value shared between threads, behind a mutex (a class, so closures can capture it).
-final class Locked<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ initial: Value) { value = Mutex(initial) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
-}

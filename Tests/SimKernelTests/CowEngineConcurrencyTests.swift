@@ -32,8 +32,8 @@ struct CowEngineConcurrencyTests {
         let chunkBytes = CowFixture.chunkBytes
         let sharedBytes = imageWriterChunks.lowerBound * chunkBytes
         let baseline = CowFixture.pattern(generation: 1, atByte: 0, count: Int(chunks) * chunkBytes)
-        let mismatches = Mutex<[String]>([])
-        let imageModel = Mutex<[UInt8]>(Array(baseline[sharedBytes...]))
+        let mismatches = PthreadMutex<[String]>([])
+        let imageModel = PthreadMutex<[UInt8]>(Array(baseline[sharedBytes...]))
 
         onThreads(8) { worker in
             var random = CowEngineRandom(state: UInt64(worker) &* 7919 &+ 1)

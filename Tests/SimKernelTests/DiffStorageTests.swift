@@ -211,7 +211,7 @@ struct DiffStorageTests {
         let (storage, _, _) = make()
         let devices = (0..<3).map { CowFixture.device("s\($0)", sectors: 1 << 20, minor: UInt32(10 + $0)) }
         for device in devices { storage.append(device: device, ranges: [(0, 64 * 1000), (100_000, 5)], completed: true) }
-        let results = Mutex<[DiffRegion]>([])
+        let results = PthreadMutex<[DiffRegion]>([])
         onThreads(4) { _ in
             var mine: [DiffRegion] = []
             for _ in 0..<800 {

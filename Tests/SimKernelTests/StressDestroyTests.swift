@@ -40,7 +40,7 @@ struct StressDestroyTests {
 
         let kernel = sim.kernel
         let control = sim.control
-        let problems = Mutex<[String]>([])
+        let problems = PthreadMutex<[String]>([])
         let destroyed = Flag()
         let destroyStarting = Flag()
         let writesDone = Atomic<Int>(0)

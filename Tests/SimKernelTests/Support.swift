@@ -83,7 +83,7 @@ final class Flag: Sendable {
 
 /// A value produced on another thread.
 final class Box<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
+    private let value = PthreadMutex<Value?>(nil)
     func set(_ newValue: Value) { value.withLock { $0 = newValue } }
     var current: Value? { value.withLock { $0 } }
 }
@@ -325,4 +325,11 @@ struct Sim {
         let n = data.withUnsafeMutableBytes { kernel.pread(fd, into: $0, at: offset) }
         return (n, data)
     }
+}
+
+/// A value shared between threads, behind a mutex (a class, so closures can capture it).
+final class Locked<Value: Sendable>: Sendable {
+    private let value: PthreadMutex<Value>
+    init(_ initial: Value) { value = PthreadMutex(initial) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }

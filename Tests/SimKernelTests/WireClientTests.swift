@@ -300,7 +300,7 @@ final class GuardedPages {
         let client = try SimClient(socketPath: harness.socketPath)
         let fd = try client.open(ScriptedKernel.controlPath, flags: O_RDWR)
         let start = monotonicNanoseconds()
-        let waited = Mutex<Int32?>(nil)
+        let waited = PthreadMutex<Int32?>(nil)
         let thread = Thread {
             var event = blksnap_snapshot_event()
             // Long enough that a loaded machine (2 cores, many builds) cannot finish the

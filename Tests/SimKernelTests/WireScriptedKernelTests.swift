@@ -253,7 +253,7 @@ final class WireHarness: @unchecked Sendable {
     /// Runs `body(index)` on `count` new threads (not the cooperative pool) and
     /// returns their results in index order.
     static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Int) -> [Int] {
-        let results = Mutex([Int](repeating: -1, count: count))
+        let results = PthreadMutex([Int](repeating: -1, count: count))
         SimKernelTests.onThreads(count) { index in
             let value = body(index)
             results.withLock { $0[index] = value }
