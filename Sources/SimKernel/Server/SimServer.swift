@@ -217,7 +217,7 @@ public final class SimServer: @unchecked Sendable {
         }
         let fd = connection.fd
         guard let uid = Self.peerUID(fd), Self.isPeerAllowed(uid: uid) else {
-            Self.refuse(fd, errno: EACCES, "the simulator serves only uid \(geteuid()) and root")
+            Self.refuse(fd, errno: EACCES, geteuid() == 0 ? "the simulator serves only root" : "the simulator serves only uid \(geteuid()) and root")
             return
         }
         // The handshake.

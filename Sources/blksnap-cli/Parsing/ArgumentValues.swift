@@ -121,7 +121,7 @@ enum ArgumentValues {
         if text.isEmpty { throw ArgumentValueError("device '' is empty: give a path like /dev/sdb or MAJ:MIN") }
         if text.contains(":") && !text.contains("/") {
             guard let number = DeviceNumber(parsing: text) else {
-                throw ArgumentValueError("device '\(text)' is not MAJ:MIN (two decimal numbers) nor a path")
+                throw ArgumentValueError("device '\(text)' is not MAJ:MIN (two decimal numbers below 2^32) nor a path")
             }
             return .number(number)
         }

@@ -12,8 +12,11 @@ enum SimulatorConnection {
         do {
             return try SimClient(socketPath: socketPath)
         } catch {
-            throw CommandFailure("\(error.message): start it with 'blksnapctl sim serve --root DIR --socket \(socketPath)'",
-                                 status: .unavailable)
+            // A refused peer (another uid) is told who may connect; a missing server how to start one.
+            let remedy = error.errno == .permissionDenied
+                ? "run blksnapctl as the user who started 'blksnapctl sim serve', or as root"
+                : "start it with 'blksnapctl sim serve --root DIR --socket \(socketPath)'"
+            throw CommandFailure("\(error.message): \(remedy)", status: .unavailable)
         }
     }
 
