@@ -23,6 +23,39 @@ struct SessionCommandTests {
         }
     }
 
+    /// A `blksnapctl` process with `arguments`, whose standard output has been read up to
+    /// the first JSON Lines record containing `marker` (or 30 s); stderr is discarded.
+    private final class Streaming {
+        let process = Process()
+        private let out = Pipe()
+        private var data = Data()
+
+        init(_ arguments: [String], environment: [String: String] = [:], until marker: String) throws {
+            process.executableURL = CLITestSupport.binary
+            process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(30)
+            while !String(decoding: data, as: UTF8.self).contains(marker), Date() < deadline {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data.append(chunk)
+            }
+        }
+
+        /// Sends `signal`, reads the rest of the output, waits for the exit; returns all output.
+        func stop(with signal: Int32) -> String {
+            kill(process.processIdentifier, signal)
+            data.append(out.fileHandleForReading.readDataToEndOfFile())
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
     /// Two 8 MiB devices with a known pattern, a 64 MiB storage device.
     private func prepare(_ server: Server) throws {
         _ = try server.readyLine()
@@ -97,26 +130,12 @@ struct SessionCommandTests {
     func untilSignal() throws {
         let server = try Server()
         try prepare(server)
-        let process = Process()
-        process.executableURL = CLITestSupport.binary
-        process.arguments = ["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var data = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-        }
+        let run = try Streaming(["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket],
+                                until: "\"started\"")
         #expect(try ctl(server, ["snapshot", "list"]).stdout.split(separator: "\n").count == 1)
-        kill(process.processIdentifier, SIGTERM)
-        data.append(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        let output = run.stop(with: SIGTERM)
+        #expect(run.process.terminationStatus == 0)
+        let events = try jsonLines(output)
         #expect(events.last?["event"] as? String == "ended")
         #expect(events.last?["reason"] as? String == "stopped")
         #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
@@ -126,29 +145,14 @@ struct SessionCommandTests {
     func signalForwarded() throws {
         let server = try Server()
         try prepare(server)
-        let process = Process()
-        process.executableURL = CLITestSupport.binary
-        process.arguments = ["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket,
-                             "--", "sleep", "30"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var data = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-        }
+        let run = try Streaming(["session", "/dev/sda", "--storage", "/dev/store", "--json", "--sim", server.socket,
+                                 "--", "sleep", "30"], until: "\"started\"")
         usleep(200_000)  // let the command start
         let begin = Date()
-        kill(process.processIdentifier, SIGTERM)
-        data.append(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
+        let output = run.stop(with: SIGTERM)
         #expect(Date().timeIntervalSince(begin) < 10, "the command was not left to sleep 30 s")
-        #expect(process.terminationStatus == 128 + SIGTERM)
-        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        #expect(run.process.terminationStatus == 128 + SIGTERM)
+        let events = try jsonLines(output)
         #expect(events.last?["reason"] as? String == "command_exited")
         #expect(events.last?["status"] as? Int == Int(128 + SIGTERM))
         #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
@@ -164,32 +168,15 @@ struct SessionCommandTests {
             return (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["generation_id"] as? String
         }
         let generationBefore = try #require(try generation())
-        let process = Process()
-        process.executableURL = CLITestSupport.binary
         let writer = "i=1; while :; do \"$BLKSNAPCTL\" sim write /dev/sda --offset $(( (i % 8) * 1048576 )) --pattern $i --length 1M >/dev/null || exit 9; i=$((i + 1)); done"
-        process.arguments = ["session", "/dev/sda", "/dev/sdb", "--storage", "/dev/store", "--detach", "--json",
-                             "--sim", server.socket, "--", "sh", "-c", writer]
-        var environment = ProcessInfo.processInfo.environment
-        environment["BLKSNAPCTL"] = CLITestSupport.binary!.path
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var data = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !String(decoding: data, as: UTF8.self).contains("\"started\""), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-        }
+        let run = try Streaming(["session", "/dev/sda", "/dev/sdb", "--storage", "/dev/store", "--detach", "--json",
+                                 "--sim", server.socket, "--", "sh", "-c", writer],
+                                environment: ["BLKSNAPCTL": CLITestSupport.binary!.path], until: "\"started\"")
         usleep(700_000)  // the writer is streaming through copy-on-write by now
         #expect(try ctl(server, ["snapshot", "list"]).stdout.split(separator: "\n").count == 1)
-        kill(process.processIdentifier, SIGTERM)
-        data.append(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 128 + SIGTERM, "the writer died by the forwarded SIGTERM")
-        let events = try jsonLines(String(decoding: data, as: UTF8.self))
+        let output = run.stop(with: SIGTERM)
+        #expect(run.process.terminationStatus == 128 + SIGTERM, "the writer died by the forwarded SIGTERM")
+        let events = try jsonLines(output)
         #expect(events.last?["reason"] as? String == "command_exited")
         #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty, "no snapshot left")
         let listing = try ctl(server, ["sim", "device", "list", "--json"])
@@ -224,26 +211,12 @@ struct SessionCommandTests {
         try prepare(server)
         let created = try ctl(server, ["snapshot", "create", "/dev/sda"])
         let id = try #require(created.stdout.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) })
-        let process = Process()
-        process.executableURL = CLITestSupport.binary
-        process.arguments = ["snapshot", "watch", id, "--storage", "/dev/store", "--step", "4M", "--json", "--sim", server.socket]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var data = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !String(decoding: data, as: UTF8.self).contains("\"appended\""), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-        }
+        let run = try Streaming(["snapshot", "watch", id, "--storage", "/dev/store", "--step", "4M", "--json",
+                                 "--sim", server.socket], until: "\"appended\"")
         // The creation event was answered: take now succeeds (capacity > 0).
         #expect(try ctl(server, ["snapshot", "take", id]).status == 0)
-        kill(process.processIdentifier, SIGTERM)
-        data.append(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        _ = run.stop(with: SIGTERM)
+        #expect(run.process.terminationStatus == 0)
         #expect(try ctl(server, ["snapshot", "list"]).stdout.contains(id), "watch leaves the snapshot running")
         #expect(try ctl(server, ["snapshot", "destroy", id]).status == 0)
     }
