@@ -28,8 +28,9 @@ struct BadInputCatalogTests {
             self.arguments = arguments
             self.status = status
             // A value that looks like an option is quoted by ArgumentParser as an unknown
-            // option, or (last on the line) reported as the missing argument.
-            self.quoted = quoted == Array("<device>".utf8) ? [quoted, Array("'-1:0'".utf8)] : [quoted]
+            // option, or (last on the line) reported as the missing argument (session
+            // names it DEVICE).
+            self.quoted = quoted == Array("<device>".utf8) ? [quoted, Array("'-1:0'".utf8), Array("DEVICE".utf8)] : [quoted]
         }
         var description: String { arguments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ") }
     }
@@ -43,6 +44,7 @@ struct BadInputCatalogTests {
         ["cbt", "read", "DEV"], ["cbt", "mark-dirty", "DEV", "--range", "0:8"],
         ["sim", "read", "DEV", "--offset", "0", "--length", "512"],
         ["sim", "write", "DEV", "--offset", "0", "--pattern", "1", "--length", "512"],
+        ["session", "DEV", "--storage", "/dev/sdb", "--", "true"],
     ]
 
     /// Devices that do not exist (ENOENT) or do not parse: both usage errors (64) since the
@@ -65,6 +67,7 @@ struct BadInputCatalogTests {
         ["snapshot", "add", "IDX", "sda"], ["snapshot", "take", "IDX"], ["snapshot", "destroy", "IDX"],
         ["snapshot", "wait-event", "IDX", "--timeout-ms", "0"],
         ["snapshot", "append-storage", "IDX", "--device", "/dev/sdb", "--range", "0:8"],
+        ["snapshot", "watch", "IDX", "--storage", "/dev/sdb"],
     ]
 
     static let badIDs: [(text: String, status: Int32)] = [
@@ -86,6 +89,11 @@ struct BadInputCatalogTests {
          ["100", "0:-8", "18446744073709551615:1", "x:8", ":"]),
         (["snapshot", "wait-event", "ID", "--timeout-ms=VAL"], ["-1", "abc", "18446744073709551616"]),
         (["cbt", "read", "sda", "--since=VAL"], ["256", "-1", "x"]),
+        (["session", "sda", "--storage", "/dev/sdb", "--step=VAL", "--", "true"], ["-5", "12Q", "18446744073709551616", "1.5M"]),
+        (["session", "sda", "--storage", "/dev/sdb", "--limit=VAL", "--", "true"], ["0", "-5", "12Q", "18446744073709551616"]),
+        (["session", "sda", "--storage=VAL", "--", "true"], ["", "dir:", "/dev/sdb:x:8", "/dev/sdb:0:8,/dev/sdc:1:2", "/dev/sdb:0"]),
+        (["snapshot", "watch", "ID", "--storage=VAL"], ["", "dir:", "/dev/sdb:x:8"]),
+        (["snapshot", "watch", "ID", "--storage", "/dev/sdb", "--step=VAL"], ["-5", "12Q"]),
     ]
 
     /// Every row of the catalog.
@@ -123,7 +131,7 @@ struct BadInputCatalogTests {
         return rows
     }
 
-    @Test("every bad input: documented status, one line quoting the value, state unchanged")
+    @Test("every bad input: documented status, one line quoting the value, state unchanged (devices, snapshots, bytes, CBT)")
     func catalogRuns() throws {
         let server = try SimServeTests.Server()
         _ = try server.readyLine()
@@ -136,18 +144,40 @@ struct BadInputCatalogTests {
         #expect(created.status == 0, "\(created.stderr)")
         let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 36)
-        // The same state `sim device list --json` and `snapshot list --json` print, read in-process.
+        // What `sim device list --json` and `snapshot list --json` print, plus every
+        // device's bytes and the CBT of every tracked one, read in-process.
         let client = try SimClient(socketPath: server.socket)
         let control = try Control(kernel: client)
-        func state() throws -> String {
-            "\(try client.listDevices())\n\(try control.collectSnapshots())"
+        /// The description (compared and printed) and every device's bytes (compared).
+        struct State: Equatable, CustomStringConvertible {
+            var description: String
+            var contents: [Data]
+        }
+        func state() throws -> State {
+            var parts = ["\(try client.listDevices())", "\(try control.collectSnapshots())"]
+            var contents: [Data] = []
+            for device in try client.listDevices() {
+                // The host file behind the device (sim device add's default backing), read
+                // directly: the same bytes without 8 MiB through the socket per row.
+                let backing = server.root.appendingPathComponent("state/" + device.name + ".img")
+                contents.append(try #require(FileManager.default.contents(atPath: backing.path), "no backing file \(backing.path)"))
+                if device.filter != nil {
+                    let blockDevice = try BlockDevice(path: device.path, kernel: client)
+                    parts.append("\(try blockDevice.cbtInfo())")
+                    try blockDevice.close()
+                }
+            }
+            return State(description: parts.joined(separator: "\n"), contents: contents)
         }
         let listed = try ctl(["snapshot", "list", "--json"]).stdout
         #expect(listed.contains(id), "snapshot list --json agrees: \(listed)")
         let before = try state()
         var tried = 0
         for row in Self.catalog {
-            let arguments = row.arguments.map { $0 == Array("ID".utf8) ? Array(id.utf8) : $0 } + [Array("--sim".utf8), Array(server.socket.utf8)]
+            // --sim goes before a `--` (what follows it is session's command).
+            var arguments = row.arguments.map { $0 == Array("ID".utf8) ? Array(id.utf8) : $0 }
+            arguments.insert(contentsOf: [Array("--sim".utf8), Array(server.socket.utf8)],
+                             at: arguments.firstIndex(of: Array("--".utf8)) ?? arguments.endIndex)
             let outcome = try Self.spawn(arguments)
             tried += 1
             #expect(outcome.status == row.status, "status of `\(row)`: \(String(decoding: outcome.stderr, as: UTF8.self))")

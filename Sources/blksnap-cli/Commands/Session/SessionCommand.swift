@@ -75,7 +75,10 @@ struct SessionCommand: ParsableCommand {
     func validate() throws {
         let devices = parts.devices
         if devices.isEmpty { throw ValidationError("give at least one DEVICE to snapshot") }
-        for device in devices { _ = try ArgumentValues.device(device) }
+        for device in devices {
+            // A malformed device is a usage error (64) quoting it, as in every other command.
+            do { _ = try ArgumentValues.device(device) } catch { throw ValidationError(error.description) }
+        }
         if let limit, limit < 512 { throw ValidationError("--limit must be at least one sector (512 bytes)") }
     }
 
