@@ -1,4 +1,3 @@
-
 /// The module parameters of v5 blksnap (`/sys/module/blksnap/parameters/*`), with
 /// their v5 defaults, plus the simulated kernel's tick rate.
 ///
