@@ -9,8 +9,9 @@
 # socket server and client with concurrent callers, multi-device takes during writes,
 # concurrent storage allocation, the session against a streaming writer). Their threads
 # are POSIX threads started together (Tests/SimKernelTests/Support.swift), and shared
-# state is behind pthread mutexes: TSan cannot see Synchronization.Mutex's futex. ASan: the whole SimKernel and BlksnapKit test
-# targets. Fails on any sanitizer report (halt_on_error) or test failure.
+# state is behind pthread mutexes: TSan cannot see Synchronization.Mutex's futex.
+# ASan: the whole SimKernel and BlksnapKit test targets. Fails on any sanitizer report
+# (halt_on_error) or test failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 which="${1:-all}"

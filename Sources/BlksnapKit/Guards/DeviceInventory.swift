@@ -51,6 +51,11 @@ public struct DeviceInventory: Sendable {
     /// The image name prefix of v5, `blksnap-image_` (§1.1).
     public static let imageNamePrefix = "blksnap-image_"
 
+    /// The image name v5 gives the original `number` (8:16 → `blksnap-image_8:16`, §1.1).
+    public static func imageName(ofOriginal number: DeviceNumber) -> String {
+        imageNamePrefix + number.description
+    }
+
     /// The original's number encoded in an image name (`blksnap-image_8:16` → 8:16).
     public static func imageOriginal(ofName name: String) -> DeviceNumber? {
         guard name.hasPrefix(imageNamePrefix) else { return nil }

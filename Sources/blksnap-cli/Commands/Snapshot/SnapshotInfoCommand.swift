@@ -31,18 +31,16 @@ struct SnapshotInfoCommand: ParsableCommand {
     func run() throws {
         let backend = try Backend(global)
         let blockDevice = try backend.blockDevice(device)
+        let outcome = Result { () throws(BlksnapError) in try blockDevice.snapshotInfo() }
         // An image named after this device that still exists while snapshotinfo knows of
         // none (the device is untracked, or tracked again by a new filter) means the
         // device was detached from a taken snapshot: that image no longer follows it.
-        let orphanedImage: String? = {
-            guard let number = try? blockDevice.deviceNumber() else { return nil }
-            let name = DeviceInventory.imageNamePrefix + number.description
-            return (try? backend.kernel.stat("/dev/" + name)) != nil ? name : nil
-        }()
-        let outcome = Result { () throws(BlksnapError) in try blockDevice.snapshotInfo() }
-        if let orphanedImage, (try? outcome.get())?.imageName == nil,
-           let loss = ProtectionCheck(kernel: backend.kernel).check(originalPath: blockDevice.path, expectedImageName: orphanedImage) {
-            try SafetyReport.exitIfLost([loss], backend)
+        if (try? outcome.get())?.imageName == nil, let number = try? blockDevice.deviceNumber() {
+            let image = DeviceInventory.imageName(ofOriginal: number)
+            if (try? backend.kernel.stat("/dev/" + image)) != nil,
+               let loss = ProtectionCheck(kernel: backend.kernel).check(originalPath: blockDevice.path, expectedImageName: image) {
+                try SafetyReport.exitIfLost([loss], backend)
+            }
         }
         let info = try performing(backend) { () throws(BlksnapError) in try outcome.get() }
         let report = Report(device: blockDevice.path, image: info.imagePath, corrupted: info.isCorrupted,
