@@ -23,7 +23,7 @@ public final class BlockDevice: Sendable {
     /// The device path that was opened.
     public var path: String { descriptor.path }
 
-    private let descriptor: OpenDescriptor
+    let descriptor: OpenDescriptor
 
     /// Opens a block device (read-only by default: no filter request needs write access).
     public init(path: String, kernel: any KernelInterface = LinuxKernel(), flags: Int32 = O_RDONLY) throws(BlksnapError) {

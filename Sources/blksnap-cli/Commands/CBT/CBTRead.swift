@@ -60,32 +60,3 @@ struct CBTRead: ParsableCommand {
         }
     }
 }
-
-/// The blocks of a CBT map whose byte is greater than a changes number, as sector ranges.
-struct ChangedBlocks: Equatable {
-    /// Number of changed blocks.
-    var blockCount = 0
-    /// Adjacent changed blocks merged, clipped to the capacity.
-    var ranges: [SectorRange] = []
-
-    init(map: [UInt8], since: UInt8, blockSizeBytes: UInt32, capacitySectors: UInt64) {
-        let blockSectors = UInt64(max(blockSizeBytes / 512, 1))
-        var runStart: Int?
-        func close(_ end: Int) {
-            guard let start = runStart else { return }
-            let first = UInt64(start) * blockSectors
-            let last = min(UInt64(end) * blockSectors, capacitySectors)
-            if last > first { ranges.append(SectorRange(offsetSectors: first, countSectors: last - first)) }
-            runStart = nil
-        }
-        for (index, number) in map.enumerated() {
-            if number > since {
-                blockCount += 1
-                if runStart == nil { runStart = index }
-            } else {
-                close(index)
-            }
-        }
-        close(map.count)
-    }
-}

@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// Reads a snapshot image (`/dev/blksnap-image_MAJ:MIN`) through a ``KernelInterface``:
+/// the one image-reading core of the package.
+///
+/// The NBD export serves its READ requests with ``read(into:at:)``, and backups copy the
+/// image (whole, or the ranges ``ChangedBlocks`` lists) with
+/// ``forEachBlock(of:blockBytes:_:)``. On the real kernel this is `pread(2)` of the image
+/// node; on a simulator, the same request over its backend.
+public final class SnapshotImageReader: Sendable {
+    /// Bytes read per request by ``forEachBlock(of:blockBytes:_:)`` unless told: 1 MiB.
+    public static let defaultBlockBytes = 1 << 20
+
+    /// The image device node.
+    public var path: String { device.path }
+    /// The image's size in bytes (`BLKGETSIZE64`): the original's capacity at take.
+    public let capacityBytes: UInt64
+
+    private let device: BlockDevice
+
+    /// Opens an image node read-only.
+    public init(path: String, kernel: any KernelInterface = LinuxKernel()) throws(BlksnapError) {
+        device = try BlockDevice(path: path, kernel: kernel, flags: O_RDONLY)
+        capacityBytes = try device.capacityBytes()
+    }
+
+    /// Opens the image of `original`, which must be in a taken snapshot.
+    ///
+    /// Throws with `ENODEV` when the device has no image (not in a snapshot, or the
+    /// snapshot is not taken yet), and with the image's errno when its snapshot is corrupted.
+    public convenience init(imageOf original: BlockDevice) throws(BlksnapError) {
+        let info = try original.snapshotInfo()
+        guard let imagePath = info.imagePath else {
+            throw BlksnapError.invalidRequest(
+                .snapshotInfo,
+                "\(original.path) has no snapshot image: it is not in a taken snapshot (create one, add the device and take it first)",
+                errno: .operationNotSupportedByDevice, devicePath: original.path)
+        }
+        try self.init(path: imagePath, kernel: original.kernel)
+    }
+
+    /// Closes the image node; reads then fail with `EBADF`.
+    public func close() throws(BlksnapError) {
+        try device.close()
+    }
+
+    /// Fills `buffer` from `offsetBytes`, retrying short reads; returns fewer bytes only at
+    /// the end of the image.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(ImageReadError) -> Int {
+        let fd: CInt
+        do {
+            fd = try device.descriptor.descriptor(for: .openDevice)
+        } catch {
+            throw ImageReadError(path: path, offsetBytes: offsetBytes, errno: error.errno)
+        }
+        var done = 0
+        while done < buffer.count {
+            let position = offsetBytes + UInt64(done)
+            if position >= capacityBytes { break }
+            let n: Int
+            do {
+                n = try device.kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: position)
+            } catch {
+                throw ImageReadError(path: path, offsetBytes: position, errno: error)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads every byte of `ranges` (sorted or not; each clipped to the image) in requests of
+    /// at most `blockBytes`, aligned to `blockBytes` from the start of the image, and hands
+    /// each block to `body` with its offset. One buffer is reused: `body` must copy what it
+    /// keeps.
+    ///
+    /// The whole image is `[SectorRange(offsetSectors: 0, countSectors: capacity / 512)]`
+    /// (see ``wholeImage``).
+    public func forEachBlock<E: Error>(
+        of ranges: [SectorRange], blockBytes: Int = SnapshotImageReader.defaultBlockBytes,
+        _ body: (_ offsetBytes: UInt64, _ bytes: UnsafeRawBufferPointer) throws(E) -> Void
+    ) throws(ImageCopyError<E>) {
+        precondition(blockBytes > 0 && blockBytes % 512 == 0, "blockBytes must be a positive multiple of 512")
+        let block = UInt64(blockBytes)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 4096)
+        defer { buffer.deallocate() }
+        for range in ranges {
+            var offset = range.offsetBytes
+            let end = min(range.offsetBytes + range.countBytes, capacityBytes)
+            while offset < end {
+                let blockEnd = min((offset / block + 1) * block, end)
+                let length = Int(blockEnd - offset)
+                let n: Int
+                do {
+                    n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: offset)
+                } catch {
+                    throw .read(error)
+                }
+                if n == 0 { break }
+                do {
+                    try body(offset, UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+                } catch {
+                    throw .body(error)
+                }
+                offset += UInt64(n)
+            }
+        }
+    }
+
+    /// The whole image as one range.
+    public var wholeImage: [SectorRange] {
+        [SectorRange(offsetSectors: 0, countSectors: (capacityBytes + SectorRange.sectorSizeBytes - 1) / SectorRange.sectorSizeBytes)]
+    }
+}
+
+/// Why ``SnapshotImageReader/forEachBlock(of:blockBytes:_:)`` stopped: the image read
+/// failed, or the caller's body threw.
+public enum ImageCopyError<Body: Error>: Error {
+    /// Reading the image failed.
+    case read(ImageReadError)
+    /// The body threw.
+    case body(Body)
+}
