@@ -388,3 +388,34 @@ struct ControlTests {
         #expect(Control.ticks(milliseconds: 1 << 40, hz: 1000) == .max)
     }
 }
+
+/// ``ImageWriteGuard``: pieces of an image write never cross a 4 KiB boundary (§12.1 item 9).
+@Suite("Image write guard")
+struct ImageWriteGuardTests {
+    @Test("Image paths are recognised by the v5 image name")
+    func recognises() {
+        #expect(ImageWriteGuard.isImage(path: "/dev/blksnap-image_8:16"))
+        #expect(ImageWriteGuard.isImage(path: "blksnap-image_240:0"))
+        #expect(!ImageWriteGuard.isImage(path: "/dev/sda"))
+        #expect(!ImageWriteGuard.isImage(path: "/dev/blksnap-control"))
+    }
+
+    @Test("Pieces end at the next 4 KiB boundary and cover the whole write")
+    func pieces() {
+        #expect(ImageWriteGuard.pieceLength(offsetBytes: 0, remainingBytes: 196_608) == 4096)
+        #expect(ImageWriteGuard.pieceLength(offsetBytes: 512, remainingBytes: 196_608) == 3584)
+        #expect(ImageWriteGuard.pieceLength(offsetBytes: 4096, remainingBytes: 100) == 100)
+        var offset: UInt64 = 65_536 * 10 - 1000, remaining = 200_000
+        var lengths: [Int] = []
+        while remaining > 0 {
+            let length = ImageWriteGuard.pieceLength(offsetBytes: offset, remainingBytes: remaining)
+            #expect(length > 0)
+            #expect((offset % 4096) + UInt64(length) <= 4096, "piece at \(offset) crosses a page")
+            lengths.append(length)
+            offset += UInt64(length)
+            remaining -= length
+        }
+        #expect(lengths.reduce(0, +) == 200_000)
+        #expect(lengths.first == 1000)
+    }
+}
