@@ -144,9 +144,25 @@ func simFuseWrite(_ path: UnsafePointer<CChar>?, _ buffer: UnsafePointer<CChar>?
                   _ offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
     guard let info, offset >= 0 else { return -EINVAL }
     let source = UnsafeRawBufferPointer(start: buffer, count: buffer == nil ? 0 : size)
-    let result = SimFuseContext.current.kernel.pwrite(Int32(truncatingIfNeeded: info.pointee.fh), from: source,
-                                                      at: UInt64(offset))
-    return Int32(clamping: result)
+    let fd = Int32(truncatingIfNeeded: info.pointee.fh)
+    let kernel = SimFuseContext.current.kernel
+    guard let device = devicePath(path), device.hasPrefix("/dev/blksnap-image_") else {
+        return Int32(clamping: kernel.pwrite(fd, from: source, at: UInt64(offset)))
+    }
+    // An image: pieces that never cross a 4 KiB boundary, as the page cache would submit
+    // them. One pwrite is one bio, and a bio spanning chunks corrupts the image on v5
+    // (spec §12.1 item 9, Quirk.multichunkImageWrite) — the loop device of
+    // `sim loop attach --writable` sends exactly such bios (it uses direct I/O).
+    var done = 0
+    while done < source.count {
+        let position = UInt64(offset) + UInt64(done)
+        let length = min(source.count - done, Int(4096 - position % 4096))
+        let result = kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: source[done..<done + length]), at: position)
+        if result < 0 { return done > 0 ? Int32(clamping: done) : Int32(clamping: result) }
+        done += result
+        if result < length { break }
+    }
+    return Int32(clamping: done)
 }
 
 /// `close(2)` of one descriptor: nothing to do, the simulator buffers no writes.

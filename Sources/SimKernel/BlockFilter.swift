@@ -34,10 +34,9 @@ struct BlockFilter {
         case BLKSNAP_REQ_BLKIOMIN:
             return memory.write(disk.ioMin, at: argument) ? 0 : -EFAULT
         case BLKSNAP_REQ_BLKFILTER_ATTACH, BLKSNAP_REQ_BLKFILTER_DETACH, BLKSNAP_REQ_BLKFILTER_CTL:
-            // Filters on images are not simulated (Quirk.noFilterOnImages).
-            guard let device = disk.device else { return -ENOTTY }
+            // Images take a filter too (Quirk.filterOnImages).
             switch command {
-            case BLKSNAP_REQ_BLKFILTER_ATTACH: return attach(disk: disk, device: device, argument, memory)
+            case BLKSNAP_REQ_BLKFILTER_ATTACH: return attach(disk: disk, argument, memory)
             case BLKSNAP_REQ_BLKFILTER_DETACH: return detach(disk: disk, argument, memory)
             default: return control(disk: disk, argument, memory)
             }
@@ -48,7 +47,7 @@ struct BlockFilter {
 
     /// BLKFILTER_ATTACH: EFAULT, ENOENT (unknown filter), EALREADY (already attached),
     /// ENOMEM (0-sector device). The queue freeze runs even on the EALREADY path.
-    private func attach(disk: GenDisk, device: SimBlockDevice, _ argument: UInt64, _ memory: some UserMemory) -> Int32 {
+    private func attach(disk: GenDisk, _ argument: UInt64, _ memory: some UserMemory) -> Int32 {
         guard let name = memory.readBytes(at: argument, count: Int(BLKFILTER_NAME_LENGTH)) else { return -EFAULT }
         guard Self.nameMatches(name) else { return -ENOENT }
         // freeze_bdev: no filesystem in the simulator. Then the queue freeze.
@@ -56,7 +55,7 @@ struct BlockFilter {
             if disk.isDeleted { return -ENXIO }
             if disk.filter != nil { return -EALREADY }
             do throws(SimErrno) {
-                disk.setFilter(try Tracker(disk: disk, device: device, params: params))
+                disk.setFilter(try Tracker(disk: disk, params: params))
                 return 0
             } catch {
                 return -error.code

@@ -138,6 +138,15 @@ struct Control {
         guard let snapshot = snapshots.get(id) else { return -ESRCH }
         let hz = UInt64(params.current.hz == 0 ? 250 : params.current.hz)  // 0 is normalized to 250 at load
         let timeoutNanoseconds = UInt64(timeoutJiffies) * 1_000_000_000 / hz
+        if timeoutJiffies > UInt32(Int32.max) {
+            // Quirk.waitTimeoutIntOverflow: v5's event_wait keeps the remaining ticks in an int.
+            let waited = snapshot.events.waitUntilQueued(timeoutNanoseconds: timeoutNanoseconds, interrupted: interrupted)
+            snapshot.put()
+            switch waited {
+            case .failure(let error): return -error.code
+            case .success: return Self.overflowedWaitResult(timeoutJiffies: timeoutJiffies)
+            }
+        }
         let outcome = snapshot.events.wait(timeoutNanoseconds: timeoutNanoseconds, interrupted: interrupted)
         // The waiter's reference: if the snapshot was destroyed meanwhile, this put
         // runs the deferred teardown (§6.4).
@@ -154,6 +163,23 @@ struct Control {
         withUnsafeBytes(of: event.timeLabel.littleEndian) { reply.replaceSubrange(24..<32, with: $0) }
         reply.replaceSubrange(32..<32 + event.payload.count, with: event.payload)
         return memory.copyToUser(argument, fromBytes: reply) ? 0 : -EINVAL
+    }
+
+    /// What v5 answers when a WAIT_EVENT of `timeoutJiffies` ≥ 2^31 ends with an event
+    /// queued (spec §12.1 item 10, Quirk.waitTimeoutIntOverflow): `int ret` holds the
+    /// remaining ticks truncated, a negative number, so the event stays queued and
+    /// `ret` becomes the error: `-ERESTARTSYS` (−512) turns into EINTR, −4095...−1 is
+    /// returned as that errno (EPERM for `UInt32.max`). Below −4095 the value is no
+    /// error pointer: v5 dereferences it and oopses (the caller is killed); the
+    /// simulator answers EFAULT (Quirk.waitTimeoutOverflowOops). The remaining ticks are
+    /// taken to be the whole timeout, exact when the event was queued before the call;
+    /// for a later event v5 subtracts the ticks slept (errno 678 after ~2.7 s at HZ=250,
+    /// an oops after ~16 s), which the simulator does not (Quirk.waitTimeoutOverflowLaterEvent).
+    static func overflowedWaitResult(timeoutJiffies: UInt32) -> Int32 {
+        let ret = Int32(truncatingIfNeeded: timeoutJiffies)
+        if ret == -512 { return -EINTR }  // -ERESTARTSYS
+        if ret >= -4095 { return ret }
+        return -EFAULT
     }
 }
 

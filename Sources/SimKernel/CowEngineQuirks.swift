@@ -32,6 +32,8 @@ extension SimKernel {
                  summary: "A v5 image read of a chunk without descriptor is redirected to the original and can race a COW of that chunk; the simulator reads it under the diff-area lock, so it always returns the point-in-time data."),
         SimQuirk(id: "killableChunkLock", specSection: "§4.3, §4.4", handling: .diverged,
                  summary: "Fatal signals while waiting for a chunk lock (write passes without COW / image EIO in v5) are not modelled."),
+        SimQuirk(id: "multichunkImageWrite", specSection: "§4.4, §12.1 item 9", handling: .reproduced,
+                 summary: "One image write (pwrite = one bio; v5 sees such a bio from O_DIRECT, buffered writes arrive a page per bio) that meets a NEW chunk and continues past it, the NEW part spanning more than one 4 KiB segment, lands intact up to that chunk's end only: every later part reads back as the fixed imageWritePoison pattern, whatever its chunk's state; no event, error_code 0 (v5: other memory, sometimes an oops). Parameter fix_multichunk_image_write=1 turns it off."),
         SimQuirk(id: "misalignedRegionEIO", specSection: "§4.7", handling: .reproduced,
                  summary: "Appended ranges are not validated; a store to a region not aligned to the storage's logical block size, or beyond its end, fails −EIO and corrupts the device."),
         SimQuirk(id: "enotblkLazy", specSection: "§4.7, §5.2", handling: .reproduced,
@@ -45,4 +47,17 @@ extension SimKernel {
         SimQuirk(id: "overflowPermanent", specSection: "§5.4, §12.4", handling: .reproduced,
                  summary: "Once no range can hold a chunk the overflow flag stays set; later appends add capacity but every allocation fails ENOSPC; other devices fail at their own next store."),
     ]
+
+    /// What the parts of an image write after the first NEW chunk read back as
+    /// (Quirk.multichunkImageWrite): this 16-byte ASCII pattern, repeated and aligned
+    /// to image byte offsets. v5 leaves other memory there; a fixed pattern makes the
+    /// damage recognisable and never equal to the data, the old data or zeros.
+    public static let imageWritePoison: [UInt8] = Array("v5 bvec overrun!".utf8)
+
+    /// Fills `buffer`, which stands for image bytes from `offset` on, with ``imageWritePoison``.
+    static func fillWithImageWritePoison(_ buffer: UnsafeMutableRawBufferPointer, atByte offset: UInt64) {
+        let pattern = imageWritePoison
+        let phase = Int(offset % UInt64(pattern.count))
+        for index in 0..<buffer.count { buffer[index] = pattern[(phase + index) % pattern.count] }
+    }
 }

@@ -436,12 +436,34 @@ final class DiffArea: @unchecked Sendable {
         }
     }
 
-    /// §4.4 image write (the caller has already marked the original's CBT).
+    /// Bytes per segment of the bio an image write is taken to be: one page, as an
+    /// `O_DIRECT` write from an ordinary user buffer gives (Quirk.multichunkImageWrite).
+    static let bioSegmentBytes = 4096
+
+    /// §4.4 image write (the caller has already marked the original's CBT): one bio.
     /// Returns 0 or `-EIO`. Never touches the original.
+    ///
+    /// Quirk.multichunkImageWrite (§12.1 item 9): v5's `chunk_load_and_schedule_io`
+    /// advances the bio over a NEW chunk with `bio_advance_iter_single`, correct only
+    /// when that stays inside the current segment (a page here). When it does not,
+    /// every later part of the bio takes its data from memory beyond that segment: those
+    /// parts (whatever their chunks' state) receive ``SimKernel/imageWritePoison``
+    /// instead of the caller's bytes. No error, no event. Off with the simulator
+    /// parameter `fix_multichunk_image_write`.
     func imageWrite(_ buffer: UnsafeRawBufferPointer, atByte offset: UInt64) -> Int32 {
         if lock.withLock({ isReleased || error != 0 }) { return -EIO }
+        let reproduceOverrun = params.current.fixMultichunkImageWrite == 0
+        var overrun = false
         return forEachChunk(atByte: offset, byteCount: buffer.count) { number, within, range in
-            let part = UnsafeRawBufferPointer(rebasing: buffer[range])
+            var poison: UnsafeMutableRawBufferPointer?
+            defer { poison?.deallocate() }
+            var part = UnsafeRawBufferPointer(rebasing: buffer[range])
+            if overrun {
+                let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: part.count, alignment: 16)
+                SimKernel.fillWithImageWritePoison(bytes, atByte: number * chunkBytes + UInt64(within))
+                poison = bytes
+                part = UnsafeRawBufferPointer(bytes)
+            }
             let step: ImageStep = lock.withLock {
                 guard !isReleased else { return .done(-EIO) }
                 if chunks[number] == nil { chunks[number] = Chunk() }
@@ -481,6 +503,10 @@ final class DiffArea: @unchecked Sendable {
                     UnsafeMutableRawBufferPointer(rebasing: data.bytes[within..<within + part.count]).copyMemory(from: part)
                 }
                 finishLoad(chunk: number, buffer: data, loaded: loaded)
+                // The advance over this chunk leaves the current segment: the rest of the bio is garbage.
+                if reproduceOverrun && within % Self.bioSegmentBytes + part.count > Self.bioSegmentBytes {
+                    overrun = true
+                }
                 return loaded ? 0 : -EIO
             case .original:
                 lock.withLock { unlockChunkLocked(number) }

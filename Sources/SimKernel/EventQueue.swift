@@ -54,16 +54,35 @@ final class EventQueue: @unchecked Sendable {
     func wait(timeoutNanoseconds: UInt64, interrupted: () -> Bool = { false }) -> Result<SimEvent, SimErrno> {
         let deadline = monotonicNanoseconds() &+ timeoutNanoseconds
         return queue.withLock {
-            while events.isEmpty {
-                if interrupted() { return .failure(SimErrno(EINTR)) }
-                let now = monotonicNanoseconds()
-                if now >= deadline { break }
-                // Wake at least every 10 ms to notice interruption.
-                _ = queue.wait(untilMonotonicNanoseconds: min(deadline, now + 10_000_000))
-            }
-            if events.isEmpty { return .failure(SimErrno(ENOENT)) }
+            if let error = sleepWhileEmptyLocked(until: deadline, interrupted: interrupted) { return .failure(error) }
             return .success(events.removeFirst())
         }
+    }
+
+    /// Waits up to `timeoutNanoseconds` until the queue is non-empty, without
+    /// dequeuing: the first half of v5's `event_wait`, for the paths that fail after
+    /// the wait and leave the event queued (Quirk.waitTimeoutIntOverflow).
+    ///
+    /// - Returns: success when an event is queued, `ENOENT` at the timeout, `EINTR`.
+    func waitUntilQueued(timeoutNanoseconds: UInt64, interrupted: () -> Bool = { false }) -> Result<Void, SimErrno> {
+        let deadline = monotonicNanoseconds() &+ timeoutNanoseconds
+        return queue.withLock {
+            if let error = sleepWhileEmptyLocked(until: deadline, interrupted: interrupted) { return .failure(error) }
+            return .success(())
+        }
+    }
+
+    /// Sleeps (lock held, released while sleeping) until an event is queued, the
+    /// deadline passes (`ENOENT`) or `interrupted` says so (`EINTR`); nil when an event is queued.
+    private func sleepWhileEmptyLocked(until deadline: UInt64, interrupted: () -> Bool) -> SimErrno? {
+        while events.isEmpty {
+            if interrupted() { return SimErrno(EINTR) }
+            let now = monotonicNanoseconds()
+            if now >= deadline { break }
+            // Wake at least every 10 ms to notice interruption.
+            _ = queue.wait(untilMonotonicNanoseconds: min(deadline, now + 10_000_000))
+        }
+        return events.isEmpty ? SimErrno(ENOENT) : nil
     }
 
     /// Wakes sleepers so that they re-check their interruption condition.

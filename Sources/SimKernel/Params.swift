@@ -25,6 +25,11 @@ public struct Params: Sendable, Equatable {
     public var diffStorageMinimum: UInt32 = 2_097_152
     /// Simulated timer frequency: WAIT_EVENT's `timeout_ms` counts ticks of 1/hz s.
     public var hz: UInt32 = 250
+    /// Simulator only, not a v5 parameter (read live): nonzero makes an image write
+    /// that spans chunks land intact, the behaviour v5 intends. 0, the default,
+    /// reproduces what v5 does (spec §12.1 item 9, `Quirk.multichunkImageWrite`): the
+    /// parts after the first not-yet-copied chunk read back as ``SimKernel/imageWritePoison``.
+    public var fixMultichunkImageWrite: UInt32 = 0
 
     /// The v5 defaults.
     public init() {}
@@ -42,11 +47,13 @@ public struct Params: Sendable, Equatable {
         return p
     }
 
-    /// The parameter names as the module spells them (plus `hz`), in a fixed order.
+    /// The parameter names as the module spells them (plus the simulator's own `hz`
+    /// and `fix_multichunk_image_write`), in a fixed order.
     public static let names: [String] = [
         "tracking_block_minimum_shift", "tracking_block_maximum_count", "tracking_block_maximum_shift",
         "chunk_minimum_shift", "chunk_maximum_count_shift", "chunk_maximum_shift",
         "chunk_maximum_in_queue", "free_diff_buffer_pool_size", "diff_storage_minimum", "hz",
+        "fix_multichunk_image_write",
     ]
 
     private static func keyPath(_ name: String) -> WritableKeyPath<Params, UInt32>? {
@@ -61,6 +68,7 @@ public struct Params: Sendable, Equatable {
         case "free_diff_buffer_pool_size": \.freeDiffBufferPoolSize
         case "diff_storage_minimum": \.diffStorageMinimum
         case "hz": \.hz
+        case "fix_multichunk_image_write": \.fixMultichunkImageWrite
         default: nil
         }
     }

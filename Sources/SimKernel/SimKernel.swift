@@ -249,6 +249,13 @@ public final class SimKernel: @unchecked Sendable {
                 }
                 return device.writeRaw(source, atByte: offsetBytes)
             case .image(let image):
+                // A tracker on the image (Quirk.filterOnImages) marks its CBT first; it
+                // never has a snapshot of its own, so nothing is copied.
+                if let tracker = disk.filter {
+                    let range = Self.sectorRange(offset: offsetBytes, count: count,
+                                                 logicalBlockSize: image.logicalBlockSize, capacityBytes: capacity)
+                    _ = tracker.filterWrite(sector: range.sector, count: range.count, nowait: nowait)
+                }
                 let result = image.write(source, atByte: offsetBytes)
                 return result == 0 ? count : Int(result)
             }

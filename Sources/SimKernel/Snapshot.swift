@@ -56,7 +56,7 @@ final class Snapshot: @unchecked Sendable {
     var taken: Bool { rwLock.withReadLock { isTaken } }
 
     /// The members' devices, in snapshotadd order (introspection).
-    var memberDevices: [SimBlockDevice] { rwLock.withReadLock { trackers.map(\.device) } }
+    var memberDevices: [SimBlockDevice] { rwLock.withReadLock { trackers.compactMap(\.device) } }
 
     /// snapshotadd (§1.4): `EALREADY` if this tracker or one with the same `dev_t` is
     /// already a member; `EBUSY` if the tracker belongs to another snapshot. Accepted
@@ -64,7 +64,7 @@ final class Snapshot: @unchecked Sendable {
     func addDevice(_ tracker: Tracker) -> Int32 {
         rwLock.withWriteLock {
             for member in trackers where member === tracker
-                || (member.device.major == tracker.device.major && member.device.minor == tracker.device.minor) {
+                || (member.major == tracker.major && member.minor == tracker.minor) {
                 return -EALREADY
             }
             guard tracker.link() else { return -EBUSY }
@@ -82,13 +82,14 @@ final class Snapshot: @unchecked Sendable {
             // 2. A diff area per member (opens the original by dev_t).
             var failure: Int32 = 0
             for tracker in trackers {
-                guard let disk = blockLayer.disk(major: tracker.device.major, minor: tracker.device.minor),
-                      disk.device === tracker.device else {
+                // Members are original devices (snapshotadd refuses images, Quirk.noSnapshotOfImages).
+                guard let device = tracker.device, let disk = blockLayer.disk(major: tracker.major, minor: tracker.minor),
+                      disk.device === device else {
                     failure = -ENXIO
                     break
                 }
                 do throws(SimErrno) {
-                    let area = try DiffArea(original: tracker.device, capacitySectors: tracker.device.capacitySectors,
+                    let area = try DiffArea(original: device, capacitySectors: device.capacitySectors,
                                             storage: storage, events: events, params: params)
                     tracker.diffArea = area
                 } catch {
@@ -104,7 +105,7 @@ final class Snapshot: @unchecked Sendable {
             // 4. Per member, under a queue freeze: reset if corrupted or resized, switch, COW on.
             for tracker in trackers {
                 let result: Int32 = tracker.queue.withWriteLock {
-                    let capacity = tracker.device.capacitySectors
+                    let capacity = tracker.device?.capacitySectors ?? tracker.cbt.capacitySectors
                     if tracker.cbt.isCorrupted || capacity != tracker.cbt.capacitySectors {
                         let reset = tracker.cbt.reset(capacitySectors: capacity)
                         // v5 leaves this queue frozen (Quirk.takeResetFailureLeavesQueueFrozen).
@@ -135,8 +136,8 @@ final class Snapshot: @unchecked Sendable {
             // 9. One image per member. add_disk fails EEXIST when the name is taken (a
             // re-attached device of another taken snapshot has the same image name).
             for tracker in trackers {
-                guard let area = tracker.diffArea else { continue }
-                guard let image = blockLayer.addImage(original: tracker.device,
+                guard let area = tracker.diffArea, let device = tracker.device else { continue }
+                guard let image = blockLayer.addImage(original: device,
                                                       capacitySectors: tracker.cbt.capacitySectors,
                                                       diffArea: area, originalCBT: tracker.cbt) else {
                     // 10. BROKEN.

@@ -6,7 +6,9 @@ import CBlksnapUAPI
 /// The blksnap filter instance of one tracked device (kernel: tracker.c, spec §2.1, §1.4).
 ///
 /// Fields:
-/// - `device`: the tracked original's media and `dev_t`;
+/// - `device`: the tracked original's media, nil when the tracked disk is a snapshot
+///   image (v5 attaches to images too, spec §12.1 item 11);
+/// - `major`, `minor`: the tracked disk's `dev_t`;
 /// - `queue`: the original disk's request-queue freeze (the disk holds the tracker as its
 ///   filter while attached; the tracker holds only the queue, so there is no cycle);
 /// - `cbt`: the CBT map, created at attach for the capacity of that moment;
@@ -19,7 +21,9 @@ import CBlksnapUAPI
 /// Lifetime: created by BLKFILTER_ATTACH; referenced by the disk's filter slot (dropped
 /// by detach or disk removal) and by the snapshot it belongs to (dropped at release).
 final class Tracker: @unchecked Sendable {
-    let device: SimBlockDevice
+    let device: SimBlockDevice?
+    let major: UInt32
+    let minor: UInt32
     let queue: RWSemaphore
     let cbt: CBTMap
     let ctlMutex = PthreadMutex(())
@@ -32,13 +36,16 @@ final class Tracker: @unchecked Sendable {
     }
     private let state = PthreadMutex(State())
 
-    /// The attach callback: a tracker with a CBT map for the current capacity.
+    /// The attach callback: a tracker with a CBT map for the current capacity, on an
+    /// original device or on a snapshot image (Quirk.filterOnImages).
     ///
     /// - Throws: `ENOMEM` for a 0-sector device (§1.3).
-    init(disk: GenDisk, device: SimBlockDevice, params: LiveParams) throws(SimErrno) {
-        self.device = device
+    init(disk: GenDisk, params: LiveParams) throws(SimErrno) {
+        self.device = disk.device
+        self.major = disk.major
+        self.minor = disk.minor
         self.queue = disk.queue
-        self.cbt = try CBTMap(capacitySectors: device.capacitySectors, params: params)
+        self.cbt = try CBTMap(capacitySectors: disk.capacitySectors, params: params)
     }
 
     // MARK: State accessors (short critical sections, never held across blocking calls)
@@ -176,6 +183,9 @@ final class Tracker: @unchecked Sendable {
         let id = withUnsafeBytes(of: request.id.b) { SimUUID(bytes: Array($0)) }
         guard let snapshot = snapshots.get(id) else { return -ESRCH }
         defer { snapshot.put() }
+        // A tracked image would become a member and be snapshotted itself in v5; the
+        // simulator does not nest snapshots (Quirk.noSnapshotOfImages).
+        guard device != nil else { return -EOPNOTSUPP }
         return snapshot.addDevice(self)
     }
 

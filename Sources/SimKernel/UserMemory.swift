@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The caller's address space, as the simulated kernel sees it.
 ///
@@ -60,41 +61,125 @@ extension UserMemory {
 }
 
 /// `process_vm_readv`/`process_vm_writev` (glibc declares them only under
-/// `_GNU_SOURCE`, which Swift's Glibc module does not set): looked up once.
+/// `_GNU_SOURCE`, which Swift's Glibc module does not set): looked up once; nil when
+/// the C library lacks them.
 private typealias ProcessVMFunction = @convention(c) (
     pid_t, UnsafePointer<iovec>?, UInt, UnsafePointer<iovec>?, UInt, UInt) -> Int
-private let processVMReadv: ProcessVMFunction = unsafeBitCast(
-    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "process_vm_readv")!, to: ProcessVMFunction.self)
-private let processVMWritev: ProcessVMFunction = unsafeBitCast(
-    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "process_vm_writev")!, to: ProcessVMFunction.self)
+private let processVMReadv: ProcessVMFunction? =
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "process_vm_readv").map { unsafeBitCast($0, to: ProcessVMFunction.self) }
+private let processVMWritev: ProcessVMFunction? =
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "process_vm_writev").map { unsafeBitCast($0, to: ProcessVMFunction.self) }
+
+/// Set once `process_vm_readv`/`process_vm_writev` answered ENOSYS (a kernel without
+/// `CONFIG_CROSS_MEMORY_ATTACH`) or EPERM (a seccomp filter): from then on every copy
+/// takes the pipe path.
+private let crossMemoryAttachUnavailable = Atomic<Bool>(false)
 
 /// This process's own memory: user pointers are real pointers.
 ///
 /// Copies go through `process_vm_readv`/`process_vm_writev` on the calling process,
 /// so an unmapped or protected address fails with a fault instead of crashing,
 /// exactly as `copy_from_user` would. Address 0 is always a fault.
+///
+/// Kernels built without `CONFIG_CROSS_MEMORY_ATTACH` answer those calls with ENOSYS
+/// (and seccomp profiles may answer EPERM). Then, and from then on, each copy goes
+/// through a pipe instead: `write(2)` of the source into the pipe and `read(2)` of it
+/// into the destination, at most one page at a time. The kernel's pipe code copies
+/// with its own `copy_from_user`/`copy_to_user`, so a bad address still fails the copy
+/// (EFAULT) instead of crashing, and a read-only destination is still a fault — the
+/// same semantics at a few more system calls per copy.
 public struct ProcessUserMemory: UserMemory, Sendable {
+    /// How the copies reach memory (tests choose; ``init()`` means automatic).
+    enum Path: Sendable {
+        /// `process_vm_readv`/`process_vm_writev`, the pipe when they are unavailable.
+        case automatic
+        /// As if `process_vm_*` failed with this errno, then the automatic fallback
+        /// (without remembering it for other copies).
+        case processVMFailing(Int32)
+        /// The pipe only.
+        case pipe
+    }
+
+    let path: Path
+
     /// Creates a view of the calling process's memory.
-    public init() {}
+    public init() { path = .automatic }
+
+    /// A view with a chosen copy path (tests).
+    init(path: Path) { self.path = path }
+
+    /// True once the process found `process_vm_readv`/`process_vm_writev` unavailable
+    /// (ENOSYS: no `CONFIG_CROSS_MEMORY_ATTACH`; EPERM: seccomp) and copies through a pipe.
+    public static var usesPipeFallback: Bool { crossMemoryAttachUnavailable.load(ordering: .relaxed) }
 
     public func copyFromUser(_ destination: UnsafeMutableRawBufferPointer, from source: UInt64) -> Bool {
         if destination.isEmpty { return true }
         guard source != 0, let base = destination.baseAddress,
               let remote = UnsafeMutableRawPointer(bitPattern: UInt(source)) else { return false }
-        var local = iovec(iov_base: base, iov_len: destination.count)
-        var remoteVec = iovec(iov_base: remote, iov_len: destination.count)
-        let n = processVMReadv(getpid(), &local, 1, &remoteVec, 1, 0)
-        return n == destination.count
+        return copy(to: base, from: UnsafeRawPointer(remote), count: destination.count, remoteIsSource: true)
     }
 
     public func copyToUser(_ destination: UInt64, from source: UnsafeRawBufferPointer) -> Bool {
         if source.isEmpty { return true }
         guard destination != 0, let base = source.baseAddress,
               let remote = UnsafeMutableRawPointer(bitPattern: UInt(destination)) else { return false }
-        var local = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: source.count)
-        var remoteVec = iovec(iov_base: remote, iov_len: source.count)
-        let n = processVMWritev(getpid(), &local, 1, &remoteVec, 1, 0)
-        return n == source.count
+        return copy(to: remote, from: base, count: source.count, remoteIsSource: false)
+    }
+
+    /// One copy of `count` bytes; the user side is `from` when `remoteIsSource`, else `to`.
+    private func copy(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int,
+                      remoteIsSource: Bool) -> Bool {
+        let failure: Int32
+        switch path {
+        case .pipe:
+            return Self.pipeCopy(to: destination, from: source, count: count)
+        case .processVMFailing(let errno):
+            failure = errno
+        case .automatic:
+            let function = remoteIsSource ? processVMReadv : processVMWritev
+            guard let function, !crossMemoryAttachUnavailable.load(ordering: .relaxed) else {
+                return Self.pipeCopy(to: destination, from: source, count: count)
+            }
+            let writable = destination, readable = UnsafeMutableRawPointer(mutating: source)
+            var local = iovec(iov_base: remoteIsSource ? writable : readable, iov_len: count)
+            var remote = iovec(iov_base: remoteIsSource ? readable : writable, iov_len: count)
+            let n = function(getpid(), &local, 1, &remote, 1, 0)
+            if n == count { return true }
+            guard n < 0 else { return false }
+            failure = errno
+            if failure == ENOSYS || failure == EPERM { crossMemoryAttachUnavailable.store(true, ordering: .relaxed) }
+        }
+        guard failure == ENOSYS || failure == EPERM else { return false }
+        return Self.pipeCopy(to: destination, from: source, count: count)
+    }
+
+    /// The fallback: `count` bytes through a fresh pipe, one page at a time (a page
+    /// always fits an empty pipe, so the same thread can write then read). Any
+    /// failure — EFAULT on either side, or no descriptors left — is a fault.
+    static func pipeCopy(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int) -> Bool {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return false }
+        defer {
+            Glibc.close(ends[0])
+            Glibc.close(ends[1])
+        }
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        var done = 0
+        while done < count {
+            let length = min(count - done, 4096)
+            let written = Glibc.write(ends[1], source + done, length)
+            guard written > 0 else { return false }
+            var drained = 0
+            while drained < written {
+                let n = Glibc.read(ends[0], destination + done + drained, written - drained)
+                guard n > 0 else { return false }
+                drained += n
+            }
+            guard written == length else { return false }  // a fault inside this page
+            done += written
+        }
+        return true
     }
 }
 

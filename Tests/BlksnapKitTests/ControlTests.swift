@@ -317,6 +317,66 @@ struct ControlTests {
         #expect(kernel.calls.map { $0.field(UInt32.self, at: 16) } == [250, 1000])
     }
 
+    // MARK: WAIT_EVENT never above 2^31 − 1 ticks (spec §12.1 item 10)
+
+    static let maxTicks = UInt32(Int32.max)
+
+    @Test("waitEvent(timeoutTicks: UInt32.max) is sent as 2^31−1 + 2^31−1 + 1 ticks; nil after all of them")
+    func longWaitIsSplit() throws {
+        kernel.script(.fail(.noSuchFileOrDirectory), .fail(.noSuchFileOrDirectory), .fail(.noSuchFileOrDirectory))
+        #expect(try open().waitEvent(testID, timeoutTicks: .max) == nil)
+        #expect(kernel.calls.map { $0.field(UInt32.self, at: 16) } == [Self.maxTicks, Self.maxTicks, 1])
+        #expect(kernel.pendingReplies == 0)
+    }
+
+    @Test("2^31 − 1 ticks and less go out as one request, unchanged", arguments: [UInt32(0), 1, 250, UInt32(Int32.max)])
+    func shortWaitIsOneRequest(ticks: UInt32) throws {
+        kernel.script(.fail(.noSuchFileOrDirectory))
+        #expect(try open().waitEvent(testID, timeoutTicks: ticks) == nil)
+        #expect(kernel.calls.map { $0.field(UInt32.self, at: 16) } == [ticks])
+    }
+
+    @Test("A split wait returns the event of the slice in which it arrived, and sends no more")
+    func splitWaitReturnsEvent() throws {
+        kernel.script(.fail(.noSuchFileOrDirectory),
+                      .ok(.argument(offset: 20, bytes: le(UInt32(0)) + le(Int64(9)) + le(UInt64(64)))))
+        let event = try open().waitEvent(testID, timeoutMilliseconds: 1 << 40, hz: 1000)
+        #expect(event == .lowFreeSpace(requestedSectors: 64, timeLabelNanoseconds: 9))
+        #expect(kernel.calls.map { $0.field(UInt32.self, at: 16) } == [Self.maxTicks, Self.maxTicks])
+    }
+
+    @Test("Milliseconds beyond UInt32.max ticks are not clamped: 2^33 ms at HZ 1000 take 5 slices")
+    func millisecondsNotClamped() throws {
+        for _ in 0..<5 { kernel.script(.fail(.noSuchFileOrDirectory)) }
+        #expect(try open().waitEvent(testID, timeoutMilliseconds: 1 << 33, hz: 1000) == nil)
+        let sent = kernel.calls.map { UInt64($0.field(UInt32.self, at: 16)) }
+        #expect(sent.allSatisfy { $0 <= UInt64(Self.maxTicks) })
+        #expect(sent.reduce(0, +) == 1 << 33)
+        #expect(sent.count == 5)
+    }
+
+    @Test("A signal in the middle of a split wait ends it at once with EINTR")
+    func splitWaitInterrupted() throws {
+        kernel.script(.fail(.noSuchFileOrDirectory), .fail(.interrupted), .fail(.noSuchFileOrDirectory))
+        let control = try open()
+        let error = try #require(throws: BlksnapError.self) { try control.waitEvent(testID, timeoutTicks: .max) }
+        #expect(error.errno == .interrupted)
+        #expect(kernel.calls.count == 2)
+    }
+
+    @Test("waitEventWithoutTimeout: waits of 2^31 − 1 ticks until the event; ESRCH is thrown")
+    func waitWithoutTimeout() throws {
+        kernel.script(.fail(.noSuchFileOrDirectory), .fail(.noSuchFileOrDirectory), .fail(.noSuchFileOrDirectory),
+                      .ok(.argument(offset: 20, bytes: le(UInt32(0)) + le(Int64(1)) + le(UInt64(8)))),
+                      .fail(.noSuchProcess))
+        let control = try open()
+        #expect(try control.waitEventWithoutTimeout(testID) == .lowFreeSpace(requestedSectors: 8, timeLabelNanoseconds: 1))
+        #expect(kernel.calls.map { $0.field(UInt32.self, at: 16) } == [UInt32](repeating: Self.maxTicks, count: 4))
+        let gone = try #require(throws: BlksnapError.self) { try control.waitEventWithoutTimeout(testID) }
+        #expect(gone.errno == .noSuchProcess)
+        #expect(Control.maximumTimeoutTicks == Self.maxTicks)
+    }
+
     @Test("ticks(milliseconds:hz:) rounds up and saturates")
     func ticks() {
         #expect(Control.ticks(milliseconds: 0, hz: 250) == 0)
@@ -326,5 +386,36 @@ struct ControlTests {
         #expect(Control.ticks(milliseconds: 10_000, hz: 100) == 1000)
         #expect(Control.ticks(milliseconds: .max, hz: 1000) == .max)
         #expect(Control.ticks(milliseconds: 1 << 40, hz: 1000) == .max)
+    }
+}
+
+/// ``ImageWriteGuard``: pieces of an image write never cross a 4 KiB boundary (§12.1 item 9).
+@Suite("Image write guard")
+struct ImageWriteGuardTests {
+    @Test("Image paths are recognised by the v5 image name")
+    func recognises() {
+        #expect(ImageWriteGuard.isImage(path: "/dev/blksnap-image_8:16"))
+        #expect(ImageWriteGuard.isImage(path: "blksnap-image_240:0"))
+        #expect(!ImageWriteGuard.isImage(path: "/dev/sda"))
+        #expect(!ImageWriteGuard.isImage(path: "/dev/blksnap-control"))
+    }
+
+    @Test("Pieces end at the next 4 KiB boundary and cover the whole write")
+    func pieces() {
+        #expect(ImageWriteGuard.pieceLength(offsetBytes: 0, remainingBytes: 196_608) == 4096)
+        #expect(ImageWriteGuard.pieceLength(offsetBytes: 512, remainingBytes: 196_608) == 3584)
+        #expect(ImageWriteGuard.pieceLength(offsetBytes: 4096, remainingBytes: 100) == 100)
+        var offset: UInt64 = 65_536 * 10 - 1000, remaining = 200_000
+        var lengths: [Int] = []
+        while remaining > 0 {
+            let length = ImageWriteGuard.pieceLength(offsetBytes: offset, remainingBytes: remaining)
+            #expect(length > 0)
+            #expect((offset % 4096) + UInt64(length) <= 4096, "piece at \(offset) crosses a page")
+            lengths.append(length)
+            offset += UInt64(length)
+            remaining -= length
+        }
+        #expect(lengths.reduce(0, +) == 200_000)
+        #expect(lengths.first == 1000)
     }
 }

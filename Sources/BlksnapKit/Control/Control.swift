@@ -154,19 +154,87 @@ public final class Control: Sendable {
         throw BlksnapError(operation: .collectSnapshots, errno: lastError)
     }
 
+    /// The largest `timeout_ms` one WAIT_EVENT may carry: 2^31 − 1 ticks.
+    ///
+    /// v5 keeps the remaining time of the wait in an `int` (spec §12.1 item 10): with
+    /// 2^31 ticks or more, an event already queued makes the call fail (EPERM for
+    /// `UInt32.max`, the event stays queued), a later event gives a meaningless errno
+    /// (678 seen) or oopses the kernel and kills the caller. Every wait of this type is
+    /// therefore sent as a series of waits of at most this many ticks.
+    public static let maximumTimeoutTicks: UInt32 = 0x7FFF_FFFF
+
     /// Waits for the next event of a snapshot.
     ///
     /// - Parameter timeoutTicks: the wait limit in kernel **jiffies**. The v5 field is
     ///   called `timeout_ms`, but the kernel passes it to its wait primitive as jiffies
     ///   (HZ per second, 250 on common distribution kernels). Convert milliseconds with
     ///   ``ticks(milliseconds:hz:)`` or call ``waitEvent(_:timeoutMilliseconds:hz:)``.
-    ///   0 polls.
+    ///   0 polls. A value above ``maximumTimeoutTicks`` is never sent as is (v5 would
+    ///   fail or crash, §12.1 item 10): it is split into consecutive waits of at most
+    ///   ``maximumTimeoutTicks`` that together last as long.
     /// - Returns: the event, or nil when none arrived before the timeout (the kernel's `ENOENT`).
     /// - Throws: `ESRCH` for an unknown (or destroyed) snapshot, `EINTR` when a signal
-    ///   ended the wait (not restarted: the caller decides).
+    ///   ended the wait (not restarted: the caller decides; a split wait ends at once).
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT`.
     public func waitEvent(_ id: SnapshotID, timeoutTicks: UInt32) throws(BlksnapError) -> SnapshotEvent? {
+        try boundedWaits(id, totalTicks: UInt64(timeoutTicks))
+    }
+
+    /// Waits for the next event of a snapshot, with the timeout in milliseconds,
+    /// converted to jiffies for a kernel running at `hz` ticks per second (rounded up).
+    /// A wait longer than ``maximumTimeoutTicks`` is split like in
+    /// ``waitEvent(_:timeoutTicks:)``; nothing is clamped.
+    ///
+    /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT`.
+    public func waitEvent(_ id: SnapshotID, timeoutMilliseconds: UInt64, hz: UInt32 = 250) throws(BlksnapError) -> SnapshotEvent? {
+        try boundedWaits(id, totalTicks: Self.totalTicks(milliseconds: timeoutMilliseconds, hz: hz))
+    }
+
+    /// Waits for the next event of a snapshot with no time limit: consecutive waits of
+    /// ``maximumTimeoutTicks`` each, until an event arrives.
+    ///
+    /// - Returns: the event.
+    /// - Throws: `ESRCH` for an unknown (or destroyed) snapshot, `EINTR` when a signal
+    ///   ended the wait (at once, not restarted).
+    ///
+    /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT`.
+    public func waitEventWithoutTimeout(_ id: SnapshotID) throws(BlksnapError) -> SnapshotEvent {
+        while true {
+            if let event = try singleWait(id, timeoutTicks: Self.maximumTimeoutTicks) { return event }
+        }
+    }
+
+    /// Milliseconds converted to jiffies at `hz` ticks per second, rounded up and
+    /// saturated at `UInt32.max` (the width of `timeout_ms`). The result can exceed
+    /// ``maximumTimeoutTicks``: ``waitEvent(_:timeoutTicks:)`` splits such a wait.
+    public static func ticks(milliseconds: UInt64, hz: UInt32) -> UInt32 {
+        UInt32(clamping: totalTicks(milliseconds: milliseconds, hz: hz))
+    }
+
+    /// Milliseconds converted to jiffies, rounded up, saturated at `UInt64.max` only.
+    static func totalTicks(milliseconds: UInt64, hz: UInt32) -> UInt64 {
+        let (product, overflow) = milliseconds.multipliedReportingOverflow(by: UInt64(hz))
+        if overflow { return .max }
+        return product / 1000 + (product % 1000 == 0 ? 0 : 1)
+    }
+
+    /// Waits of at most ``maximumTimeoutTicks`` each, `totalTicks` in all, until one
+    /// returns an event. A total of 0 is one poll. An error (EINTR included) ends the
+    /// series at once.
+    private func boundedWaits(_ id: SnapshotID, totalTicks: UInt64) throws(BlksnapError) -> SnapshotEvent? {
+        var remaining = totalTicks
+        repeat {
+            let slice = UInt32(min(remaining, UInt64(Self.maximumTimeoutTicks)))
+            if let event = try singleWait(id, timeoutTicks: slice) { return event }
+            remaining -= UInt64(slice)
+        } while remaining != 0
+        return nil
+    }
+
+    /// One WAIT_EVENT with `timeoutTicks` ≤ ``maximumTimeoutTicks``.
+    private func singleWait(_ id: SnapshotID, timeoutTicks: UInt32) throws(BlksnapError) -> SnapshotEvent? {
+        precondition(timeoutTicks <= Self.maximumTimeoutTicks, "WAIT_EVENT timeout above 2^31-1 ticks crashes v5")
         let fd = try descriptor.descriptor(for: .waitEvent, snapshotID: id)
         let event = UnsafeMutablePointer<blksnap_snapshot_event>.allocate(capacity: 1)
         defer { event.deallocate() }
@@ -181,23 +249,6 @@ public final class Control: Sendable {
         case .failure(let error):
             throw BlksnapError(operation: .waitEvent, errno: error, snapshotID: id)
         }
-    }
-
-    /// Waits for the next event of a snapshot, with the timeout in milliseconds,
-    /// converted to jiffies for a kernel running at `hz` ticks per second (rounded up).
-    ///
-    /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT`.
-    public func waitEvent(_ id: SnapshotID, timeoutMilliseconds: UInt64, hz: UInt32 = 250) throws(BlksnapError) -> SnapshotEvent? {
-        try waitEvent(id, timeoutTicks: Self.ticks(milliseconds: timeoutMilliseconds, hz: hz))
-    }
-
-    /// Milliseconds converted to jiffies at `hz` ticks per second, rounded up and
-    /// saturated at `UInt32.max` (the width of `timeout_ms`).
-    public static func ticks(milliseconds: UInt64, hz: UInt32) -> UInt32 {
-        let (product, overflow) = milliseconds.multipliedReportingOverflow(by: UInt64(hz))
-        if overflow { return .max }
-        let ticks = product / 1000 + (product % 1000 == 0 ? 0 : 1)
-        return UInt32(clamping: ticks)
     }
 
     // MARK: - Plumbing

@@ -268,6 +268,8 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
             return refused("device \(device) belongs to another snapshot (possibly a destroyed one still held by a waiter)")
         case (.addToSnapshot, .noData):
             return refused("the kernel could not read the snapshot id (bad argument address)")
+        case (.addToSnapshot, .notSupported):
+            return refused("device \(device) is a snapshot image: the simulator does not snapshot images (v5 would try; use the original device)")
         case (.addToSnapshot, .invalidArgument):
             return unavailable("kernel has no block-device filter support (a loop device answers an unknown request with EINVAL), or the argument was too short")
 

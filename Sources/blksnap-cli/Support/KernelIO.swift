@@ -32,16 +32,21 @@ enum KernelIO {
         return Array(buffer.prefix(done))
     }
 
-    /// Writes all of `bytes` at `offsetBytes` of `path`.
+    /// Writes all of `bytes` at `offsetBytes` of `path`. A snapshot image is written in
+    /// pieces that never cross a 4 KiB boundary (``ImageWriteGuard``): one multi-chunk
+    /// write would corrupt it on v5 (spec §12.1 item 9) and does on the simulator.
     static func write(_ kernel: any KernelInterface, path: String, offsetBytes: UInt64, bytes: [UInt8]) throws(CommandFailure) {
         let fd = try open(kernel, path, flags: O_RDWR)
         defer { try? kernel.close(fd) }
+        let isImage = ImageWriteGuard.isImage(path: path)
         var done = 0
         while done < bytes.count {
             let position = offsetBytes + UInt64(done)
+            let length = isImage ? ImageWriteGuard.pieceLength(offsetBytes: position, remainingBytes: bytes.count - done)
+                                 : bytes.count - done
             let result = bytes.withUnsafeBytes { raw in
                 Result { () throws(Errno) -> Int in
-                    try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: raw[done...]), at: position)
+                    try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: raw[done..<done + length]), at: position)
                 }
             }
             let n: Int

@@ -12,7 +12,10 @@ struct SimLoopAttach: ParsableCommand {
         discussion: """
             DEVICE is /dev/NAME or NAME as 'sim device list' shows it. Images are bound \
             read-only unless --writable (images are writable, e.g. for journal replay); \
-            devices are always writable.
+            devices are always writable. The loop device uses direct I/O: the FUSE file \
+            splits its writes to an image at 4 KiB boundaries, because one write spanning \
+            chunks corrupts an image on the real v5 module (see SAFETY); there, write to an \
+            image only with buffered I/O or within one chunk.
             """)
 
     @OptionGroup var global: GlobalOptions

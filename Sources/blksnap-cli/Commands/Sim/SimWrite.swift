@@ -10,7 +10,9 @@ struct SimWrite: ParsableCommand {
         discussion: """
             Writes to a tracked device mark its CBT and, while a snapshot is taken, copy the old \
             data to the difference storage first. --pattern writes reproducible pseudo-random \
-            bytes from SEED; the checksum printed lets 'sim read' verify them.
+            bytes from SEED; the checksum printed lets 'sim read' verify them. Writes to a \
+            snapshot image are sent in pieces that never cross a 4 KiB boundary: one write \
+            spanning chunks corrupts an image on v5 and on the simulator (see SAFETY).
             """)
 
     @OptionGroup var global: GlobalOptions

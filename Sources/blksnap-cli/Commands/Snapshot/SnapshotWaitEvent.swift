@@ -11,6 +11,8 @@ struct SnapshotWaitEvent: ParsableCommand {
             queues one at creation) and corrupted (a device's difference area failed). \
             The timeout is converted to kernel ticks (v5 counts its timeout_ms in jiffies): \
             at HZ=250 for the real kernel, at the simulator's hz parameter with --sim. \
+            No single wait exceeds 2^31-1 ticks (v5 fails or crashes above): longer waits, \
+            and the default of no limit, are a series of shorter ones. \
             Exits 75 when no event arrived in time, 65 after a corrupted event. \
             --drain also prints every event already queued after the first. After the wait, \
             while ID is the only snapshot (v5 does not say which snapshot an image belongs \
@@ -22,7 +24,7 @@ struct SnapshotWaitEvent: ParsableCommand {
     @Argument(help: "Snapshot id (UUID).", transform: ArgumentTransforms.snapshotID)
     var id: SnapshotID
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after this many milliseconds (0 polls; default: wait ~198 days).",
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after this many milliseconds (0 polls; default: wait until an event arrives).",
                                             valueName: "ms"),
             transform: ArgumentTransforms.milliseconds)
     var timeoutMs: UInt64?
@@ -36,7 +38,9 @@ struct SnapshotWaitEvent: ParsableCommand {
         let hz = backend.ticksPerSecond
         let first = try performing(backend) { () throws(BlksnapError) in
             if let timeoutMs { return try control.waitEvent(id, timeoutMilliseconds: timeoutMs, hz: hz) }
-            return try control.waitEvent(id, timeoutTicks: UInt32.max)
+            // No limit: consecutive waits of 2^31-1 ticks, never one above (v5 fails or
+            // oopses on larger timeouts, spec §12.1 item 10).
+            return try control.waitEventWithoutTimeout(id)
         }
         let lost = protectionLosses(control, backend)
         guard let first else {
