@@ -5,6 +5,7 @@ let package = Package(
     name: "blksnap-swift",
     products: [
         .library(name: "BlksnapKit", targets: ["BlksnapKit"]),
+        .library(name: "BlksnapSimulator", targets: ["BlksnapSimulator"]),
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
@@ -13,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
@@ -33,11 +36,22 @@ let package = Package(
         .target(name: "SimKernel", dependencies: ["CBlksnapUAPI"]),
         // The FUSE export of a SimKernel: devices and images as files loop devices can use.
         .target(name: "SimFuse", dependencies: ["SimKernel", "CFuse3"]),
-        // The typed Swift API over the ioctls.
+        // The typed Swift API over the ioctls. Links no simulator.
         .target(
             name: "BlksnapKit",
             dependencies: [
-                "CBlksnapUAPI", "SimKernel", "CUdev",
+                "CBlksnapUAPI", "CUdev",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The simulator as BlksnapKit backends: SimKernel in process, or a client of
+        // `blksnapctl sim serve`. For tests, demos and tools' own test suites.
+        .target(
+            name: "BlksnapSimulator",
+            dependencies: [
+                "BlksnapKit", "SimKernel", "CBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -45,16 +59,18 @@ let package = Package(
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapSimulator", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The benchmark's measurements (a library so the smoke test can run them in process).
         .target(name: "CBenchSupport"),
-        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "SimKernel", "CBenchSupport"]),
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "SimKernel", "CBenchSupport"]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
+        // The smallest program on BlksnapKit alone: its binary must carry no simulator.
+        .executableTarget(name: "blksnap-kit-only", dependencies: ["BlksnapKit"], path: "Tests/Fixtures/KitOnly"),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
@@ -64,16 +80,19 @@ let package = Package(
         ),
         .testTarget(
             name: "BlksnapKitTests",
-            dependencies: ["BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "BlksnapKit", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .testTarget(
             name: "SimKernelTests",
-            dependencies: ["SimKernel", "BlksnapKit", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SimKernel", "BlksnapKit", "BlksnapSimulator", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "SimKernel", "SimFuse"]
         ),
         .testTarget(
             name: "BlksnapBenchTests",

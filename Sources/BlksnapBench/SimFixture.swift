@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 
 /// A fresh in-process simulator with file-backed originals (`orig0`, `orig1`, …) and

@@ -1,4 +1,5 @@
 import BlksnapKit
+import BlksnapSimulator
 import Foundation
 import Testing
 #if canImport(Glibc)

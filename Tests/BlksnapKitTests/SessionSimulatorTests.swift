@@ -6,6 +6,7 @@ import Synchronization
 import SystemPackage
 import Testing
 @testable import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 
 // MARK: - Fixture

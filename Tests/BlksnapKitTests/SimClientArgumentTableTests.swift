@@ -5,6 +5,7 @@ import CBlksnapUAPI
 import SimKernel
 import Testing
 @testable import BlksnapKit
+@testable import BlksnapSimulator
 
 /// The one table of user memory per request (spec §1.2–§1.4).
 @Suite struct SimClientArgumentTableTests {

@@ -6,6 +6,7 @@ import SimKernel
 import SystemPackage
 import Testing
 @testable import BlksnapKit
+import BlksnapSimulator
 
 /// The control device's path in the simulator's namespace (`BLKSNAP_CTL_PATH`, a
 /// string-concatenation macro Swift cannot import).

@@ -1,6 +1,7 @@
 import SystemPackage
 import Testing
 @testable import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 
 @Suite("Device-range storage provider (checked through the simulator's BLKGETSIZE64/BLKSSZGET)")

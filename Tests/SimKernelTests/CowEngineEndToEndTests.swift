@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import SystemPackage
 import Testing
 @testable import SimKernel

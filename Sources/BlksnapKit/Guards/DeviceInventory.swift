@@ -1,14 +1,13 @@
-import SimKernel
-
 /// The block devices a kernel has, as far as the guards need them: node path, number,
 /// whether blksnap's filter is attached, the whole disk of a partition, and which
 /// nodes are snapshot images.
 ///
-/// Read from the simulator's device list for the simulator backends, and from sysfs
-/// (through ``DeviceDiscovery``) for ``LinuxKernel``: sysfs shows each device's
-/// `filter` attribute, so no ioctl is needed. Any other ``KernelInterface`` yields an
-/// empty, incomplete inventory (``isComplete`` false): guards then fall back to what
-/// they can ask each device directly.
+/// Read from sysfs (through ``DeviceDiscovery``) for ``LinuxKernel``: sysfs shows each
+/// device's `filter` attribute, so no ioctl is needed. A backend that knows its devices
+/// itself (the simulator backends of `BlksnapSimulator`) conforms to
+/// ``DeviceInventorySource``. Any other ``KernelInterface`` yields an empty, incomplete
+/// inventory (``isComplete`` false): guards then fall back to what they can ask each
+/// device directly.
 public struct DeviceInventory: Sendable {
     /// One block device or image.
     public struct Entry: Sendable, Hashable {
@@ -64,12 +63,8 @@ public struct DeviceInventory: Sendable {
 
     /// The devices of `kernel`'s namespace.
     public static func read(from kernel: any KernelInterface) -> DeviceInventory {
-        if let inProcess = kernel as? SimKernelBackend {
-            return DeviceInventory(simulated: inProcess.kernel.listDevices())
-        }
-        if let client = kernel as? SimClient {
-            guard let devices = try? client.listDevices() else { return DeviceInventory(entries: [], isComplete: false) }
-            return DeviceInventory(simulated: devices)
+        if let source = kernel as? any DeviceInventorySource {
+            return source.deviceInventory()
         }
         if kernel is LinuxKernel {
             guard let discovery = try? DeviceDiscovery(), let records = try? discovery.blockDevices() else {
@@ -82,14 +77,6 @@ public struct DeviceInventory: Sendable {
             })
         }
         return DeviceInventory(entries: [], isComplete: false)
-    }
-
-    private init(simulated devices: [SimDeviceInfo]) {
-        self.init(entries: devices.map { info in
-            Entry(path: info.path, number: DeviceNumber(major: info.major, minor: info.minor),
-                  isTracked: info.filter != nil,
-                  imageOriginal: info.isImage ? Self.imageOriginal(ofName: info.name) : nil)
-        })
     }
 
     /// The entry with this number.
@@ -107,4 +94,12 @@ public struct DeviceInventory: Sendable {
             return entry.number == number || entry.wholeDisk == number || (whole != nil && entry.number == whole)
         }
     }
+}
+
+/// A ``KernelInterface`` that lists its own block devices, as a simulator does (the
+/// real kernel's are read from sysfs instead).
+public protocol DeviceInventorySource: KernelInterface {
+    /// The devices of this kernel's namespace; an incomplete inventory when they
+    /// cannot be listed now.
+    func deviceInventory() -> DeviceInventory
 }

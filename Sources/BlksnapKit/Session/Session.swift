@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Logging
 import SystemPackage
 
 /// A snapshot kept alive by event-driven difference storage: create → attach (only
@@ -45,6 +46,9 @@ public final class Session {
     public let configuration: SessionConfiguration
     /// Stops the session from any thread.
     public let stopHandle = SessionStopHandle()
+    /// Where the session logs what it does (setup steps and appends at `.info`, each
+    /// event at `.debug`, losses at `.error`); no output unless given one.
+    public let logger: Logger
     /// Owned or watching.
     public let mode: Mode
     /// The snapshot, once created (or the watched one).
@@ -85,11 +89,14 @@ public final class Session {
     /// - Parameters:
     ///   - imageWatcher: how image nodes are awaited; default: udev for ``LinuxKernel``,
     ///     the kernel's `stat` otherwise (simulator).
+    ///   - logger: where the session logs; default: no output.
     ///   - onEvent: receives every ``SessionEvent`` on the session's thread.
     public init(kernel: any KernelInterface, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, imageWatcher: (any ImageNodeWatcher)? = nil,
+                logger: Logger = Logger(label: "blksnap.session", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
         self.kernel = kernel
+        self.logger = logger
         self.configuration = configuration
         self.storage = storage
         self.imageWatcher = imageWatcher ?? Self.defaultWatcher(for: kernel)
@@ -106,8 +113,11 @@ public final class Session {
     /// the first events are answered with fresh portions until its count catches up).
     public init(watching id: SnapshotID, kernel: any KernelInterface, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, destroyOnStop: Bool = false,
-                imageWatcher: (any ImageNodeWatcher)? = nil, onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
+                imageWatcher: (any ImageNodeWatcher)? = nil,
+                logger: Logger = Logger(label: "blksnap.session", factory: { _ in SwiftLogNoOpLogHandler() }),
+                onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
         self.kernel = kernel
+        self.logger = logger
         self.configuration = configuration
         self.storage = storage
         self.imageWatcher = imageWatcher ?? Self.defaultWatcher(for: kernel)
@@ -201,6 +211,7 @@ public final class Session {
             throw SessionError(.create, error)
         }
         snapshotID = id
+        logger.info("snapshot created", metadata: ["snapshot": "\(id)"])
         // The creation event (§5.3 a) is queued already: take it now so the first
         // portion matches what the kernel counts as requested.
         if case .lowFreeSpace(let sectors, _)? = try? control.waitEvent(id, timeoutTicks: 0) {
@@ -233,6 +244,7 @@ public final class Session {
         } catch {
             throw SessionError(.take, error)
         }
+        logger.info("snapshot taken", metadata: ["snapshot": "\(id)", "capacity_sectors": "\(capacitySectors)"])
         for (device, number) in zip(devices, memberNumbers) {
             let info: SnapshotInfo
             do {
@@ -307,6 +319,10 @@ public final class Session {
             lastStorageDevicePath = portion.devicePath
             capacitySectors += portion.countSectors
             appended = true
+            logger.info("storage appended", metadata: [
+                "device": "\(portion.devicePath)", "sectors": "\(portion.countSectors)",
+                "capacity_sectors": "\(capacitySectors)", "requested_sectors": "\(requestedSectors)",
+            ])
             onEvent(.appended(devicePath: portion.devicePath, sectors: portion.countSectors,
                               capacitySectors: capacitySectors, requestedSectors: requestedSectors))
         }
@@ -344,6 +360,7 @@ public final class Session {
     public func runEventLoop() -> SessionEndReason {
         let reason = loop()
         endReason = reason
+        logger.info("event loop ended", metadata: ["reason": "\(reason)"])
         onEvent(.ended(reason: reason))
         return reason
     }
@@ -374,6 +391,7 @@ public final class Session {
 
     /// Handles one event; returns a reason to end the loop, if any.
     private func handle(_ event: SnapshotEvent) -> SessionEndReason? {
+        logger.debug("event", metadata: ["event": "\(event)"])
         switch event {
         case .lowFreeSpace(let sectors, let time):
             let before = requestedSectors
@@ -395,6 +413,7 @@ public final class Session {
             return nil
         case .corrupted(let device, let errno, _):
             corruptedDevices.append(device)
+            logger.error("snapshot corrupted", metadata: ["device": "\(device)", "errno": "\(ErrnoName.name(of: errno))"])
             onEvent(.corrupted(device: device.description, devicePath: memberPaths[device], errno: errno.rawValue,
                                errnoName: ErrnoName.name(of: errno), meaning: BlksnapError.corruptionMeaning(errno)))
             if configuration.endOnCorruption {
@@ -510,6 +529,7 @@ public final class Session {
                 }
             }
             isDestroyed = true
+            logger.info("snapshot destroyed", metadata: ["snapshot": "\(id)"])
         }
         for image in images {
             do {
@@ -526,6 +546,7 @@ public final class Session {
                 throw SessionError(.teardown, error)
             }
             isStorageReleased = true
+            logger.info("storage released")
         }
         if detachingAttached, !trackersHandled {
             var failures: [String] = []

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Logging
 import SystemPackage
 
 /// Difference storage on sector ranges of a block device (or partition) dedicated to
@@ -24,6 +25,8 @@ public final class DeviceRangeProvider: DifferenceStorageProvider {
     public private(set) var freeRanges: [SectorRange]
     /// Everything handed out so far, in order.
     public private(set) var handedOut: [SectorRange] = []
+    /// Where each portion handed out is logged (`.info`); no output unless given one.
+    public let logger: Logger
 
     /// Opens `devicePath` through `kernel`, reads its size and logical block size, and
     /// checks `ranges` (nil: the whole device, cut to whole logical blocks).
@@ -31,7 +34,9 @@ public final class DeviceRangeProvider: DifferenceStorageProvider {
     /// - Throws: ``StorageError`` `.deviceQuery` when the device cannot be opened or
     ///   queried; `.rangeOutsideDevice` for a range past the end; `.badRange` for an
     ///   empty, unaligned or overlapping range.
-    public init(kernel: any KernelInterface, devicePath: String, ranges: [SectorRange]? = nil) throws(StorageError) {
+    public init(kernel: any KernelInterface, devicePath: String, ranges: [SectorRange]? = nil,
+                logger: Logger = Logger(label: "blksnap.storage", factory: { _ in SwiftLogNoOpLogHandler() })) throws(StorageError) {
+        self.logger = logger
         let capacityBytes: UInt64
         let blockBytes: UInt32
         do {
@@ -99,6 +104,8 @@ public final class DeviceRangeProvider: DifferenceStorageProvider {
         }
         guard !taken.isEmpty else { return nil }
         handedOut += taken
+        logger.info("storage portion", metadata: ["device": "\(devicePath)", "ranges": "\(taken.count)",
+                                                  "sectors": "\(taken.reduce(0) { $0 + $1.countSectors })"])
         return StoragePortion(devicePath: devicePath, ranges: taken)
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CBlksnapUAPI
+import Logging
 import SystemPackage
 
 /// Difference storage in preallocated files: each portion is a new file in a
@@ -66,6 +67,8 @@ public final class FileStorageProvider: DifferenceStorageProvider {
     public private(set) var files: [StorageFile] = []
     /// Most bytes to create in total; nil for no bound (the filesystem's free space is the bound).
     public let limitBytes: UInt64?
+    /// Where files created and removed are logged (`.info`); no output unless given one.
+    public let logger: Logger
 
     private var createdBytes: UInt64 = 0
     private var sequence = 0
@@ -79,7 +82,9 @@ public final class FileStorageProvider: DifferenceStorageProvider {
     ///   can write), `.onSnapshottedDevice` (`EBUSY`), `.deviceQuery` (a snapshotted
     ///   device cannot be resolved).
     public init(directory: String, snapshottedDevices: [String], preparation: Preparation = .allocate,
-                limitBytes: UInt64? = nil, namePrefix: String = ".blksnap-diff") throws(StorageError) {
+                limitBytes: UInt64? = nil, namePrefix: String = ".blksnap-diff",
+                logger: Logger = Logger(label: "blksnap.storage", factory: { _ in SwiftLogNoOpLogHandler() })) throws(StorageError) {
+        self.logger = logger
         var status = stat()
         if directory.withCString({ storageStat($0, &status) }) != 0 {
             throw StorageError(.systemCall, path: directory, errno: Errno(rawValue: errno), "cannot stat the storage directory")
@@ -226,6 +231,8 @@ public final class FileStorageProvider: DifferenceStorageProvider {
             let file = try prepare(fd: fd, path: path, sizeBytes: sizeBytes)
             files.append(file)
             createdBytes += sizeBytes
+            logger.info("storage file created", metadata: ["path": "\(path)", "bytes": "\(sizeBytes)",
+                                                          "extents": "\(file.ranges.count)"])
             return StoragePortion(devicePath: devicePath, ranges: file.ranges)
         } catch {
             Self.unpin(fd: fd)
@@ -360,6 +367,7 @@ public final class FileStorageProvider: DifferenceStorageProvider {
                 continue
             }
             Glibc.close(file.descriptor)
+            logger.info("storage file removed", metadata: ["path": "\(file.path)"])
         }
         files = left
         if let firstError { throw firstError }

@@ -1,4 +1,5 @@
 import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 import SystemPackage
 

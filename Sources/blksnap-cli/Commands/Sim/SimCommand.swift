@@ -1,5 +1,6 @@
 import ArgumentParser
 import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 
 /// `blksnapctl sim`: host and drive a blksnap simulator.

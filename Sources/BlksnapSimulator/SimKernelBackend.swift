@@ -1,3 +1,4 @@
+import BlksnapKit
 import SimKernel
 import SystemPackage
 

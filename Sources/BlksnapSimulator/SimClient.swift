@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlksnapKit
 import SimKernel
 import Synchronization
 import SystemPackage

@@ -1,3 +1,4 @@
+import BlksnapKit
 import SystemPackage
 
 /// A failure talking to a simulator server, or a management request it refused.

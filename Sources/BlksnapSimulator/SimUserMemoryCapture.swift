@@ -1,3 +1,4 @@
+import BlksnapKit
 import SimKernel
 
 /// Copies, from this process's own memory, the user memory an ioctl references,
