@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
+        .executable(name: "blksnap-conformance", targets: ["blksnap-conformance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,14 @@ let package = Package(
         .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "SimKernel", "CBenchSupport"]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
+        // The conformance scenarios: one body of code over any KernelInterface, printing a
+        // normalized transcript (a library so a host test can run it in process).
+        .target(
+            name: "BlksnapConformance",
+            dependencies: ["BlksnapKit", "SimKernel", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // blksnap-conformance: the scenarios on the real module (--backend kernel) or SimKernel (--backend sim).
+        .executableTarget(name: "blksnap-conformance", dependencies: ["BlksnapConformance"]),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
@@ -75,6 +84,7 @@ let package = Package(
             name: "BlksnapCLITests",
             dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
         ),
+        .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
         .testTarget(
             name: "BlksnapBenchTests",
             dependencies: ["BlksnapBench"]
