@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
+        .executable(name: "blksnap-conformance", targets: ["blksnap-conformance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -71,6 +72,14 @@ let package = Package(
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // The smallest program on BlksnapKit alone: its binary must carry no simulator.
         .executableTarget(name: "blksnap-kit-only", dependencies: ["BlksnapKit"], path: "Tests/Fixtures/KitOnly"),
+        // The conformance scenarios: one body of code over any KernelInterface, printing a
+        // normalized transcript (a library so a host test can run it in process).
+        .target(
+            name: "BlksnapConformance",
+            dependencies: ["BlksnapKit", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // blksnap-conformance: the scenarios on the real module (--backend kernel) or SimKernel (--backend sim).
+        .executableTarget(name: "blksnap-conformance", dependencies: ["BlksnapConformance"]),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
@@ -94,6 +103,7 @@ let package = Package(
             name: "BlksnapCLITests",
             dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "SimKernel", "SimFuse"]
         ),
+        .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
         .testTarget(
             name: "BlksnapBenchTests",
             dependencies: ["BlksnapBench"]

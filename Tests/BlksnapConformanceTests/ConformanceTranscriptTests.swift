@@ -1,0 +1,52 @@
+import BlksnapConformance
+import Testing
+
+/// The sim backend of the conformance runner, in process: the transcript the lane
+/// compares with the real module's must be deterministic and cover every area.
+@Suite("Conformance transcript (sim backend)")
+struct ConformanceTranscriptTests {
+    private func run(seed: UInt64 = 20261202, steps: Int = 600) throws -> Transcript {
+        let parameters = ConformanceBackend.laneParameters
+        let backend = try ConformanceBackend.simulator(parameters: parameters)
+        return try ConformanceRunner(backend: backend, parameters: parameters, seed: seed, steps: steps).run()
+    }
+
+    @Test("two runs give the same transcript, with every area and at least 1000 lines")
+    func deterministicAndComplete() throws {
+        let first = try run()
+        let second = try run()
+        #expect(first.lines == second.lines)
+        #expect(first.lines.count >= 1000)
+        let counts = Dictionary(uniqueKeysWithValues: first.countsByArea.map { ($0.area, $0.lines) })
+        for area in ConformanceRunner.areas {
+            #expect((counts[area] ?? 0) >= 20, "area \(area) has \(counts[area] ?? 0) lines")
+        }
+        #expect(first.lines.contains { $0.area == "walk" && $0.text == "seed=20261202 steps=600" })
+    }
+
+    @Test("observations the spec fixes appear in the transcript")
+    func keyObservations() throws {
+        let text = try run(steps: 0).text
+        for expected in [
+            "lifecycle version: ok 2.0.0.0",
+            "lifecycle destroy unknown: ENODEV",
+            "lifecycle take S1: EFAULT",
+            "lifecycle collect capacity 1: ENODATA count=1 [S1]",
+            "filter ctl cmd 6: ENOTTY",
+            "events events S11: low_free_space requested=8192",
+        ] {
+            #expect(text.contains(expected + "\n"), "missing: \(expected)")
+        }
+        // Overflow: the ENOSPC corruption is reported and the image fails with EIO.
+        #expect(text.contains("corrupted ORIG0 err=ENOSPC"))
+        #expect(text.contains("snapshotinfo ORIG0: ok error=-ENOSPC"))
+        #expect(text.contains(": EIO"))
+    }
+
+    @Test("another seed gives another walk")
+    func seedMatters() throws {
+        let a = try run(seed: 1, steps: 80).lines.filter { $0.area == "walk" }
+        let b = try run(seed: 2, steps: 80).lines.filter { $0.area == "walk" }
+        #expect(a != b)
+    }
+}
