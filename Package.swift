@@ -7,12 +7,15 @@ let package = Package(
         .library(name: "BlksnapKit", targets: ["BlksnapKit"]),
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
+        .library(name: "BlksnapNBD", targets: ["BlksnapNBD"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
@@ -41,11 +44,23 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // NBD export of snapshot images (and any NBDExportSource): protocol machine + SwiftNIO server.
+        .target(
+            name: "BlksnapNBD",
+            dependencies: [
+                "BlksnapKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // blksnapctl.
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapNBD", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -75,6 +90,7 @@ let package = Package(
             name: "BlksnapCLITests",
             dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
         ),
+        .testTarget(name: "BlksnapNBDTests", dependencies: ["BlksnapNBD", "BlksnapKit"]),
         .testTarget(
             name: "BlksnapBenchTests",
             dependencies: ["BlksnapBench"]
