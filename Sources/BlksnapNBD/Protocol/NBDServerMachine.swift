@@ -11,6 +11,15 @@ public struct NBDReadRequest: Sendable, Hashable {
     public var structured: Bool
     /// `NBD_CMD_FLAG_DF`: one content chunk.
     public var dontFragment: Bool
+
+    /// Creates a request from its fields.
+    public init(handle: UInt64, offsetBytes: UInt64, lengthBytes: UInt32, structured: Bool, dontFragment: Bool) {
+        self.handle = handle
+        self.offsetBytes = offsetBytes
+        self.lengthBytes = lengthBytes
+        self.structured = structured
+        self.dontFragment = dontFragment
+    }
 }
 
 /// A block status query the machine validated.
@@ -25,6 +34,15 @@ public struct NBDBlockStatusRequest: Sendable, Hashable {
     public var contextIDs: [UInt32]
     /// `NBD_CMD_FLAG_REQ_ONE`: one descriptor per context.
     public var requestOne: Bool
+
+    /// Creates a request from its fields.
+    public init(handle: UInt64, offsetBytes: UInt64, lengthBytes: UInt32, contextIDs: [UInt32], requestOne: Bool) {
+        self.handle = handle
+        self.offsetBytes = offsetBytes
+        self.lengthBytes = lengthBytes
+        self.contextIDs = contextIDs
+        self.requestOne = requestOne
+    }
 }
 
 /// What the connection must do next, in order.
@@ -86,11 +104,25 @@ public struct NBDServerMachine: Sendable {
 
     /// A request header as it arrives (28 bytes).
     public struct RequestHeader: Sendable, Hashable {
+        /// Command flags.
         public var flags: NBDCommandFlags
+        /// The command (``NBDCommand`` raw value, or an unknown one).
         public var type: UInt16
+        /// The client's cookie.
         public var handle: UInt64
+        /// First byte.
         public var offsetBytes: UInt64
+        /// Length in bytes.
         public var lengthBytes: UInt32
+
+        /// Creates a header from its fields.
+        public init(flags: NBDCommandFlags, type: UInt16, handle: UInt64, offsetBytes: UInt64, lengthBytes: UInt32) {
+            self.flags = flags
+            self.type = type
+            self.handle = handle
+            self.offsetBytes = offsetBytes
+            self.lengthBytes = lengthBytes
+        }
     }
 
     /// The exports offered.

@@ -78,6 +78,9 @@ public final class SnapshotImageSource: NBDExportSource {
         do {
             count = try reader.read(into: buffer, at: offsetBytes)
         } catch {
+            // The snapshot's state names the cause better than the read's errno (a
+            // destroyed snapshot's image also answers EIO).
+            if let gone = healthCheck() { throw gone }
             throw Self.sourceError(error, original: original.path)
         }
         if count < buffer.count {

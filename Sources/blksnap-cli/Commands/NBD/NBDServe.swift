@@ -154,9 +154,10 @@ struct NBDServe: ParsableCommand {
             do {
                 source = try SnapshotImageSource(original: original, cbtSince: cbtSince)
             } catch {
-                var failure = backend.failure(error)
+                let failure = backend.failure(error)
                 if error.operation == .snapshotInfo || error.errno == .operationNotSupportedByDevice {
-                    failure = CommandFailure("nbd serve: \(failure.message)", status: .failure)
+                    throw CommandFailure("nbd serve: \(original.path) cannot be exported: only a device in a taken snapshot has an image: \(failure.message)",
+                                         status: failure.status == .unavailable ? .unavailable : .failure)
                 }
                 throw failure
             }
