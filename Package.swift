@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "BlksnapSimulator", targets: ["BlksnapSimulator"]),
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
+        .library(name: "BlksnapNBD", targets: ["BlksnapNBD"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
         .executable(name: "blksnap-conformance", targets: ["blksnap-conformance"]),
@@ -17,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
@@ -56,11 +59,23 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // NBD export of snapshot images (and any NBDExportSource): protocol machine + SwiftNIO server.
+        .target(
+            name: "BlksnapNBD",
+            dependencies: [
+                "BlksnapKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // blksnapctl.
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "BlksnapSimulator", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapSimulator", "BlksnapNBD", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -104,6 +119,7 @@ let package = Package(
             dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "SimKernel", "SimFuse"]
         ),
         .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
+        .testTarget(name: "BlksnapNBDTests", dependencies: ["BlksnapNBD", "BlksnapKit"]),
         .testTarget(
             name: "BlksnapBenchTests",
             dependencies: ["BlksnapBench"]

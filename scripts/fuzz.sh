@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ioctl wire parsers)
+[ ${#targets[@]} -gt 0 ] || targets=(ioctl wire parsers nbd)
 
 out=.build-fuzz
 mkdir -p "$out/include"
@@ -33,10 +33,11 @@ sources_for() {
             ls Sources/blksnap-cli/Parsing/*.swift
             for f in DeviceNumber SectorRange SnapshotID UUIDText; do echo "Sources/BlksnapKit/Types/$f.swift"; done
             echo fuzz/targets/FuzzParsers.swift ;;
+        nbd) ls Sources/BlksnapNBD/Protocol/*.swift; echo fuzz/targets/FuzzNBD.swift ;;
         *) echo "unknown fuzz target $1" >&2; return 1 ;;
     esac
 }
-module_for() { case "$1" in parsers) echo BlksnapKit ;; *) echo SimKernel ;; esac; }
+module_for() { case "$1" in parsers) echo BlksnapKit ;; nbd) echo BlksnapNBD ;; *) echo SimKernel ;; esac; }
 
 status=0
 summary=()

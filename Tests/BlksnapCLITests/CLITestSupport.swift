@@ -86,6 +86,14 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Changes the value in place, under the lock.
+    func update(_ body: (inout Value) -> Void) {
+        lock.lock()
+        body(&stored)
+        wasSet = true
+        lock.unlock()
+    }
+
     var value: Value {
         lock.lock()
         defer { lock.unlock() }
