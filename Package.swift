@@ -7,12 +7,15 @@ let package = Package(
         .library(name: "BlksnapKit", targets: ["BlksnapKit"]),
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
+        .library(name: "BlksnapBackup", targets: ["BlksnapBackup"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
@@ -41,18 +44,29 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Backups of snapshot images as qcow2 v3 chains (writer, reader), their SQLite
+        // catalog, and the create/verify/restore workflows.
+        .target(
+            name: "BlksnapBackup",
+            dependencies: [
+                "BlksnapKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // blksnapctl.
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapBackup", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The benchmark's measurements (a library so the smoke test can run them in process).
         .target(name: "CBenchSupport"),
-        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "SimKernel", "CBenchSupport"]),
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapBackup", "SimKernel", "CBenchSupport"]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
@@ -73,7 +87,11 @@ let package = Package(
         .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["blksnap-cli", "BlksnapKit", "SimKernel", "SimFuse"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapBackup", "SimKernel", "SimFuse"]
+        ),
+        .testTarget(
+            name: "BlksnapBackupTests",
+            dependencies: ["BlksnapBackup", "BlksnapKit", "SimKernel"]
         ),
         .testTarget(
             name: "BlksnapBenchTests",
