@@ -56,8 +56,18 @@ public struct BackupCreator {
         } catch {
             throw failure(error)
         }
-        let latest = try repository.catalog.latest(deviceKey: identity.key)
-        let exists = latest.map { HostFile.exists(repository.path(of: $0)) } ?? false
+        var latest = try repository.catalog.latest(deviceKey: identity.key)
+        var exists = latest != nil
+        if let head = latest?.id {
+            // An increment is only as good as its whole chain.
+            for member in try repository.chain(endingAt: head) {
+                if member.status == .corrupt, latest?.status != .corrupt {
+                    latest?.status = .corrupt
+                    latest?.fullReason = "backup \(member.id ?? 0) in its chain failed verification"
+                }
+                if !HostFile.exists(repository.path(of: member)) { exists = false }
+            }
+        }
         do {
             return try BackupPlan.make(identity: identity, cbt: cbt, latest: latest, latestFileExists: exists,
                                        forceFull: forceFull) { () throws(BlksnapError) in try device.readWholeCBTMap() }

@@ -29,7 +29,8 @@ public struct BackupPlan: Sendable, Hashable {
     /// `latest`, and lists what to read.
     ///
     /// An incremental needs a latest backup of the same device key that is not marked
-    /// corrupt, whose file exists, with the same CBT generation, capacity and CBT block
+    /// corrupt (the caller marks it so when any backup of its chain is), whose chain's
+    /// files exist (`latestFileExists`), with the same CBT generation, capacity and CBT block
     /// size, and a changes number before the current one; otherwise the plan is full and
     /// ``fullReason`` says which condition failed. `map` is called only for an incremental.
     public static func make(identity: DeviceIdentity, cbt: CBTInfo, latest: BackupRecord?, latestFileExists: Bool,
@@ -46,10 +47,12 @@ public struct BackupPlan: Sendable, Hashable {
             return full("no earlier backup of \(identity.devicePath) (\(identity.key)) in the repository")
         }
         if latest.status == .corrupt {
-            return full("the last backup \(latestID) of \(identity.devicePath) failed verification; an increment on it would be corrupt too")
+            let which = latest.fullReason.map { "the chain of the last backup \(latestID) is not whole: \($0)" }
+                ?? "the last backup \(latestID) of \(identity.devicePath) failed verification"
+            return full("\(which); an increment on it would be corrupt too")
         }
         if !latestFileExists {
-            return full("the file \(latest.fileName) of the last backup \(latestID) is missing from the repository")
+            return full("a file of the chain of the last backup \(latestID) (\(latest.fileName) or a parent's) is missing from the repository")
         }
         if latest.cbtGeneration != cbt.generationID.description {
             return full("the CBT generation of \(identity.devicePath) changed (backup \(latestID) was taken in \(latest.cbtGeneration), the tracker is now in \(cbt.generationID): it was re-attached or reset, or the machine rebooted), so the changes since it are unknown")

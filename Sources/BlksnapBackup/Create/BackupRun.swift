@@ -2,6 +2,9 @@ import BlksnapKit
 import Dispatch
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What ``BackupRun`` reports while it runs, in order, from its threads.
 public enum BackupRunEvent: Sendable {
@@ -56,13 +59,53 @@ public final class BackupRun {
         self.forceFull = forceFull
         self.blockBytes = blockBytes
         self.onEvent = onEvent
-        session = Session(kernel: kernel, configuration: configuration, storage: storage) { event in onEvent(.session(event)) }
+        let marker = repository.path(of: Self.snapshotMarker)
+        session = Session(kernel: kernel, configuration: configuration, storage: storage) { event in
+            if case .started(let id, _, _, _) = event {
+                // Durable before any copy: a killed run's snapshot is destroyed by the next.
+                try? Self.writeMarker(marker, id: id)
+            }
+            onEvent(.session(event))
+        }
+    }
+
+    /// The file naming the snapshot of the run in progress: `.snapshot` in the repository.
+    public static let snapshotMarker = ".snapshot"
+
+    private static func writeMarker(_ path: String, id: String) throws(BackupError) {
+        let file = try HostFile(path: path + ".new", flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try file.write(Array((id + "\n").utf8), at: 0)
+        try file.sync()
+        file.close()
+        try HostFile.rename(path + ".new", to: path)
+        let directory = String(path[..<path.lastIndex(of: "/")!])
+        try HostFile.syncDirectory(directory)
+    }
+
+    /// Destroys the snapshot a killed run left (named by `.snapshot`), if it still exists.
+    private func destroyLeftoverSnapshot() throws(BackupError) {
+        let marker = repository.path(of: Self.snapshotMarker)
+        guard HostFile.exists(marker) else { return }
+        let text = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
+        defer { HostFile.remove(marker) }
+        guard let id = SnapshotID(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        do {
+            let control = try Control(kernel: kernel)
+            defer { try? control.close() }
+            guard try control.collectSnapshots().contains(id) else { return }
+            try control.destroySnapshot(id)
+            onEvent(.removedLeftover(fileName: "snapshot \(id)"))
+        } catch {
+            throw BackupError(.io, "destroying snapshot \(id), left by an interrupted backup, failed: \(error.description); destroy it with 'blksnapctl snapshot destroy \(id)'",
+                              errno: error.errno, category: error.category)
+        }
     }
 
     /// Locks the repository, removes leftovers, runs the session and copies, commits.
     public func run() throws(BackupError) -> BackupRunResult {
         try repository.lockForWriting()
         for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
+        try destroyLeftoverSnapshot()
         var devices: [BlockDevice] = []
         var identities: [DeviceIdentity] = []
         defer { for device in devices { try? device.close() } }
@@ -114,6 +157,7 @@ public final class BackupRun {
         let copySeconds = Self.seconds(ContinuousClock.now - started)
         handle.requestStop(.stopped(signal: nil))
         let ended = thread.join()
+        if ended.teardownError == nil { HostFile.remove(repository.path(of: Self.snapshotMarker)) }
         func discardAll() { for backup in prepared { creator.discard(backup) } }
         if let copyFailure {
             discardAll()
