@@ -83,7 +83,7 @@ struct BackupCreate: ParsableCommand {
         let configuration = SessionConfiguration(
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
             detachAttachedTrackers: false, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
-        let quiet = repository.quiet || global.json
+        let quiet = repository.quiet
         let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
         let run = BackupRun(repository: repo, kernel: backend.kernel, configuration: configuration, storage: provider,
