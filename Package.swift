@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
         .library(name: "BlksnapNBD", targets: ["BlksnapNBD"]),
+        .library(name: "BlksnapBackup", targets: ["BlksnapBackup"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
         .executable(name: "blksnap-conformance", targets: ["blksnap-conformance"]),
@@ -20,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
@@ -71,18 +74,29 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Backups of snapshot images as qcow2 v3 chains (writer, reader), their SQLite
+        // catalog, and the create/verify/restore workflows.
+        .target(
+            name: "BlksnapBackup",
+            dependencies: [
+                "BlksnapKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // blksnapctl.
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "BlksnapSimulator", "BlksnapNBD", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The benchmark's measurements (a library so the smoke test can run them in process).
         .target(name: "CBenchSupport"),
-        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "SimKernel", "CBenchSupport"]),
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "SimKernel", "CBenchSupport"]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // The smallest program on BlksnapKit alone: its binary must carry no simulator.
@@ -116,7 +130,11 @@ let package = Package(
         .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "SimKernel", "SimFuse"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "SimKernel", "SimFuse"]
+        ),
+        .testTarget(
+            name: "BlksnapBackupTests",
+            dependencies: ["BlksnapBackup", "BlksnapKit", "BlksnapSimulator", "SimKernel"]
         ),
         .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
         .testTarget(name: "BlksnapNBDTests", dependencies: ["BlksnapNBD", "BlksnapKit"]),

@@ -173,13 +173,13 @@ _blksnapctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    version|tracker|cbt|snapshot|session|sim|demo|help)
+    version|tracker|cbt|snapshot|session|backup|sim|demo|help)
         # Offer subcommand argument completions
         "_blksnapctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot session sim demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot session backup sim demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -527,6 +527,113 @@ _blksnapctl_session() {
         return
         ;;
     '--limit')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_backup() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __blksnapctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|list|verify|restore)
+        # Offer subcommand argument completions
+        "_blksnapctl_backup_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create list verify restore' -- "${cur}"))
+        ;;
+    esac
+}
+
+_blksnapctl_backup_create() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --repo --storage --step --limit)
+    __blksnapctl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--repo')
+        return
+        ;;
+    '--storage')
+        return
+        ;;
+    '--step')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_backup_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --repo)
+    __blksnapctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--repo')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_backup_verify() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --repo)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--repo')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_backup_restore() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet --force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --repo --to)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--repo')
+        return
+        ;;
+    '--to')
         return
         ;;
     esac

@@ -38,6 +38,8 @@ public struct BenchConfiguration: Sendable {
     public var scalingWrites: Int
     /// `blksnapctl version --sim` runs (figure 7).
     public var cliRuns: Int
+    /// Size of the device `backup create` copies in figure 8.
+    public var backupDeviceBytes: UInt64
     /// The blksnapctl binary (nil: next to this executable).
     public var cliPath: String?
     /// Figure groups to run (1–7, as numbered in the issue; figure 7 runs with 4);
@@ -74,6 +76,7 @@ public struct BenchConfiguration: Sendable {
             scalingMultiDeviceBytes = 32 << 20
             scalingWrites = 68
             cliRuns = 2
+            backupDeviceBytes = 32 << 20
         } else {
             repetitions = 7
             cowDeviceBytes = Self.gibibyte
@@ -88,6 +91,7 @@ public struct BenchConfiguration: Sendable {
             scalingMultiDeviceBytes = Self.gibibyte
             scalingWrites = 1024
             cliRuns = 20
+            backupDeviceBytes = 512 << 20
         }
     }
 

@@ -8,6 +8,7 @@ public enum Benchmark {
         for label in ["1GiB", "64GiB", "16TiB"] { keys += ["scaling_size_\(label)", "scaling_size_\(label)_memory"] }
         for count in [1, 4, 16] { keys += ["scaling_devices_\(count)", "scaling_devices_\(count)_memory"] }
         keys.append("cli_version")
+        keys += ["backup_full_vs_read", "backup_full_vs_qemu_img", "backup_incremental_read_ratio", "backup_incremental_time_ratio"]
         return keys
     }()
 
@@ -31,6 +32,7 @@ public enum Benchmark {
         if configuration.runs(5) { figures += try memory(configuration, scratch, progress) }
         if configuration.runs(6) { figures += try scaling(configuration, scratch, progress) }
         figures += cliFigures
+        if configuration.runs(8) { figures += try backups(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -75,6 +77,46 @@ public enum Benchmark {
                                    target: ">= 0.90", check: { $0 >= 0.90 },
                                    note: "throughput of random 4 KiB writes to already-copied chunks of the tracked original "
                                        + "÷ the same writes to an untracked simulated device of the same size"))
+        return figures
+    }
+
+    private static func backups(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("8/8 backup create")
+        let samples = try BackupBenchmark(configuration: configuration, scratch: scratch).run()
+        let size = Double(configuration.backupDeviceBytes) / Double(1 << 20)
+        let mibPerSecond = { (seconds: Double) in size / seconds }
+        var figures: [BenchFigure] = []
+        figures.append(BenchFigure(key: "backup_full_vs_read", title: "8 full backup ÷ image read", unit: "x",
+                                   value: BenchSummary(samples.map { $0.readSeconds / $0.fullSeconds }),
+                                   measured: BenchSummary(samples.map { mibPerSecond($0.fullSeconds) }),
+                                   baseline: BenchSummary(samples.map { mibPerSecond($0.readSeconds) }),
+                                   measuredUnit: "MiB/s", target: ">= 0.85", check: { $0 >= 0.85 },
+                                   note: "full qcow2 backup of a \(bytesText(configuration.backupDeviceBytes)) image of random data (read, "
+                                       + "SHA-256 per cluster, write, fsync) ÷ sequential 4 MiB reads of the same image"))
+        let converted = samples.compactMap { sample in sample.qemuImgSeconds.map { (sample.fullSeconds, $0) } }
+        if converted.isEmpty {
+            figures.append(.unavailable(key: "backup_full_vs_qemu_img", title: "8 full backup ÷ qemu-img convert", unit: "x",
+                                        target: ">= 1.0", reason: "qemu-img is not installed (qemu-utils)"))
+        } else {
+            figures.append(BenchFigure(key: "backup_full_vs_qemu_img", title: "8 full backup ÷ qemu-img convert", unit: "x",
+                                       value: BenchSummary(converted.map { $0.1 / $0.0 }),
+                                       measured: BenchSummary(converted.map { mibPerSecond($0.0) }),
+                                       baseline: BenchSummary(converted.map { mibPerSecond($0.1) }),
+                                       measuredUnit: "MiB/s", target: ">= 1.0", check: { $0 >= 1.0 },
+                                       note: "the same backup ÷ 'qemu-img convert -f raw -O qcow2' of the original's raw backing file "
+                                           + "(process wall time, no hashing)"))
+        }
+        figures.append(BenchFigure(key: "backup_incremental_read_ratio", title: "8 incremental bytes read ÷ changed", unit: "x",
+                                   value: BenchSummary(samples.map { Double($0.incrementalBytesRead) / Double($0.changedBytes) }),
+                                   target: "<= 1.05", check: { $0 <= 1.05 },
+                                   note: "incremental after 1 % of the CBT blocks were rewritten: bytes read from the image ÷ bytes "
+                                       + "the CBT marks changed (metadata written besides: \(samples.first.map { bytesText($0.incrementalMetadataBytes) } ?? "?"))"))
+        figures.append(BenchFigure(key: "backup_incremental_time_ratio", title: "8 incremental time ÷ full", unit: "x",
+                                   value: BenchSummary(samples.map { $0.incrementalSeconds / $0.fullSeconds }),
+                                   target: "<= 0.03", check: { $0 <= 0.03 },
+                                   note: "copy time of that incremental ÷ copy time of the full backup"))
         return figures
     }
 

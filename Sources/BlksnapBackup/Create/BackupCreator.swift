@@ -1,0 +1,150 @@
+import BlksnapKit
+import Foundation
+
+/// Progress of one device's copy.
+public struct BackupProgress: Sendable, Hashable {
+    /// Index of the device in the run.
+    public var deviceIndex: Int
+    /// The device.
+    public var devicePath: String
+    /// Bytes read from the image so far.
+    public var bytesRead: UInt64
+    /// Bytes the plan reads in all.
+    public var bytesTotal: UInt64
+}
+
+/// A device's backup written and synced under its temporary name, not yet in the catalog.
+public struct PreparedBackup: Sendable, Hashable {
+    /// The plan it followed.
+    public var plan: BackupPlan
+    /// The name it will have in the repository.
+    public var fileName: String
+    /// Its temporary path (`.tmp-` + ``fileName``).
+    public var temporaryPath: String
+    /// What the writer wrote.
+    public var summary: QCOW2WriteSummary
+    /// Bytes read from the image.
+    public var bytesRead: UInt64
+    /// When the snapshot was taken.
+    public var takenAt: Date
+    /// The snapshot's id.
+    public var snapshotID: String
+}
+
+/// Copies snapshot images into qcow2 files of a repository and commits them: the
+/// per-device steps of `backup create` (``BackupRun`` runs them inside a ``Session``).
+public struct BackupCreator {
+    /// The repository.
+    public let repository: BackupRepository
+    /// Bytes per image read.
+    public var blockBytes: Int
+
+    /// Creates a creator for `repository`.
+    public init(repository: BackupRepository, blockBytes: Int = 4 << 20) {
+        self.repository = repository
+        self.blockBytes = blockBytes
+    }
+
+    /// Plans the backup of `device` (which must be tracked and in a taken snapshot).
+    public func plan(device: BlockDevice, identity: DeviceIdentity, forceFull: Bool) throws(BackupError) -> BackupPlan {
+        func failure(_ error: BlksnapError) -> BackupError {
+            BackupError(.io, "reading the CBT of \(device.path) failed: \(error.description)", errno: error.errno)
+        }
+        let cbt: CBTInfo
+        do {
+            cbt = try device.cbtInfo()
+        } catch {
+            throw failure(error)
+        }
+        var latest = try repository.catalog.latest(deviceKey: identity.key)
+        var exists = latest != nil
+        if let head = latest?.id {
+            // An increment is only as good as its whole chain.
+            for member in try repository.chain(endingAt: head) {
+                if member.status == .corrupt, latest?.status != .corrupt {
+                    latest?.status = .corrupt
+                    latest?.fullReason = "backup \(member.id ?? 0) in its chain failed verification"
+                }
+                if !HostFile.exists(repository.path(of: member)) { exists = false }
+            }
+        }
+        do {
+            return try BackupPlan.make(identity: identity, cbt: cbt, latest: latest, latestFileExists: exists,
+                                       forceFull: forceFull) { () throws(BlksnapError) in try device.readWholeCBTMap() }
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// Copies what `plan` lists from `image` into a new temporary file of the repository,
+    /// `fsync`ed; calls `progress` after each block and stops (deleting the file) when
+    /// `shouldStop` turns true.
+    public func prepare(plan: BackupPlan, image: SnapshotImageReader, snapshotID: String, takenAt: Date,
+                        deviceIndex: Int = 0, progress: (BackupProgress) -> Void = { _ in },
+                        shouldStop: () -> Bool = { false }) throws(BackupError) -> PreparedBackup {
+        guard image.capacityBytes == plan.identity.capacityBytes else {
+            throw BackupError(.refused, "the image \(image.path) holds \(image.capacityBytes) bytes, the device \(plan.identity.devicePath) \(plan.identity.capacityBytes): the device was resized; take the backup again")
+        }
+        let fileName = BackupRepository.newFileName(devicePath: plan.identity.devicePath, at: takenAt)
+        let temporary = repository.path(of: BackupRepository.temporaryPrefix + fileName)
+        let writer = try QCOW2Writer(path: temporary, virtualSize: plan.identity.capacityBytes,
+                                     backingFile: plan.parent?.fileName)
+        var bytesRead: UInt64 = 0
+        let total = plan.bytesToRead
+        do {
+            try image.forEachBlock(of: plan.ranges, blockBytes: blockBytes) { (offset, bytes) throws(BackupError) in
+                if shouldStop() {
+                    throw BackupError(.refused, "the backup of \(plan.identity.devicePath) was interrupted (EINTR); nothing was committed", errno: .interrupted)
+                }
+                try writer.write(guestOffset: offset, bytes: bytes)
+                bytesRead += UInt64(bytes.count)
+                progress(BackupProgress(deviceIndex: deviceIndex, devicePath: plan.identity.devicePath,
+                                        bytesRead: bytesRead, bytesTotal: total))
+            }
+        } catch {
+            HostFile.remove(temporary)
+            switch error {
+            case .read(let read):
+                let kind: BackupError.Kind = read.isCorruption ? .snapshotCorrupted : .io
+                throw BackupError(kind, "backup of \(plan.identity.devicePath): \(read.description)", errno: read.errno)
+            case .body(let body):
+                throw body
+            }
+        }
+        let summary: QCOW2WriteSummary
+        do {
+            summary = try writer.finish()
+        } catch {
+            HostFile.remove(temporary)
+            throw error
+        }
+        return PreparedBackup(plan: plan, fileName: fileName, temporaryPath: temporary, summary: summary,
+                              bytesRead: bytesRead, takenAt: takenAt, snapshotID: snapshotID)
+    }
+
+    /// Makes a prepared backup part of the repository: rename to its name, `fsync` the
+    /// directory, then commit its catalog row with the hash of every cluster. A crash
+    /// before the commit leaves a file no row names (``BackupRepository/removeLeftovers()``).
+    public func commit(_ prepared: PreparedBackup) throws(BackupError) -> BackupRecord {
+        let final = repository.path(of: prepared.fileName)
+        try HostFile.rename(prepared.temporaryPath, to: final)
+        try HostFile.syncDirectory(repository.directory)
+        let plan = prepared.plan
+        let record = BackupRecord(
+            takenAt: prepared.takenAt, devicePath: plan.identity.devicePath, deviceKey: plan.identity.key,
+            capacityBytes: Int64(plan.identity.capacityBytes), logicalBlockSize: Int64(plan.identity.logicalBlockSize),
+            serial: plan.identity.serial, wwn: plan.identity.wwn, cbtGeneration: plan.cbt.generationID.description,
+            cbtChangesNumber: Int64(plan.cbt.changesNumber), cbtBlockSize: Int64(plan.cbt.blockSizeBytes),
+            type: plan.type, parentId: plan.parent?.id, fullReason: plan.fullReason, fileName: prepared.fileName,
+            fileSize: Int64(prepared.summary.fileSize), bytesRead: Int64(prepared.bytesRead),
+            bytesWritten: Int64(prepared.summary.fileSize), changedBytes: Int64(plan.changedBytes),
+            dataClusters: Int64(prepared.summary.dataClusters), zeroClusters: Int64(prepared.summary.zeroClusters),
+            snapshotId: prepared.snapshotID, status: .complete)
+        return try repository.catalog.insert(record, clusters: prepared.summary.clusters)
+    }
+
+    /// Deletes a prepared backup's temporary file.
+    public func discard(_ prepared: PreparedBackup) {
+        HostFile.remove(prepared.temporaryPath)
+    }
+}

@@ -1,0 +1,255 @@
+import BlksnapKit
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What ``BackupRun`` reports while it runs, in order, from its threads.
+public enum BackupRunEvent: Sendable {
+    /// A leftover of an interrupted run was deleted from the repository.
+    case removedLeftover(fileName: String)
+    /// The session's own events (storage appended, low free space, corruption, ...).
+    case session(SessionEvent)
+    /// A device's plan is made: full (with the reason) or incremental.
+    case planned(deviceIndex: Int, plan: BackupPlan)
+    /// Bytes copied so far for a device.
+    case progress(BackupProgress)
+    /// A device's backup is committed.
+    case committed(deviceIndex: Int, record: BackupRecord)
+}
+
+/// The outcome of a ``BackupRun``.
+public struct BackupRunResult: Sendable {
+    /// The committed backups, in device order.
+    public var records: [BackupRecord]
+    /// The plans they followed, in device order.
+    public var plans: [BackupPlan]
+    /// How long the copy took (take to last fsync), in seconds.
+    public var copySeconds: Double
+}
+
+/// `backup create`: a ``Session`` (snapshot, storage kept ahead of demand, teardown)
+/// around the copy of every device's image into the repository.
+///
+/// The session's event loop runs on a thread of its own while the calling thread plans,
+/// copies and syncs each device; then the session is stopped and torn down, and only if
+/// no member was corrupted meanwhile are the files renamed and their rows committed.
+public final class BackupRun {
+    /// The repository.
+    public let repository: BackupRepository
+    /// Stops the run from any thread (a signal): the copy ends, nothing is committed.
+    public var stopHandle: SessionStopHandle { session.stopHandle }
+
+    private let kernel: any KernelInterface
+    private let configuration: SessionConfiguration
+    private let session: Session
+    private let forceFull: Bool
+    private let blockBytes: Int
+    private let onEvent: @Sendable (BackupRunEvent) -> Void
+
+    /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
+    public init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
+                storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
+        self.repository = repository
+        self.kernel = kernel
+        self.configuration = configuration
+        self.forceFull = forceFull
+        self.blockBytes = blockBytes
+        self.onEvent = onEvent
+        let marker = repository.path(of: Self.snapshotMarker)
+        session = Session(kernel: kernel, configuration: configuration, storage: storage) { event in
+            if case .started(let id, _, _, _) = event {
+                // Durable before any copy: a killed run's snapshot is destroyed by the next.
+                try? Self.writeMarker(marker, id: id)
+            }
+            onEvent(.session(event))
+        }
+    }
+
+    /// The file naming the snapshot of the run in progress: `.snapshot` in the repository.
+    public static let snapshotMarker = ".snapshot"
+
+    private static func writeMarker(_ path: String, id: String) throws(BackupError) {
+        let file = try HostFile(path: path + ".new", flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try file.write(Array((id + "\n").utf8), at: 0)
+        try file.sync()
+        file.close()
+        try HostFile.rename(path + ".new", to: path)
+        let directory = String(path[..<path.lastIndex(of: "/")!])
+        try HostFile.syncDirectory(directory)
+    }
+
+    /// Destroys the snapshot a killed run left (named by `.snapshot`), if it still exists.
+    private func destroyLeftoverSnapshot() throws(BackupError) {
+        let marker = repository.path(of: Self.snapshotMarker)
+        guard HostFile.exists(marker) else { return }
+        let text = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
+        defer { HostFile.remove(marker) }
+        guard let id = SnapshotID(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        do {
+            let control = try Control(kernel: kernel)
+            defer { try? control.close() }
+            guard try control.collectSnapshots().contains(id) else { return }
+            try control.destroySnapshot(id)
+            onEvent(.removedLeftover(fileName: "snapshot \(id)"))
+        } catch {
+            throw BackupError(.io, "destroying snapshot \(id), left by an interrupted backup, failed: \(error.description); destroy it with 'blksnapctl snapshot destroy \(id)'",
+                              errno: error.errno, category: error.category)
+        }
+    }
+
+    /// Locks the repository, removes leftovers, runs the session and copies, commits.
+    public func run() throws(BackupError) -> BackupRunResult {
+        try repository.lockForWriting()
+        for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
+        try destroyLeftoverSnapshot()
+        var devices: [BlockDevice] = []
+        var identities: [DeviceIdentity] = []
+        defer { for device in devices { try? device.close() } }
+        for path in configuration.devices {
+            do {
+                let device = try BlockDevice(path: path, kernel: kernel)
+                devices.append(device)
+                identities.append(try DeviceIdentity.read(device))
+            } catch {
+                throw BackupError(.io, "opening \(path) failed: \(error.description)", errno: error.errno, category: error.category)
+            }
+        }
+        let thread = SessionThread(session)
+        try thread.start()
+        var prepared: [PreparedBackup] = []
+        var plans: [BackupPlan] = []
+        let creator = BackupCreator(repository: repository, blockBytes: blockBytes)
+        let started = ContinuousClock.now
+        var copyFailure: BackupError?
+        let takenAt = Date()
+        let snapshotID = session.snapshotID?.description ?? "?"
+        let images = session.images
+        let handle = session.stopHandle
+        for (index, device) in devices.enumerated() {
+            do throws(BackupError) {
+                let plan = try creator.plan(device: device, identity: identities[index], forceFull: forceFull)
+                plans.append(plan)
+                onEvent(.planned(deviceIndex: index, plan: plan))
+                let image: SnapshotImageReader
+                do {
+                    image = try SnapshotImageReader(path: images[index].imagePath, kernel: kernel)
+                } catch {
+                    throw BackupError(.io, "opening the image \(images[index].imagePath) failed: \(error.description)", errno: error.errno)
+                }
+                defer { try? image.close() }
+                let onEvent = self.onEvent
+                let result = try creator.prepare(plan: plan, image: image, snapshotID: snapshotID, takenAt: takenAt,
+                                                 deviceIndex: index, progress: { onEvent(.progress($0)) },
+                                                 shouldStop: { handle.isStopRequested })
+                prepared.append(result)
+                if let info = try? device.snapshotInfo(), let code = info.errorCode {
+                    throw BackupError(.snapshotCorrupted, "the snapshot of \(device.path) was corrupted while it was copied (\(ErrnoName.name(of: code))): \(BlksnapError.corruptionMeaning(code)); nothing was committed, run the backup again (with more --storage)", errno: code)
+                }
+            } catch {
+                copyFailure = error
+                break
+            }
+        }
+        let copySeconds = Self.seconds(ContinuousClock.now - started)
+        handle.requestStop(.stopped(signal: nil))
+        let ended = thread.join()
+        if ended.teardownError == nil { HostFile.remove(repository.path(of: Self.snapshotMarker)) }
+        func discardAll() { for backup in prepared { creator.discard(backup) } }
+        if let copyFailure {
+            discardAll()
+            throw copyFailure
+        }
+        if let lost = session.corruptedDevices.first {
+            discardAll()
+            let path = images.first { $0.deviceNumber == lost.description }?.devicePath ?? lost.description
+            throw BackupError(.snapshotCorrupted, "the snapshot of \(path) was corrupted during the backup: its image is not a point in time; nothing was committed, run the backup again (with more --storage)")
+        }
+        switch ended.reason {
+        case .snapshotVanished?:
+            discardAll()
+            throw BackupError(.refused, "the snapshot was destroyed by someone else during the backup (ESRCH); nothing was committed", errno: .noSuchProcess)
+        case .failed(let message)?:
+            discardAll()
+            throw BackupError(.io, "the session failed during the backup: \(message); nothing was committed")
+        case .stopped(let signal?)?:
+            discardAll()
+            throw BackupError(.refused, "stopped by signal \(signal) (EINTR); nothing was committed", errno: .interrupted)
+        default:
+            break
+        }
+        var records: [BackupRecord] = []
+        for (index, backup) in prepared.enumerated() {
+            let record = try creator.commit(backup)
+            records.append(record)
+            onEvent(.committed(deviceIndex: index, record: record))
+        }
+        if let teardown = ended.teardownError {
+            let ids = records.compactMap(\.id).map(String.init).joined(separator: ", ")
+            throw BackupError(.io, "backups \(ids) are committed, but the session's teardown failed: \(teardown.description)", errno: teardown.errno)
+        }
+        return BackupRunResult(records: records, plans: plans, copySeconds: copySeconds)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Runs a session's start, event loop and teardown on one thread of its own, as
+/// ``Session`` requires.
+private final class SessionThread: @unchecked Sendable {
+    struct Ended {
+        var reason: SessionEndReason?
+        var teardownError: SessionError?
+    }
+
+    private let session: Session
+    private let started = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    // Written by the session thread before it signals, read after the wait.
+    private var startError: SessionError?
+    private var ended = Ended()
+
+    init(_ session: Session) {
+        self.session = session
+    }
+
+    /// Starts the thread; returns once the snapshot is taken (or throws why not).
+    func start() throws(BackupError) {
+        let thread = Thread { [self] in
+            do throws(SessionError) {
+                try session.start()
+            } catch {
+                startError = error
+                started.signal()
+                finished.signal()
+                return
+            }
+            started.signal()
+            ended.reason = session.runEventLoop()
+            do throws(SessionError) {
+                try session.teardown()
+            } catch {
+                ended.teardownError = error
+            }
+            finished.signal()
+        }
+        thread.start()
+        started.wait()
+        if let startError {
+            finished.wait()
+            throw BackupError(startError.category == .refused ? .refused : .io, "the backup's session could not start: \(startError.description)",
+                              errno: startError.errno, category: startError.category)
+        }
+    }
+
+    /// Waits for the loop to end and the teardown to finish.
+    func join() -> Ended {
+        finished.wait()
+        return ended
+    }
+}

@@ -1,0 +1,216 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Where one guest cluster of a qcow2 file is.
+public enum QCOW2ClusterMapping: Hashable, Sendable {
+    /// Not in this file: read from the backing file (zeroes without one).
+    case unallocated
+    /// Reads as zeroes (L2 zero flag); hides the backing file.
+    case zero
+    /// Stored at this byte offset of the file.
+    case data(fileOffset: UInt64)
+}
+
+/// Reads one qcow2 file (v2 or v3, uncompressed, unencrypted): header, backing file
+/// name, L1 and L2 tables, data clusters. ``QCOW2Chain`` follows backing files.
+public final class QCOW2Reader {
+    /// The file.
+    public let path: String
+    /// The parsed header.
+    public let header: QCOW2Header
+    /// The backing file name as stored (relative to this file's directory unless absolute).
+    public let backingFile: String?
+    /// The backing format from the header extension, if any.
+    public let backingFormat: String?
+    /// The file's size in bytes.
+    public let fileSize: UInt64
+
+    private let file: HostFile
+    private let l1: [UInt64]
+    private var l2Cache: [Int: [UInt64]] = [:]
+    private var l2CacheOrder: [Int] = []
+
+    /// Opens `path` read-only and reads its header and L1 table.
+    public init(path: String) throws(BackupError) {
+        self.path = path
+        file = try HostFile(path: path, flags: O_RDONLY)
+        fileSize = try file.sizeAndKind().size
+        let first = try file.readExactly(min(Int(fileSize), 4096), at: 0, what: "header")
+        do {
+            header = try QCOW2Header(decoding: first)
+        } catch {
+            throw BackupError(.corrupted, "\(path): \(error.description)")
+        }
+        let clusterSize = UInt64(header.clusterSize)
+        // Header extensions (v3: after header_length; v2: after the 72-byte header).
+        var format: String?
+        var offset = Int(header.headerLength)
+        let extensionEnd = min(Int(clusterSize), Int(fileSize))
+        let area = try file.readExactly(extensionEnd, at: 0, what: "header cluster")
+        while offset + 8 <= area.count {
+            let type = area.bigEndian(UInt32.self, at: offset)
+            let length = Int(area.bigEndian(UInt32.self, at: offset + 4))
+            if type == QCOW2Format.extensionEnd { break }
+            guard offset + 8 + length <= area.count else {
+                throw BackupError(.corrupted, "\(path): header extension 0x\(String(type, radix: 16)) at byte \(offset) runs past the first cluster")
+            }
+            if type == QCOW2Format.extensionBackingFormat {
+                format = String(decoding: area[(offset + 8)..<(offset + 8 + length)], as: UTF8.self)
+            }
+            offset += 8 + (length + 7) / 8 * 8
+        }
+        backingFormat = format
+        if header.backingFileOffset != 0 && header.backingFileSize != 0 {
+            guard header.backingFileSize <= 1023 else {
+                throw BackupError(.corrupted, "\(path): backing file name of \(header.backingFileSize) bytes (qcow2 allows 1023)")
+            }
+            let name = try file.readExactly(Int(header.backingFileSize), at: header.backingFileOffset, what: "backing file name")
+            backingFile = String(decoding: name, as: UTF8.self)
+        } else {
+            backingFile = nil
+        }
+        guard header.l1TableOffset % clusterSize == 0, header.l1TableOffset + UInt64(header.l1Size) * 8 <= fileSize || header.l1Size == 0 else {
+            throw BackupError(.corrupted, "\(path): L1 table at byte \(header.l1TableOffset) (\(header.l1Size) entries) is misaligned or past the end of the file (\(fileSize) bytes)")
+        }
+        let perL1 = clusterSize * (clusterSize / 8)
+        guard UInt64(header.l1Size) * perL1 >= header.size else {
+            throw BackupError(.corrupted, "\(path): L1 table of \(header.l1Size) entries cannot map \(header.size) bytes")
+        }
+        let l1Bytes = header.l1Size == 0 ? [] : try file.readExactly(Int(header.l1Size) * 8, at: header.l1TableOffset, what: "L1 table")
+        l1 = (0..<Int(header.l1Size)).map { l1Bytes.bigEndian(UInt64.self, at: $0 * 8) }
+    }
+
+    /// The virtual disk size.
+    public var virtualSize: UInt64 { header.size }
+    /// The cluster size.
+    public var clusterSize: Int { header.clusterSize }
+
+    /// Where guest cluster `index` is in this file.
+    public func mapping(ofGuestCluster index: UInt64) throws(BackupError) -> QCOW2ClusterMapping {
+        let clusterSize = UInt64(header.clusterSize)
+        guard index * clusterSize < header.size else { return .unallocated }
+        let entriesPerL2 = clusterSize / 8
+        let l1Index = Int(index / entriesPerL2)
+        let l2Offset = l1[l1Index] & QCOW2Format.offsetMask
+        guard l2Offset != 0 else { return .unallocated }
+        let table = try l2Table(l1Index, at: l2Offset)
+        let entry = table[Int(index % entriesPerL2)]
+        if entry & QCOW2Format.compressedFlag != 0 {
+            throw BackupError(.corrupted, "\(path): guest cluster \(index) is compressed, which this reader does not support (convert with 'qemu-img convert -O qcow2')")
+        }
+        if header.version >= 3, entry & QCOW2Format.zeroFlag != 0 { return .zero }
+        let host = entry & QCOW2Format.offsetMask
+        guard host != 0 else { return .unallocated }
+        guard host % clusterSize == 0, host < fileSize else {
+            throw BackupError(.corrupted, "\(path): L2 entry of guest cluster \(index) points at byte \(host), misaligned or past the end of the file (\(fileSize) bytes)")
+        }
+        return .data(fileOffset: host)
+    }
+
+    private func l2Table(_ index: Int, at offset: UInt64) throws(BackupError) -> [UInt64] {
+        if let table = l2Cache[index] { return table }
+        let clusterSize = UInt64(header.clusterSize)
+        guard offset % clusterSize == 0, offset + clusterSize <= fileSize else {
+            throw BackupError(.corrupted, "\(path): L1 entry \(index) points at byte \(offset), misaligned or past the end of the file (\(fileSize) bytes)")
+        }
+        let bytes = try file.readExactly(Int(clusterSize), at: offset, what: "L2 table")
+        let table = (0..<Int(clusterSize / 8)).map { bytes.bigEndian(UInt64.self, at: $0 * 8) }
+        if l2CacheOrder.count >= 64 {
+            l2Cache[l2CacheOrder.removeFirst()] = nil
+        }
+        l2Cache[index] = table
+        l2CacheOrder.append(index)
+        return table
+    }
+
+    /// Reads raw bytes of the file (a cluster, a table).
+    public func readFile(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(BackupError) -> Int {
+        try file.read(into: buffer, at: offset)
+    }
+}
+
+/// A qcow2 file and its backing files, read as one disk: a cluster comes from the first
+/// file that maps it (or reads as zeroes).
+public final class QCOW2Chain {
+    /// Head first, then each backing file.
+    public let files: [QCOW2Reader]
+
+    /// Opens `headPath` and every backing file it names, resolved relative to the
+    /// directory of the file that names it; refuses a loop, a missing file, a backing
+    /// format other than qcow2, and more than 1000 files.
+    public init(headPath: String) throws(BackupError) {
+        var files: [QCOW2Reader] = []
+        var seen: Set<String> = []
+        var next: String? = headPath
+        while let path = next {
+            guard !seen.contains(path) else {
+                throw BackupError(.corrupted, "\(headPath): its backing chain loops back to \(path)")
+            }
+            guard files.count < 1000 else { throw BackupError(.corrupted, "\(headPath): backing chain longer than 1000 files") }
+            seen.insert(path)
+            guard HostFile.exists(path) else {
+                let named = files.last.map { " (named as backing file by \($0.path))" } ?? ""
+                throw BackupError(.corrupted, "\(path)\(named) is missing: the chain cannot be read; restore the file or take a new full backup", errno: .noSuchFileOrDirectory)
+            }
+            let reader = try QCOW2Reader(path: path)
+            if let format = reader.backingFormat, format != "qcow2" {
+                throw BackupError(.refused, "\(path): backing format '\(format)' is not qcow2")
+            }
+            files.append(reader)
+            if let backing = reader.backingFile {
+                if backing.hasPrefix("/") {
+                    next = backing
+                } else {
+                    let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+                    next = directory + "/" + backing
+                }
+            } else {
+                next = nil
+            }
+        }
+        self.files = files
+    }
+
+    /// The head's virtual size.
+    public var virtualSize: UInt64 { files[0].virtualSize }
+    /// The head's cluster size.
+    public var clusterSize: Int { files[0].clusterSize }
+
+    /// Which file holds guest cluster `index` (at the head's cluster size; every file of
+    /// a chain this package writes has the same), and where: nil when it reads as zeroes.
+    public func locate(guestCluster index: UInt64) throws(BackupError) -> (file: QCOW2Reader, fileOffset: UInt64)? {
+        for file in files {
+            guard file.clusterSize == clusterSize else {
+                throw BackupError(.refused, "\(file.path): cluster size \(file.clusterSize) differs from the head's \(clusterSize)")
+            }
+            switch try file.mapping(ofGuestCluster: index) {
+            case .unallocated: continue
+            case .zero: return nil
+            case .data(let offset): return (file, offset)
+            }
+        }
+        return nil
+    }
+
+    /// Fills `buffer` (at most one cluster, not crossing a cluster boundary) with guest
+    /// bytes from `guestOffset`; returns whether they came from a data cluster (false:
+    /// zeroes were filled in).
+    @discardableResult
+    public func read(into buffer: UnsafeMutableRawBufferPointer, guestOffset: UInt64) throws(BackupError) -> Bool {
+        let cluster = guestOffset / UInt64(clusterSize)
+        let within = guestOffset % UInt64(clusterSize)
+        precondition(within + UInt64(buffer.count) <= UInt64(clusterSize), "a read must stay within one cluster")
+        guard let (file, offset) = try locate(guestCluster: cluster) else {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            return false
+        }
+        let n = try file.readFile(into: buffer, at: offset + within)
+        if n < buffer.count {
+            throw BackupError(.corrupted, "\(file.path): data cluster at byte \(offset) is cut short by the end of the file (\(file.fileSize) bytes): the file is truncated")
+        }
+        return true
+    }
+}

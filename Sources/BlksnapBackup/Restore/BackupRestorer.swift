@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BlksnapKit
+import Crypto
+import SystemPackage
+
+/// What `backup restore` wrote.
+public struct RestoreSummary: Sendable, Hashable {
+    /// The backup restored.
+    public var backupID: Int64
+    /// The target.
+    public var target: String
+    /// Whether the target is a block device (else a raw image file).
+    public var isBlockDevice: Bool
+    /// The disk's size.
+    public var virtualSize: UInt64
+    /// Bytes written to the target (a new file skips clusters that read as zeroes).
+    public var bytesWritten: UInt64
+    /// Files of the chain read, head first.
+    public var chainFiles: [String]
+}
+
+/// Writes the point in time of a backup (its chain read as one disk) to a raw image file
+/// or onto a block device, checking each data cluster against its catalog SHA-256.
+///
+/// A new (or empty) file is created sparse: only clusters with data are written. A
+/// block device must not be mounted (nor any of its partitions, nor held by another
+/// exclusive user) and must be at least the backup's size; all of it up to the size is
+/// written, zeroes included. An existing non-empty file is refused unless `overwrite`.
+public struct BackupRestorer {
+    /// The repository.
+    public let repository: BackupRepository
+
+    /// Creates a restorer.
+    public init(repository: BackupRepository) {
+        self.repository = repository
+    }
+
+    /// Restores backup `id` to `target`; `progress` gets (bytes done, total).
+    public func restore(id: Int64, to target: String, overwrite: Bool = false,
+                        progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(BackupError) -> RestoreSummary {
+        let records = try repository.chain(endingAt: id)
+        let head = records[0]
+        for record in records where record.status == .corrupt {
+            throw BackupError(.corrupted, "backup \(record.id ?? 0) (\(record.fileName)), which backup \(id) depends on, failed verification: restore an earlier point, or run 'backup verify' after repairing the file")
+        }
+        let chain = try QCOW2Chain(headPath: repository.path(of: head))
+        guard chain.files.count == records.count else {
+            throw BackupError(.corrupted, "the file of backup \(id) has a chain of \(chain.files.count) files, the catalog \(records.count): the files were changed outside blksnapctl")
+        }
+        var hashes: [ObjectIdentifier: [UInt64: [UInt8]]] = [:]
+        for (file, record) in zip(chain.files, records) {
+            var map: [UInt64: [UInt8]] = [:]
+            for cluster in try repository.catalog.clusters(of: record.id ?? 0) where cluster.kind == .data {
+                map[cluster.fileOffset] = cluster.sha256
+            }
+            hashes[ObjectIdentifier(file)] = map
+        }
+        let size = chain.virtualSize
+        guard size == UInt64(head.capacityBytes) else {
+            throw BackupError(.corrupted, "\(head.fileName) says the disk has \(size) bytes, the catalog \(head.capacityBytes)")
+        }
+        let (output, isDevice, sparse) = try openTarget(target, size: size, overwrite: overwrite)
+        let clusterSize = chain.clusterSize
+        let batchClusters = 64
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize * batchClusters, alignment: 4096)
+        defer { buffer.deallocate() }
+        var written: UInt64 = 0
+        var batchStart: UInt64 = 0
+        var batchBytes = 0
+        func flush() throws(BackupError) {
+            guard batchBytes > 0 else { return }
+            try output.write(UnsafeRawBufferPointer(rebasing: buffer[..<batchBytes]), at: batchStart)
+            written += UInt64(batchBytes)
+            batchBytes = 0
+        }
+        let clusters = (size + UInt64(clusterSize) - 1) / UInt64(clusterSize)
+        do throws(BackupError) {
+            for index in 0..<clusters {
+                let guest = index * UInt64(clusterSize)
+                let length = Int(min(UInt64(clusterSize), size - guest))
+                let located = try chain.locate(guestCluster: index)
+                if located == nil && sparse {
+                    try flush()
+                    continue
+                }
+                if batchBytes == 0 { batchStart = guest }
+                let slot = UnsafeMutableRawBufferPointer(rebasing: buffer[batchBytes..<(batchBytes + clusterSize)])
+                if let (file, fileOffset) = located {
+                    let n = try file.readFile(into: slot, at: fileOffset)
+                    guard n == clusterSize else {
+                        throw BackupError(.corrupted, "\(file.path): the data cluster at byte \(fileOffset) is cut short: the file is truncated")
+                    }
+                    var hasher = SHA256()
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(slot))
+                    let expected = hashes[ObjectIdentifier(file)]?[fileOffset]
+                    guard let expected, Array(hasher.finalize()) == expected else {
+                        let why = expected == nil ? "is not in the catalog" : "does not match its SHA-256 in the catalog"
+                        throw BackupError(.corrupted, "\(file.path) bytes \(fileOffset)..<\(fileOffset + UInt64(clusterSize)) (disk bytes \(guest)..) \(why): the restore stopped; run 'backup verify'")
+                    }
+                } else {
+                    slot.initializeMemory(as: UInt8.self, repeating: 0)
+                }
+                batchBytes += length
+                if length < clusterSize || batchBytes == buffer.count { try flush() }
+                progress(guest + UInt64(length), size)
+            }
+            try flush()
+            try output.sync()
+        } catch {
+            if sparse && !isDevice { HostFile.remove(target) }
+            throw error
+        }
+        return RestoreSummary(backupID: id, target: target, isBlockDevice: isDevice, virtualSize: size,
+                              bytesWritten: written, chainFiles: chain.files.map(\.path))
+    }
+
+    /// Opens the target: a block device (checked not mounted, not smaller, opened
+    /// `O_EXCL`), or a file created sparse of the disk's size.
+    private func openTarget(_ target: String, size: UInt64, overwrite: Bool) throws(BackupError) -> (HostFile, Bool, Bool) {
+        var status = stat()
+        if stat(target, &status) == 0 {
+            if (status.st_mode & S_IFMT) == S_IFBLK {
+                if let mount = Self.mountPoint(of: status.st_rdev) {
+                    throw BackupError(.refused, "\(target) is mounted on \(mount) (EBUSY): unmount it first; restoring under a mounted filesystem destroys both", errno: .resourceBusy)
+                }
+                let file: HostFile
+                do {
+                    file = try HostFile(path: target, flags: O_WRONLY | O_EXCL, operation: "opening the restore target")
+                } catch where error.errno == .resourceBusy {
+                    throw BackupError(.refused, "\(target) is in use (EBUSY: mounted, or held by device-mapper, md or another exclusive opener): release it first", errno: .resourceBusy)
+                }
+                let actual = try file.sizeAndKind().size
+                guard actual >= size else {
+                    throw BackupError(.refused, "\(target) has \(actual) bytes, the backup \(size) (ENOSPC): restore to a device at least as large, or to a file", errno: .noSpace)
+                }
+                return (file, true, false)
+            }
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                throw BackupError(.refused, "\(target) is neither a regular file nor a block device: give a new file's path or a block device")
+            }
+            guard status.st_size == 0 || overwrite else {
+                throw BackupError(.refused, "\(target) exists and holds \(status.st_size) bytes (EEXIST): remove it, or pass --force to overwrite it", errno: .fileExists)
+            }
+        }
+        let file = try HostFile(path: target, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644, operation: "creating the restore target")
+        try file.truncate(to: size)
+        return (file, false, true)
+    }
+
+    /// The mount point of the device `number` or one of its partitions, from
+    /// `/proc/self/mountinfo` (field 3 is `MAJ:MIN`).
+    static func mountPoint(of number: dev_t, mountInfo: String = "/proc/self/mountinfo",
+                           sysBlock: String = "/sys/dev/block") -> String? {
+        let device = DeviceNumber(rawValue: UInt64(number))
+        let major = device.major, minor = device.minor
+        var numbers: Set<String> = ["\(major):\(minor)"]
+        // Partitions: /sys/dev/block/M:m/<name>/dev for each child that has a "partition" file.
+        let base = "\(sysBlock)/\(major):\(minor)"
+        if let directory = opendir(base) {
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard !name.hasPrefix("."), HostFile.exists("\(base)/\(name)/partition") else { continue }
+                if let text = Self.readText("\(base)/\(name)/dev") { numbers.insert(text) }
+            }
+        }
+        guard let text = readText(mountInfo) else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, numbers.contains(String(fields[2])) else { continue }
+            return String(fields[4])
+        }
+        return nil
+    }
+
+    private static func readText(_ path: String) -> String? {
+        guard let file = try? HostFile(path: path, flags: O_RDONLY) else { return nil }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var offset: UInt64 = 0
+        while true {
+            let n = (try? chunk.withUnsafeMutableBytes { (raw) throws(BackupError) in try file.read(into: raw, at: offset) }) ?? 0
+            if n == 0 { break }
+            bytes += chunk[..<n]
+            offset += UInt64(n)
+        }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters()
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        var text = Substring(self)
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

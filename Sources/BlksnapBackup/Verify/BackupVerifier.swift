@@ -1,0 +1,138 @@
+import Crypto
+
+/// A problem `backup verify` found: which backup, which file, where, what.
+public struct VerifyFinding: Sendable, Hashable, CustomStringConvertible {
+    /// The backup.
+    public var backupID: Int64
+    /// Its file's name in the repository.
+    public var fileName: String
+    /// First byte of the damaged cluster (or structure) in the file.
+    public var fileOffset: UInt64
+    /// Bytes from ``fileOffset`` the finding covers (a cluster; 0 for the whole file).
+    public var length: UInt64
+    /// The guest offset the cluster holds, for data.
+    public var guestOffset: UInt64?
+    /// What is wrong.
+    public var problem: String
+
+    /// One line naming the backup, the file and the byte range.
+    public var description: String {
+        var text = "backup \(backupID): \(fileName)"
+        if length > 0 {
+            text += " bytes \(fileOffset)..<\(fileOffset + length)"
+        } else if fileOffset > 0 {
+            text += " at byte \(fileOffset)"
+        }
+        if let guestOffset { text += " (disk bytes \(guestOffset)..<\(guestOffset + length))" }
+        return text + ": " + problem
+    }
+}
+
+/// What `backup verify` checked.
+public struct VerifyReport: Sendable, Hashable {
+    /// The backups checked, in id order.
+    public var backupIDs: [Int64]
+    /// Clusters re-read and hashed.
+    public var clustersChecked: Int
+    /// Bytes re-read.
+    public var bytesChecked: UInt64
+    /// Everything found; empty when every file matches its catalog.
+    public var findings: [VerifyFinding]
+}
+
+/// Re-reads every cluster of backup files and checks it against the SHA-256 the catalog
+/// recorded when it was written, and that each data cluster is still where the file's
+/// L1/L2 tables say. A backup with a finding is marked ``BackupStatus/corrupt``, so the
+/// next `backup create` of its device makes a full backup instead of an increment on it.
+public struct BackupVerifier {
+    /// The repository.
+    public let repository: BackupRepository
+
+    /// Creates a verifier.
+    public init(repository: BackupRepository) {
+        self.repository = repository
+    }
+
+    /// Verifies `id` and the backups its point in time depends on (its chain), or every
+    /// backup when `id` is nil.
+    public func verify(id: Int64?) throws(BackupError) -> VerifyReport {
+        let records: [BackupRecord]
+        if let id {
+            records = try repository.chain(endingAt: id).reversed()
+        } else {
+            records = try repository.catalog.all()
+        }
+        var report = VerifyReport(backupIDs: [], clustersChecked: 0, bytesChecked: 0, findings: [])
+        for record in records {
+            guard let id = record.id else { continue }
+            report.backupIDs.append(id)
+            let before = report.findings.count
+            try verify(record, id: id, into: &report)
+            if report.findings.count > before, record.status != .corrupt {
+                try repository.catalog.setStatus(.corrupt, of: id)
+            }
+        }
+        return report
+    }
+
+    private func verify(_ record: BackupRecord, id: Int64, into report: inout VerifyReport) throws(BackupError) {
+        let path = repository.path(of: record)
+        func finding(_ offset: UInt64, _ length: UInt64, _ guest: UInt64?, _ problem: String) {
+            report.findings.append(VerifyFinding(backupID: id, fileName: record.fileName, fileOffset: offset, length: length,
+                                                 guestOffset: guest, problem: problem))
+        }
+        guard HostFile.exists(path) else {
+            finding(0, 0, nil, "the file is missing (ENOENT): this backup and every increment on it cannot be restored")
+            return
+        }
+        let reader: QCOW2Reader
+        do {
+            reader = try QCOW2Reader(path: path)
+        } catch {
+            finding(0, 0, nil, "the file cannot be read as qcow2: \(error.message)")
+            return
+        }
+        if reader.fileSize != UInt64(record.fileSize) {
+            finding(0, 0, nil, "the file has \(reader.fileSize) bytes, the catalog recorded \(record.fileSize): it was truncated or appended to")
+        }
+        let parentName = try record.parentId.flatMap { (parent) throws(BackupError) in try repository.catalog.record(id: parent)?.fileName }
+        if reader.backingFile != parentName {
+            finding(0, 0, nil, "the backing file is '\(reader.backingFile ?? "none")', the catalog says '\(parentName ?? "none")'")
+        }
+        let clusters = try repository.catalog.clusters(of: id)
+        let clusterSize = reader.clusterSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        for cluster in clusters {
+            let n = try reader.readFile(into: buffer, at: cluster.fileOffset)
+            report.clustersChecked += 1
+            report.bytesChecked += UInt64(n)
+            let size = UInt64(clusterSize)
+            guard n == clusterSize else {
+                finding(cluster.fileOffset, size, cluster.guestOffset, "the cluster is cut short (\(n) of \(clusterSize) bytes): the file is truncated")
+                continue
+            }
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+            let digest = Array(hasher.finalize())
+            if digest != cluster.sha256 {
+                let what = cluster.kind == .data ? "data cluster" : "metadata cluster (header, L1/L2 table or refcounts)"
+                finding(cluster.fileOffset, size, cluster.guestOffset,
+                        "\(what) does not match its SHA-256 in the catalog (a byte changed on disk; EILSEQ): restore the file from a copy, or take a new full backup")
+                continue
+            }
+            if cluster.kind == .data, let guest = cluster.guestOffset {
+                let mapping: QCOW2ClusterMapping
+                do {
+                    mapping = try reader.mapping(ofGuestCluster: guest / size)
+                } catch {
+                    finding(cluster.fileOffset, size, guest, "its L2 entry cannot be read: \(error.message)")
+                    continue
+                }
+                if mapping != .data(fileOffset: cluster.fileOffset) {
+                    finding(cluster.fileOffset, size, guest, "the L2 table maps the disk cluster elsewhere (\(mapping))")
+                }
+            }
+        }
+    }
+}

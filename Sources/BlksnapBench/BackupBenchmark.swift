@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BlksnapBackup
+import BlksnapKit
+import Foundation
+import SimKernel
+
+/// Figure 8: `backup create` against what it cannot avoid — reading the image — and
+/// against the tool a user would reach for (`qemu-img convert -O qcow2` of the same bytes
+/// from a raw file); and an incremental with 1 % of the CBT blocks changed.
+struct BackupBenchmark {
+    /// One repetition's outcome.
+    struct Sample {
+        /// Seconds of the full backup's copy (plan, read, hash, write, fsync).
+        var fullSeconds: Double
+        /// Seconds of a sequential 4 MiB read of the whole image, in a snapshot of its own.
+        var readSeconds: Double
+        /// Seconds of `qemu-img convert -O qcow2` of the raw backing file (nil: no qemu-img).
+        var qemuImgSeconds: Double?
+        /// Seconds of the incremental's copy.
+        var incrementalSeconds: Double
+        /// Bytes the incremental read, and the CBT's changed bytes.
+        var incrementalBytesRead: UInt64
+        var changedBytes: UInt64
+        /// Metadata clusters of the incremental (header, tables, refcounts) in bytes.
+        var incrementalMetadataBytes: UInt64
+    }
+
+    static let qemuImg = "/usr/bin/qemu-img"
+    static let blockBytes = 4 << 20
+
+    let configuration: BenchConfiguration
+    let scratch: ScratchDirectory
+
+    func run() throws(BenchError) -> [Sample] {
+        let deviceBytes = configuration.backupDeviceBytes
+        var params = Params()
+        params.chunkMinimumShift = 16
+        let kernel = SimKernel(params: params)
+        let original = "backup-orig.img", store = "backup-store.img"
+        defer { scratch.unlink([original, store, "backup-convert.qcow2"]) }
+        do throws(SimErrno) {
+            _ = try kernel.addDevice(name: "orig0", capacitySectors: deviceBytes / 512, backing: .file(path: scratch.file(original)))
+            _ = try kernel.addDevice(name: "store", capacitySectors: deviceBytes / 512 + 65_536, backing: .file(path: scratch.file(store)))
+        } catch {
+            throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
+        }
+        let backend = SimKernelBackend(kernel)
+        // Random data in the whole original, written on the host before any tracker.
+        let raw = try HostFile(path: scratch.file(original))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        var fill = BenchRandom(seed: 8)
+        for offset in stride(from: UInt64(0), to: deviceBytes, by: 1 << 20) {
+            let words = buffer.bindMemory(to: UInt64.self)
+            for index in words.indices { words[index] = fill.next() }
+            raw.write(UnsafeRawBufferPointer(buffer), atByte: offset)
+        }
+        var samples: [Sample] = []
+        for repetition in 0..<max(1, configuration.repetitions) {
+            let repoPath = scratch.file("backup-repo-\(repetition)")
+            defer { try? FileManager.default.removeItem(atPath: repoPath) }
+            do throws(BackupError) {
+                let repository = try BackupRepository(directory: repoPath, create: true)
+                let readSeconds = try readImage(backend: backend)
+                let full = try backup(repository, backend: backend, full: true)
+                // 1 % of the CBT blocks, each rewritten whole at a random block.
+                let device = try open(backend)
+                let info = try cbt(device)
+                let blocks = Int(info.blockCount)
+                var chosen = Set<Int>()
+                var random = BenchRandom(seed: UInt64(repetition) + 80)
+                while chosen.count < max(1, blocks / 100) { chosen.insert(Int(random.next() % UInt64(blocks))) }
+                let data = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(info.blockSizeBytes), alignment: 4096)
+                defer { data.deallocate() }
+                let fd = kernel.open("/dev/orig0", flags: O_RDWR)
+                for block in chosen {
+                    let words = data.bindMemory(to: UInt64.self)
+                    for index in words.indices { words[index] = random.next() }
+                    let offset = UInt64(block) * UInt64(info.blockSizeBytes)
+                    let length = Int(min(UInt64(info.blockSizeBytes), deviceBytes - offset))
+                    precondition(kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: data[..<length]), at: offset) == length)
+                }
+                _ = kernel.close(fd)
+                try? device.close()
+                let incremental = try backup(repository, backend: backend, full: false)
+                guard let record = incremental.records.first, record.type == .incremental else {
+                    throw BackupError(.refused, "the second backup was not incremental: \(incremental.plans.first?.fullReason ?? "?")")
+                }
+                let metadata = try repository.catalog.clusters(of: record.id ?? 0).filter { $0.kind == .metadata }.count
+                samples.append(Sample(fullSeconds: full.copySeconds, readSeconds: readSeconds,
+                                      qemuImgSeconds: try convert(scratch.file(original)),
+                                      incrementalSeconds: incremental.copySeconds,
+                                      incrementalBytesRead: UInt64(record.bytesRead), changedBytes: UInt64(record.changedBytes),
+                                      incrementalMetadataBytes: UInt64(metadata * QCOW2Format.clusterSize)))
+            } catch {
+                throw BenchError("backup benchmark: \(error.message)")
+            }
+        }
+        return samples
+    }
+
+    private func open(_ backend: SimKernelBackend) throws(BackupError) -> BlockDevice {
+        do {
+            return try BlockDevice(path: "/dev/orig0", kernel: backend)
+        } catch {
+            throw BackupError(.io, error.description)
+        }
+    }
+
+    private func cbt(_ device: BlockDevice) throws(BackupError) -> CBTInfo {
+        do {
+            return try device.cbtInfo()
+        } catch {
+            throw BackupError(.io, error.description)
+        }
+    }
+
+    private func backup(_ repository: BackupRepository, backend: SimKernelBackend, full: Bool) throws(BackupError) -> BackupRunResult {
+        let storage: DeviceRangeProvider
+        do {
+            storage = try DeviceRangeProvider(kernel: backend, devicePath: "/dev/store")
+        } catch {
+            throw BackupError(.io, "\(error)")
+        }
+        let run = BackupRun(repository: repository, kernel: backend,
+                            configuration: SessionConfiguration(devices: ["/dev/orig0"], pollMilliseconds: 10, hz: 1000),
+                            storage: storage, forceFull: full, blockBytes: Self.blockBytes)
+        return try run.run()
+    }
+
+    /// Seconds of reading the whole image in 4 MiB blocks (the copy loop with nothing to do).
+    private func readImage(backend: SimKernelBackend) throws(BackupError) -> Double {
+        let storage: DeviceRangeProvider
+        do {
+            storage = try DeviceRangeProvider(kernel: backend, devicePath: "/dev/store")
+        } catch {
+            throw BackupError(.io, "\(error)")
+        }
+        let session = Session(kernel: backend, configuration: SessionConfiguration(devices: ["/dev/orig0"], pollMilliseconds: 10, hz: 1000),
+                              storage: storage)
+        do {
+            try session.start()
+        } catch {
+            throw BackupError(.io, error.description)
+        }
+        defer { try? session.teardown() }
+        do {
+            let reader = try SnapshotImageReader(path: session.images[0].imagePath, kernel: backend)
+            defer { try? reader.close() }
+            var sink: UInt8 = 0
+            let start = BenchClock.nanoseconds()
+            try reader.forEachBlock(of: reader.wholeImage, blockBytes: Self.blockBytes) { (_, bytes) in
+                sink &+= bytes[bytes.count - 1]
+            }
+            let nanoseconds = BenchClock.nanoseconds() - start
+            withExtendedLifetime(sink) {}
+            return Double(nanoseconds) / 1e9
+        } catch let error as BlksnapError {
+            throw BackupError(.io, error.description)
+        } catch {
+            throw BackupError(.io, "reading the image failed: \(error)")
+        }
+    }
+
+    /// Seconds of `qemu-img convert -O qcow2` of `raw` (64 KiB clusters, as the backup), nil without qemu-img.
+    private func convert(_ raw: String) throws(BackupError) -> Double? {
+        guard access(Self.qemuImg, X_OK) == 0 else { return nil }
+        let output = scratch.file("backup-convert.qcow2")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.qemuImg)
+        process.arguments = ["convert", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=65536", raw, output]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let start = BenchClock.nanoseconds()
+        do {
+            try process.run()
+        } catch {
+            throw BackupError(.io, "cannot run qemu-img: \(error)")
+        }
+        process.waitUntilExit()
+        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
+        guard process.terminationStatus == 0 else { throw BackupError(.io, "qemu-img convert failed (\(process.terminationStatus))") }
+        _ = Glibc.unlink(output)
+        return seconds
+    }
+}

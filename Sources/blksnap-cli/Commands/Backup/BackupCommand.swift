@@ -1,0 +1,158 @@
+import ArgumentParser
+import BlksnapBackup
+import BlksnapKit
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `blksnapctl backup`: full and incremental backups as qcow2 chains.
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Back devices up as qcow2 chains (full, then incremental through CBT); list, verify and restore them.",
+        discussion: """
+            A repository (--repo DIR) holds one qcow2 v3 file per device and backup, and \
+            catalog.sqlite, which names each backup with its device, CBT generation and \
+            changes number, parent, sizes and the SHA-256 of every cluster written. An \
+            incremental backup stores only the clusters covering the CBT blocks changed since \
+            its parent and names the parent's file as its backing file, so qemu-img, \
+            qemu-nbd and virtual machines read any backup as the whole disk.
+            """,
+        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self])
+
+    /// A backup error as the CLI's one-line failure with its exit status.
+    static func failure(_ error: BackupError) -> CommandFailure {
+        if let category = error.category, let status = ExitStatus(rawValue: category.exitStatus) {
+            return CommandFailure(error.message, status: status)
+        }
+        switch error.kind {
+        case .corrupted, .snapshotCorrupted: return CommandFailure(error.message, status: .corrupted)
+        case .io, .refused: return CommandFailure(error.message)
+        }
+    }
+
+    /// Runs `body`, turning a ``BackupError`` into a ``CommandFailure``.
+    static func performing<T>(_ body: () throws(BackupError) -> T) throws(CommandFailure) -> T {
+        do {
+            return try body()
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// Parses a backup id.
+    static func id(_ text: String) throws -> Int64 {
+        guard let id = Int64(text), id > 0 else {
+            throw ValidationError("backup id '\(text)' is not a positive number: list them with 'blksnapctl backup list --repo DIR'")
+        }
+        return id
+    }
+}
+
+/// Options every `backup` subcommand takes.
+struct RepositoryOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The backup repository (a directory; created by the first backup create).", valueName: "dir"))
+    var repo: String
+
+    @Flag(name: .long, help: "Print nothing but errors (and the --json document).")
+    var quiet = false
+
+    /// Opens the repository.
+    func open(create: Bool = false) throws(CommandFailure) -> BackupRepository {
+        try BackupCommand.performing { () throws(BackupError) in try BackupRepository(directory: repo, create: create) }
+    }
+}
+
+/// One backup as `backup list --json` prints it.
+struct BackupReport: Encodable {
+    var id: Int64
+    var device: String
+    var deviceKey: String
+    var type: String
+    var parent: Int64?
+    var cbtGeneration: String
+    var cbtChangesNumber: Int64
+    var takenAt: String
+    var capacityBytes: Int64
+    var fileName: String
+    var fileSize: Int64
+    var bytesRead: Int64
+    var bytesWritten: Int64
+    var changedBytes: Int64
+    var status: String
+    var fullReason: String?
+
+    init(_ record: BackupRecord) {
+        id = record.id ?? 0
+        device = record.devicePath
+        deviceKey = record.deviceKey
+        type = record.type.rawValue
+        parent = record.parentId
+        cbtGeneration = record.cbtGeneration
+        cbtChangesNumber = record.cbtChangesNumber
+        takenAt = BackupReport.format(record.takenAt)
+        capacityBytes = record.capacityBytes
+        fileName = record.fileName
+        fileSize = record.fileSize
+        bytesRead = record.bytesRead
+        bytesWritten = record.bytesWritten
+        changedBytes = record.changedBytes
+        status = record.status.rawValue
+        fullReason = record.fullReason
+    }
+
+    /// ISO 8601 UTC with seconds.
+    static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+/// Progress on stderr while it is a terminal: `\r`-rewritten line with bytes, rate and ETA.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var started = ContinuousClock.now
+    private var lastPrint: ContinuousClock.Instant?
+    private var lastDevice = -1
+
+    init(quiet: Bool) {
+        enabled = !quiet && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(label: String, index: Int, done: UInt64, total: UInt64) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let now = ContinuousClock.now
+        if index != lastDevice { lastDevice = index; started = now; lastPrint = nil }
+        if let last = lastPrint, now - last < .milliseconds(200), done < total { return }
+        lastPrint = now
+        let elapsed = max(Self.seconds(now - started), 0.001)
+        let rate = Double(done) / elapsed
+        let eta = rate > 0 ? Double(total - min(done, total)) / rate : 0
+        let percent = total > 0 ? Double(done) * 100 / Double(total) : 100
+        let line = String(format: "\r%@: %@ of %@ (%.0f%%), %@/s, ETA %.0f s\u{1B}[K", label, Self.size(done), Self.size(total),
+                          percent, Self.size(UInt64(rate)), eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        guard enabled, lastDevice >= 0 else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func size(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

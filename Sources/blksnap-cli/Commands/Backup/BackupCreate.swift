@@ -1,0 +1,157 @@
+import ArgumentParser
+import BlksnapBackup
+import BlksnapKit
+import Foundation
+
+/// `blksnapctl backup create DEVICE... --repo DIR --storage SPEC [--full] [--step S] [--limit L]`.
+struct BackupCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Snapshot DEVICEs and write one qcow2 backup of each into the repository.",
+        discussion: """
+            Runs a session (snapshot, storage kept ahead of demand as in 'session', teardown) \
+            and copies each image while the snapshot holds. A device's first backup is full: \
+            every cluster of the image, clusters that read as zeroes left unallocated. The next \
+            ones are incremental: only the 64 KiB clusters covering the CBT blocks changed \
+            after the changes number of the device's last backup, in a qcow2 whose backing \
+            file is that backup's (relative name, backing_fmt qcow2). A changed CBT generation \
+            (tracker re-attached or reset, reboot), capacity or CBT block size, a missing or \
+            corrupt parent, or --full makes a full backup, and the reason is printed. Files \
+            are written under a temporary name, fsync'd, renamed and the directory fsync'd \
+            before the catalog row is committed: an interrupted run leaves the repository as it \
+            was (its leftovers are deleted by the next run). Trackers the session attaches stay \
+            attached, so that the next backup can be incremental. Progress goes to stderr when \
+            it is a terminal.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var repository: RepositoryOptions
+
+    @Argument(help: ArgumentHelp("Devices to back up (paths or MAJ:MIN).", valueName: "device"),
+              transform: ArgumentTransforms.device)
+    var devices: [DeviceArgument] = []
+
+    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, or dir:PATH.",
+                                            valueName: "spec"),
+            transform: StorageSpecTransform.storage)
+    var storage: StorageSpec
+
+    @Flag(name: .long, help: "Make full backups even where an incremental is possible.")
+    var full = false
+
+    @Option(name: .long, help: ArgumentHelp("Append at least this much storage per step (K, M, G suffixes).", valueName: "size"),
+            transform: ArgumentTransforms.size)
+    var step: UInt64?
+
+    @Option(name: .long, help: ArgumentHelp("Append at most this much storage in total.", valueName: "size"),
+            transform: ArgumentTransforms.size)
+    var limit: UInt64?
+
+    @Flag(name: .long, help: "Allow --storage on a tracked device, a member, or its partition or whole disk.")
+    var allowSameDevice = false
+
+    /// `--json` document.
+    struct Report: Encodable {
+        var repository: String
+        var snapshotCopySeconds: Double
+        var removedLeftovers: [String]
+        var backups: [Entry]
+
+        struct Entry: Encodable {
+            var backup: BackupReport
+            var changedBlocks: Int
+            var fullReason: String?
+        }
+    }
+
+    func validate() throws {
+        if devices.isEmpty { throw ValidationError("give at least one DEVICE to back up") }
+        if let limit, limit < 512 { throw ValidationError("--limit must be at least one sector (512 bytes)") }
+    }
+
+    func run() throws {
+        let backend = try Backend(global)
+        var paths: [String] = []
+        for device in devices {
+            let opened = try backend.blockDevice(device)
+            paths.append(opened.path)
+            try? opened.close()
+        }
+        if Set(paths).count != paths.count { throw CommandFailure("a device is given twice", status: .usage) }
+        let repo = try repository.open(create: true)
+        let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit)
+        let configuration = SessionConfiguration(
+            devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
+            detachAttachedTrackers: false, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
+        let quiet = repository.quiet
+        let progress = ProgressLine(quiet: repository.quiet)
+        let removed = LockedList()
+        let run = BackupRun(repository: repo, kernel: backend.kernel, configuration: configuration, storage: provider,
+                            forceFull: full) { event in
+            switch event {
+            case .removedLeftover(let name):
+                removed.append(name)
+                if !quiet { Diagnostics.error("removed \(name), left by an interrupted backup") }
+            case .planned(_, let plan):
+                if !quiet {
+                    if let reason = plan.fullReason {
+                        Diagnostics.error("\(plan.identity.devicePath): full backup: \(reason)")
+                    } else if let parent = plan.parent?.id {
+                        Diagnostics.error("\(plan.identity.devicePath): incremental on backup \(parent): \(plan.changedBlocks) CBT blocks changed (\(ProgressLine.size(plan.changedBytes))), \(ProgressLine.size(plan.bytesToRead)) to read")
+                    }
+                }
+            case .progress(let step):
+                progress.update(label: step.devicePath, index: step.deviceIndex, done: step.bytesRead, total: step.bytesTotal)
+            case .session(.warning(let message)):
+                if !repository.quiet { Diagnostics.error("warning: \(message)") }
+            case .session(.corrupted(_, let path, _, let name, let meaning)):
+                Diagnostics.error("\(path ?? "a device"): snapshot corrupted (\(name)): \(meaning)")
+            case .session(.limitReached(let capacity, let requested, _)):
+                if !repository.quiet {
+                    Diagnostics.error("warning: storage limit reached (\(capacity) sectors appended, \(requested) requested): heavy writes may corrupt the snapshot")
+                }
+            default:
+                break
+            }
+        }
+        let signals = SignalStop(run.stopHandle)
+        defer { signals.cancel() }
+        let result: BackupRunResult
+        do {
+            result = try run.run()
+        } catch {
+            progress.finish()
+            throw BackupCommand.failure(error)
+        }
+        progress.finish()
+        let report = Report(repository: repo.directory, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items,
+                            backups: zip(result.records, result.plans).map { record, plan in
+                                Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)
+                            })
+        guard !repository.quiet || global.json else { return }
+        global.output.emit(report) {
+            zip(result.records, result.plans).map { record, plan in
+                let kind = record.parentId.map { "incremental on \($0)" } ?? "full"
+                return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten))) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
+            }
+        }
+    }
+}
+
+/// Names collected from another thread.
+final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+
+    func append(_ item: String) {
+        lock.lock()
+        storage.append(item)
+        lock.unlock()
+    }
+
+    var items: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+}

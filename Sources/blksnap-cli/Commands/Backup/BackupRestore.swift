@@ -1,0 +1,67 @@
+import ArgumentParser
+import BlksnapBackup
+import Foundation
+
+/// `blksnapctl backup restore ID --to PATH|DEVICE --repo DIR [--force]`.
+struct BackupRestore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Write the point in time of a backup to a raw image file or onto a block device.",
+        discussion: """
+            Reads the backup's chain (the file and its backing files) as one disk and checks \
+            every data cluster against its SHA-256 in the catalog while writing (exit 65 on a \
+            mismatch). A new file is written sparse; an existing non-empty file is refused \
+            unless --force. A block device is refused when it, or one of its partitions, is \
+            mounted, when another program holds it exclusively, or when it is smaller than the \
+            backup; otherwise the backup's size from its start is overwritten. Host paths only \
+            (not a simulator's devices).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var repository: RepositoryOptions
+
+    @Argument(help: ArgumentHelp("Backup id.", valueName: "id"))
+    var id: String
+
+    @Option(name: .long, help: ArgumentHelp("Target: a raw image file path or a block device.", valueName: "path"))
+    var to: String
+
+    @Flag(name: .long, help: "Overwrite an existing non-empty target file.")
+    var force = false
+
+    /// `--json` document.
+    struct Report: Encodable {
+        var backup: Int64
+        var target: String
+        var blockDevice: Bool
+        var sizeBytes: UInt64
+        var bytesWritten: UInt64
+        var chain: [String]
+    }
+
+    func validate() throws {
+        _ = try BackupCommand.id(id)
+    }
+
+    func run() throws {
+        let repo = try repository.open()
+        let backupID = try BackupCommand.id(id)
+        let restorer = BackupRestorer(repository: repo)
+        let progress = ProgressLine(quiet: repository.quiet)
+        let target = to
+        let overwrite = force
+        let summary = try BackupCommand.performing { () throws(BackupError) in
+            try restorer.restore(id: backupID, to: target, overwrite: overwrite) { done, total in
+                progress.update(label: target, index: 0, done: done, total: total)
+            }
+        }
+        progress.finish()
+        guard !repository.quiet || global.json else { return }
+        let report = Report(backup: summary.backupID, target: summary.target, blockDevice: summary.isBlockDevice,
+                            sizeBytes: summary.virtualSize, bytesWritten: summary.bytesWritten,
+                            chain: summary.chainFiles.map { $0.split(separator: "/").last.map(String.init) ?? $0 })
+        global.output.emit(report) {
+            ["restored backup \(summary.backupID) (\(ProgressLine.size(summary.virtualSize)), chain of \(summary.chainFiles.count) file(s)) to \(summary.target): wrote \(ProgressLine.size(summary.bytesWritten))"]
+        }
+    }
+}
