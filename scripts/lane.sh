@@ -18,7 +18,7 @@ cd "$root"
 start=$SECONDS
 params=(chunk_minimum_shift=16 diff_storage_minimum=8192)
 seed=20261202
-steps=600
+steps=1000
 out="$root/.build-lane/lane"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -91,7 +91,7 @@ kernel_lines=$(wc -l <"$out/kernel.txt")
 sim_lines=$(wc -l <"$out/sim.txt")
 echo "lane: transcript lines: kernel $kernel_lines, sim $sim_lines"
 echo "lane: lines per area (kernel / sim):"
-for area in setup lifecycle filter cbt events overflow imagewrite multidevice detach walk; do
+for area in setup lifecycle filter cbt events overflow imagewrite multidevice detach params walk; do
     k=$(grep -c "^$area " "$out/kernel.txt" || true)
     s=$(grep -c "^$area " "$out/sim.txt" || true)
     printf 'lane:   %-12s %5d / %5d\n' "$area" "$k" "$s"

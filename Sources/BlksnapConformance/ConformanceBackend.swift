@@ -23,6 +23,9 @@ public struct ConformanceBackend: Sendable {
     /// Extra `open(2)` flags for data I/O: `O_DIRECT` on the kernel, so that COW happens
     /// at the write and reads bypass the page cache.
     public var dataOpenFlags: Int32
+    /// Changes a module parameter at run time (`/sys/module/blksnap/parameters/NAME` on
+    /// the kernel, the live parameters of SimKernel); false when that failed.
+    public var setParameter: @Sendable (String, UInt32) -> Bool
 
     /// The fixed layout: two originals of 32 MiB and a storage device of 128 MiB, all
     /// with 512-byte logical blocks.
@@ -52,7 +55,10 @@ public struct ConformanceBackend: Sendable {
             }
         }
         return ConformanceBackend(name: "kernel", kernel: LinuxKernel(), orig0: orig0, orig1: orig1, store: store,
-                                  settleTicks: settleTicks, dataOpenFlags: directIO)
+                                  settleTicks: settleTicks, dataOpenFlags: directIO,
+                                  setParameter: { name, value in
+                                      writeSmallFile("/sys/module/blksnap/parameters/" + name, "\(value)\n")
+                                  })
     }
 
     /// SimKernel in process with the same parameters and devices of the same sizes.
@@ -74,7 +80,12 @@ public struct ConformanceBackend: Sendable {
             throw ConformanceError("cannot create the simulated devices: errno \(error.code)")
         }
         return ConformanceBackend(name: "sim", kernel: SimKernelBackend(sim), orig0: "/dev/orig0",
-                                  orig1: "/dev/orig1", store: "/dev/store", settleTicks: 0, dataOpenFlags: 0)
+                                  orig1: "/dev/orig1", store: "/dev/store", settleTicks: 0, dataOpenFlags: 0,
+                                  setParameter: { name, value in
+                                      var known = false
+                                      sim.params.update { known = $0.set(name, to: value) }
+                                      return known
+                                  })
     }
 
     /// `O_DIRECT` (glibc declares it only under `_GNU_SOURCE`).
@@ -83,6 +94,14 @@ public struct ConformanceBackend: Sendable {
     #else
     static let directIO: Int32 = 0o40000
     #endif
+
+    private static func writeSmallFile(_ path: String, _ text: String) -> Bool {
+        let fd = Glibc.open(path, O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { _ = Glibc.close(fd) }
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
 
     private static func readSmallFile(_ path: String) -> String? {
         let fd = Glibc.open(path, O_RDONLY)

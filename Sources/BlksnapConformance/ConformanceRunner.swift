@@ -2,7 +2,7 @@
 public struct ConformanceRunner {
     /// The areas, in the order they run.
     public static let areas = ["lifecycle", "filter", "cbt", "events", "overflow", "imagewrite", "multidevice",
-                               "detach", "walk"]
+                               "detach", "params", "walk"]
 
     /// The backend the scenarios talk to.
     public var backend: ConformanceBackend
@@ -16,7 +16,7 @@ public struct ConformanceRunner {
     public var selected: [String]
 
     /// Creates a runner.
-    public init(backend: ConformanceBackend, parameters: [String: UInt32], seed: UInt64 = 20261202, steps: Int = 600,
+    public init(backend: ConformanceBackend, parameters: [String: UInt32], seed: UInt64 = 20261202, steps: Int = 1000,
                 selected: [String] = ConformanceRunner.areas) {
         self.backend = backend
         self.parameters = parameters
@@ -47,6 +47,7 @@ public struct ConformanceRunner {
             case "imagewrite": harness.imageWriteScenario()
             case "multidevice": harness.multiDeviceScenario()
             case "detach": harness.detachScenario()
+            case "params": harness.parameterScenario()
             case "walk": harness.randomWalk(seed: seed, steps: steps)
             default: break
             }

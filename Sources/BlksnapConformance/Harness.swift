@@ -69,7 +69,9 @@ public final class Harness {
     let devices: [DeviceState]
     let faults = FaultPages()
     let chunkBytes: Int
-    let maxInQueue: Int
+    var maxInQueue: Int
+    /// The module parameters the run was started with.
+    let parameters: [String: UInt32]
     var snapshots: [SnapshotModel] = []
     private var nextTracker = 1
 
@@ -84,6 +86,7 @@ public final class Harness {
     public init(backend: ConformanceBackend, parameters: [String: UInt32], transcript: Transcript) throws(ConformanceError) {
         self.backend = backend
         self.transcript = transcript
+        self.parameters = parameters
         chunkBytes = 1 << Int(parameters["chunk_minimum_shift"] ?? 18)
         maxInQueue = Int(parameters["chunk_maximum_in_queue"] ?? 16)
         do {

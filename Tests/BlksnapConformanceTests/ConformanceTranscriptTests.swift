@@ -5,7 +5,7 @@ import Testing
 /// compares with the real module's must be deterministic and cover every area.
 @Suite("Conformance transcript (sim backend)")
 struct ConformanceTranscriptTests {
-    private func run(seed: UInt64 = 20261202, steps: Int = 600) throws -> Transcript {
+    private func run(seed: UInt64 = 20261202, steps: Int = 1000) throws -> Transcript {
         let parameters = ConformanceBackend.laneParameters
         let backend = try ConformanceBackend.simulator(parameters: parameters)
         return try ConformanceRunner(backend: backend, parameters: parameters, seed: seed, steps: steps).run()
@@ -21,7 +21,7 @@ struct ConformanceTranscriptTests {
         for area in ConformanceRunner.areas {
             #expect((counts[area] ?? 0) >= 20, "area \(area) has \(counts[area] ?? 0) lines")
         }
-        #expect(first.lines.contains { $0.area == "walk" && $0.text == "seed=20261202 steps=600" })
+        #expect(first.lines.contains { $0.area == "walk" && $0.text == "seed=20261202 steps=1000" })
     }
 
     @Test("observations the spec fixes appear in the transcript")
