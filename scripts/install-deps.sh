@@ -14,7 +14,7 @@ set -euo pipefail
 # e2fsprogs: mkfs/chattr for file-backed storage tests; xfsprogs: the XFS case of the
 # FUSE + loop end-to-end tests; pkg-config: lets SwiftPM find libudev and fuse3; mandoc:
 # the man page lint test (mandoc -T lint).
-BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc qemu-utils)
+BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc libnbd-bin qemu-utils gnutls-bin openssl)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
