@@ -109,6 +109,11 @@ let package = Package(
         ),
         // blksnap-conformance: the scenarios on the real module (--backend kernel) or SimKernel (--backend sim).
         .executableTarget(name: "blksnap-conformance", dependencies: ["BlksnapConformance"]),
+        // Examples/: the backup-to-file tool of the Examples package, compiled here too so
+        // every build checks it and the tests run it against the simulator.
+        .executableTarget(
+            name: "blksnap-example-backup", dependencies: ["BlksnapKit", "BlksnapSimulator"],
+            path: "Examples/BackupToFile/Sources/backup-to-file"
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),
@@ -121,6 +126,8 @@ let package = Package(
             dependencies: [
                 "BlksnapKit", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
