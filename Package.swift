@@ -114,6 +114,7 @@ let package = Package(
         .executableTarget(
             name: "blksnap-example-backup", dependencies: ["BlksnapKit", "BlksnapSimulator"],
             path: "Examples/BackupToFile/Sources/backup-to-file"
+        ),
         // C-side ABI probe: compiled by the test build, asserts layout with _Static_assert
         // and reports sizes/offsets/request numbers to the Swift tests.
         .target(name: "CBlksnapABIProbe", dependencies: ["CBlksnapUAPI"], path: "Tests/CBlksnapABIProbe"),

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BlksnapBackup
 import BlksnapKit
+import BlksnapSimulator
 import Foundation
 import SimKernel
 

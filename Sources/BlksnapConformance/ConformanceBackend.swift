@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BlksnapKit
 import SimKernel
+import BlksnapSimulator
 
 /// Where the scenarios run: a kernel interface, the paths of the three devices of the
 /// fixed layout, and how long to let the module's asynchronous store worker settle.

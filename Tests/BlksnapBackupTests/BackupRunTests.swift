@@ -1,5 +1,6 @@
 @testable import BlksnapBackup
 import BlksnapKit
+import BlksnapSimulator
 import Foundation
 import SimKernel
 import Synchronization

@@ -1,4 +1,5 @@
 import BlksnapKit
+import BlksnapSimulator
 #if canImport(Glibc)
 import Glibc
 #endif
