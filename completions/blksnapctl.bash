@@ -173,13 +173,13 @@ _blksnapctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    version|tracker|cbt|snapshot|session|backup|sim|demo|help)
+    version|tracker|cbt|snapshot|session|nbd|backup|sim|demo|help)
         # Offer subcommand argument completions
         "_blksnapctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot session backup sim demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot session nbd backup sim demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -527,6 +527,56 @@ _blksnapctl_session() {
         return
         ;;
     '--limit')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_nbd() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __blksnapctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    serve)
+        # Offer subcommand argument completions
+        "_blksnapctl_nbd_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'serve' -- "${cur}"))
+        ;;
+    esac
+}
+
+_blksnapctl_nbd_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--json --insecure --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --unix --tcp --tls-certs --cbt-since)
+    __blksnapctl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--unix')
+        return
+        ;;
+    '--tcp')
+        return
+        ;;
+    '--tls-certs')
+        return
+        ;;
+    '--cbt-since')
         return
         ;;
     esac
