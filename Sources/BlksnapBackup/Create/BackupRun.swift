@@ -99,6 +99,22 @@ public final class BackupRun {
             throw BackupError(.io, "destroying snapshot \(id), left by an interrupted backup, failed: \(error.description); destroy it with 'blksnapctl snapshot destroy \(id)'",
                               errno: error.errno, category: error.category)
         }
+        waitForImagesToVanish()
+    }
+
+    /// A destroyed snapshot lives on while a waiter still holds it (spec §12, fact 3): its
+    /// devices stay busy and its image nodes exist. The killed run's WAIT_EVENT may still be
+    /// running (in a simulator server it outlives its client until its slice ends), so wait,
+    /// bounded, until the devices' image nodes are gone before the new session adds them.
+    private func waitForImagesToVanish(seconds: Int = 15) {
+        let images = configuration.devices.compactMap { path -> String? in
+            guard let number = try? kernel.stat(path).deviceNumber else { return nil }
+            return "/dev/" + DeviceInventory.imageName(ofOriginal: number)
+        }
+        for _ in 0..<(seconds * 20) {
+            if images.allSatisfy({ (try? kernel.stat($0)) == nil }) { return }
+            usleep(50_000)
+        }
     }
 
     /// Locks the repository, removes leftovers, runs the session and copies, commits.
