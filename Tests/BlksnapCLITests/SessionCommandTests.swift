@@ -90,7 +90,7 @@ struct SessionCommandTests {
         #expect(FileManager.default.contentsEqual(atPath: before, andPath: image))
         let events = try jsonLines(outcome.stdout)
         let names = events.compactMap { $0["event"] as? String }
-        #expect(names.first == "appended")
+        #expect(names.first == "created" && names.dropFirst().first == "appended")
         #expect(names.contains("started"))
         #expect(!names.contains("corrupted"))
         #expect(names.last == "ended")

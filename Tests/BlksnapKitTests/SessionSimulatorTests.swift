@@ -468,6 +468,7 @@ struct SessionEventStreamTests {
         var names: [String] = []
         for await event in stream {
             switch event {
+            case .created: names.append("created")
             case .appended: names.append("appended")
             case .started: names.append("started")
             case .ended(let reason): names.append("ended \(reason)")
@@ -475,7 +476,7 @@ struct SessionEventStreamTests {
             }
         }
         done.wait()
-        #expect(names == ["appended", "started", "ended stopped by signal \(SIGINT)"])
+        #expect(names == ["created", "appended", "started", "ended stopped by signal \(SIGINT)"])
     }
 
     @Test("events round-trip through JSON")

@@ -61,8 +61,9 @@ public final class BackupRun {
         self.onEvent = onEvent
         let marker = repository.path(of: Self.snapshotMarker)
         session = Session(kernel: kernel, configuration: configuration, storage: storage) { event in
-            if case .started(let id, _, _, _) = event {
-                // Durable before any copy: a killed run's snapshot is destroyed by the next.
+            if case .created(let id) = event {
+                // Durable before the devices join it: a killed run's snapshot (created,
+                // filled or taken) is destroyed by the next run, whose devices it would keep busy.
                 try? Self.writeMarker(marker, id: id)
             }
             onEvent(.session(event))

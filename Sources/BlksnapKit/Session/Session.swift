@@ -212,6 +212,7 @@ public final class Session {
         }
         snapshotID = id
         logger.info("snapshot created", metadata: ["snapshot": "\(id)"])
+        onEvent(.created(snapshotID: id.description))
         // The creation event (§5.3 a) is queued already: take it now so the first
         // portion matches what the kernel counts as requested.
         if case .lowFreeSpace(let sectors, _)? = try? control.waitEvent(id, timeoutTicks: 0) {

@@ -5,6 +5,10 @@
 /// events (including the one queued at creation). The kernel emits its next
 /// `low_free_space` only after an append makes capacity ≥ requested.
 public enum SessionEvent: Sendable, Hashable, Codable {
+    /// The snapshot exists (SNAPSHOT_CREATE returned); nothing is added or taken yet. A tool
+    /// that must clean up after being killed records `snapshotID` here: from now on the
+    /// session may leave a snapshot behind (destroy it with `Control.destroySnapshot`).
+    case created(snapshotID: String)
     /// The snapshot is taken; `images` in the order the devices were given.
     case started(snapshotID: String, images: [SessionImage], capacitySectors: UInt64, requestedSectors: UInt64)
     /// The kernel reported `low_free_space`, asking for `requestedSectors` more.

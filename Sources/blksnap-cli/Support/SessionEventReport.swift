@@ -23,6 +23,10 @@ struct SessionEventReport: Encodable {
     init(_ event: SessionEvent, snapshotID: String?) {
         self.snapshotId = snapshotID
         switch event {
+        case .created(let id):
+            self.event = "created"
+            snapshotId = id
+            message = "snapshot \(id) created"
         case .started(let id, let images, let capacity, let requested):
             self.event = "started"
             snapshotId = id
@@ -91,6 +95,7 @@ struct SessionEventPrinter {
     var snapshotID: String?
 
     mutating func print(_ event: SessionEvent) {
+        if case .created(let id) = event { snapshotID = id }
         if case .started(let id, _, _, _) = event { snapshotID = id }
         let report = SessionEventReport(event, snapshotID: snapshotID)
         output.emit(report) { ["session: " + report.message] }
