@@ -287,12 +287,16 @@ struct LifecycleTests {
         }
         for round in 0..<20 {
             let id = sim.create()
-            background(group) { _ = rawWaitEvent(kernel, control: control, id: id, timeout: 5) }
+            // The round's waiter holds the snapshot: a destroyed snapshot with a waiter keeps its
+            // devices busy (spec §12 fact 3), so the next round starts once this waiter returned.
+            let waiter = DispatchGroup()
+            background(waiter) { _ = rawWaitEvent(kernel, control: control, id: id, timeout: 5) }
             for fd in devices { #expect(sim.add(fd, to: id) == 0) }
             #expect(sim.append(id, path: "/dev/store", ranges: [(UInt64(round) * 40_000, 40_000)]) == 0)
             #expect(sim.take(id) == 0)
             usleep(2000)
             #expect(sim.destroy(id) == 0)
+            join(waiter)
         }
         done.set()
         join(group)
