@@ -371,10 +371,13 @@ public final class Harness {
 
     /// Writes pattern `seed` through the image of `device` in `snapshot`.
     @discardableResult
-    func writeImage(_ device: DeviceState, in snapshot: SnapshotModel?, offset: Int, count: Int, seed: UInt64) -> Bool {
+    /// `guarded`: the write is cut into pieces by BlksnapKit's ``ImageWriteGuard`` (what
+    /// blksnapctl does), instead of one pwrite (one bio with `O_DIRECT`).
+    func writeImage(_ device: DeviceState, in snapshot: SnapshotModel?, offset: Int, count: Int, seed: UInt64,
+                    guarded: Bool = false) -> Bool {
         let buffer = AlignedBuffer(count: count)
         Pattern.fill(buffer.bytes, seed: seed)
-        let text = "imagewrite \(device.role) @\(offset)+\(count)"
+        let text = "imagewrite \(device.role) @\(offset)+\(count)" + (guarded ? " guarded" : "")
         let fd: CInt
         do {
             fd = try kernel.open(device.imagePath, flags: O_RDWR | backend.dataOpenFlags)
@@ -384,8 +387,15 @@ public final class Harness {
         }
         defer { try? kernel.close(fd) }
         do {
-            let written = try kernel.pwrite(fd, from: UnsafeRawBufferPointer(buffer.bytes), at: UInt64(offset))
-            if written != count { emit("\(text): short \(written)"); return false }
+            var done = 0
+            while done < count {
+                let length = guarded ? ImageWriteGuard.pieceLength(offsetBytes: UInt64(offset + done), remainingBytes: count - done)
+                                     : count - done
+                let piece = UnsafeRawBufferPointer(rebasing: buffer.bytes[done..<(done + length)])
+                let written = try kernel.pwrite(fd, from: piece, at: UInt64(offset + done))
+                if written != length { emit("\(text): short \(done + written)"); return false }
+                done += length
+            }
         } catch {
             emit("\(text): \(Self.name(error))")
             return false

@@ -197,6 +197,12 @@ extension Harness {
             settle()
             check(device, image: snapshot, chunks: start...(start + 2))
         }
+        // The same writes cut by BlksnapKit's ImageWriteGuard (4 KiB pieces): whole on v5.
+        for start in [120, 160] {
+            writeImage(device, in: snapshot, offset: start * chunkBytes, count: 3 * chunkBytes, seed: seed(4, UInt64(start)), guarded: true)
+            settle()
+            check(device, image: snapshot, chunks: start...(start + 2))
+        }
         // Chunks already STORED: COW 20 chunks (the worker stores them), then write 3.
         for n in 200..<220 {
             write(device, offset: n * chunkBytes, count: 4096, seed: seed(4, UInt64(n)))
