@@ -1,6 +1,18 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// `BLKSNAP_CORE_ONLY=1` (scripts/sanitize.sh): the manifest keeps the core layers only
+/// (UAPI, SimKernel, SimFuse, BlksnapKit, BlksnapSimulator, conformance, their tests), so
+/// the sanitizer builds do not compile SwiftNIO, BoringSSL (nio-ssl, crypto) or SQLite.
+let coreOnly = Context.environment["BLKSNAP_CORE_ONLY"] == "1"
+/// What the core-only manifest leaves out: the servers, backups, CLI, bench and their tests.
+let heavyTargets: Set<String> = [
+    "BlksnapNBD", "BlksnapBackup", "blksnap-cli", "CBenchSupport", "BlksnapBench", "blksnap-bench",
+    "BlksnapCLITests", "BlksnapBackupTests", "BlksnapNBDTests", "BlksnapBenchTests",
+]
+let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "blksnapctl", "blksnap-bench"]
+let heavyPackages: Set<String> = ["swift-argument-parser", "swift-nio", "swift-nio-ssl", "GRDB.swift", "swift-crypto"]
+
 let package = Package(
     name: "blksnap-swift",
     products: [
@@ -153,3 +165,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if coreOnly {
+    package.targets.removeAll { heavyTargets.contains($0.name) }
+    package.products.removeAll { heavyProducts.contains($0.name) }
+    package.dependencies.removeAll { dependency in
+        guard case .sourceControl(_, let location, _) = dependency.kind else { return false }
+        return heavyPackages.contains { location.hasSuffix("/" + $0) }
+    }
+}

@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 which="${1:-all}"
+# The core layers only (Package.swift): the sanitized suites need no NIO, BoringSSL or SQLite.
+export BLKSNAP_CORE_ONLY=1
 
 tsan_filter='CowEngineConcurrencyTests|CowEngineChunkLockTests|StressDestroyTests|WaitEventTests|FaultInjectionTests|WireServerTests|ConformanceScenarioTests|ConformanceEventTests|LifecycleTests|DiffStorageTests|WireScriptedKernelTests|WireClientTests|SessionSimulatorTests'
 asan_filter='SimKernelTests|BlksnapKitTests'
