@@ -5,8 +5,9 @@
 #
 #   scripts/lane.sh [--seed N] [--steps N] [--keep DIR]
 #
-# Builds a static release blksnap-conformance (and blksnapctl when the end-to-end guest
-# script scripts/lane/e2e-guest.sh exists), boots the kernel of scripts/kernel-vm.sh
+# Uses the debug blksnap-conformance and blksnapctl of .build (built here if missing: the
+# README's test command builds them; the VM gets their shared libraries, Swift's runtime
+# included, so no second, release build is needed), boots the kernel of scripts/kernel-vm.sh
 # (BLKSNAP_KERNEL_CACHE reuses a built one) with the parameters below, runs
 # scripts/lane/conformance-guest.sh inside, runs the sim backend on the host, and diffs
 # the transcripts (diff -u). Exit 0: identical (and e2e passed); 1: a difference or a
@@ -41,16 +42,23 @@ if [ "$status" -eq 77 ]; then log "skipped (no kernel patch)"; exit 77; fi
 if [ "$status" -ne 0 ]; then log "the kernel could not be built"; exit 1; fi
 
 mkdir -p "$out"
+bin="$(swift build --show-bin-path)"
 build() {
-    log "building $1 (static, release)"
-    swift build -c release --static-swift-stdlib --product "$1" --scratch-path .build-lane >"$out/build-$1.log" 2>&1 \
+    log "building $1 (debug; up to date after the test command)"
+    swift build --product "$1" >"$out/build-$1.log" 2>&1 \
         || { tail -30 "$out/build-$1.log" >&2; log "build of $1 failed"; exit 1; }
-    cp .build-lane/release/"$1" "$out/$1"
-    strip "$out/$1"
+    cp "$bin/$1" "$out/$1"
 }
 build blksnap-conformance
 e2e="$root/scripts/lane/e2e-guest.sh"
 [ -f "$e2e" ] && build blksnapctl
+# The end-to-end checks parse --json with jq and format file-backed storage with mkfs.ext4.
+e2e_tools=()
+for tool in jq mkfs.ext4; do
+    path="$(command -v "$tool" || true)"
+    if [ -z "$path" ]; then log "$tool is missing (apt-get install jq e2fsprogs)"; exit 1; fi
+    e2e_tools+=(--add "$path=/usr/bin/$tool")
+done
 built=$SECONDS
 
 param_args=()
@@ -102,7 +110,7 @@ e2e_status=skipped
 if [ -f "$e2e" ]; then
     log "booting the VM: end-to-end checks ($e2e)"
     e2e_status=0
-    scripts/kernel-vm.sh run --add "$out/blksnapctl" "${param_args[@]}" --timeout 1500 \
+    scripts/kernel-vm.sh run --add "$out/blksnapctl" "${e2e_tools[@]}" "${param_args[@]}" --timeout 1500 \
         --console "$out/e2e-console.log" "$e2e" >"$out/e2e.txt" 2>&1 || e2e_status=$?
     tail -40 "$out/e2e.txt"
     [ "$e2e_status" -eq 0 ] || failed=1
