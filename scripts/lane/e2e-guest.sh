@@ -150,8 +150,11 @@ section_watch() {
 section_hazards() {
     # §12.1 item 10: wait-event with no timeout must not send UInt32.max ticks (that oopses
     # v5 when the event comes 20 s or more later). The event here comes 30 s later.
+    # 16 MiB of storage: the 8 MiB write crosses the low-space threshold (filled >= 4096
+    # sectors with diff_storage_minimum=8192, spec 5.2-3) without overflowing it; with 4 MiB
+    # the overflow raced the CLI's health check after the event (exit 65).
     run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
-    run $ctl snapshot append-storage "$id" --device "$S" --range 0:8192
+    run $ctl snapshot append-storage "$id" --device "$S" --range 0:32768
     run $ctl snapshot take "$id"
     while $ctl snapshot wait-event "$id" --timeout-ms 500 > /dev/null 2>&1; do :; done
     (sleep 30; dd if=/dev/urandom of="$B" bs=1M count=8 oflag=direct 2> /dev/null) &
