@@ -99,7 +99,7 @@ kernel_lines=$(wc -l <"$out/kernel.txt")
 sim_lines=$(wc -l <"$out/sim.txt")
 echo "lane: transcript lines: kernel $kernel_lines, sim $sim_lines"
 echo "lane: lines per area (kernel / sim):"
-for area in setup lifecycle filter cbt events overflow imagewrite multidevice detach params walk; do
+for area in setup lifecycle filter cbt events overflow imagewrite multidevice detach params hazards walk; do
     k=$(grep -c "^$area " "$out/kernel.txt" || true)
     s=$(grep -c "^$area " "$out/sim.txt" || true)
     printf 'lane:   %-12s %5d / %5d\n' "$area" "$k" "$s"

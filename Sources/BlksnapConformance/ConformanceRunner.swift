@@ -2,7 +2,7 @@
 public struct ConformanceRunner {
     /// The areas, in the order they run.
     public static let areas = ["lifecycle", "filter", "cbt", "events", "overflow", "imagewrite", "multidevice",
-                               "detach", "params", "walk"]
+                               "detach", "params", "hazards", "walk"]
 
     /// The backend the scenarios talk to.
     public var backend: ConformanceBackend
@@ -48,6 +48,7 @@ public struct ConformanceRunner {
             case "multidevice": harness.multiDeviceScenario()
             case "detach": harness.detachScenario()
             case "params": harness.parameterScenario()
+            case "hazards": harness.hazardScenario()
             case "walk": harness.randomWalk(seed: seed, steps: steps)
             default: break
             }

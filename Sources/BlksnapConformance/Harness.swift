@@ -291,9 +291,8 @@ public final class Harness {
         }
     }
 
-    /// One WAIT_EVENT with `ticks` (never ≥ 2^31, spec §12.1 item 10).
+    /// A BlksnapKit wait of `ticks` (sent as waits of at most 2^31 − 1 ticks, spec §12.1 item 10).
     func waitEvent(_ id: SnapshotID, ticks: UInt32 = 0, label: String? = nil) {
-        precondition(ticks < 1 << 31)
         let model = snapshotModel(id)
         step(label ?? "wait \(symbols.snapshot(id))") { () throws(BlksnapError) -> String? in
             guard let event = try control.waitEvent(id, timeoutTicks: ticks) else { return "none" }

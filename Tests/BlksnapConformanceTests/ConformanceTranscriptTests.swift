@@ -34,6 +34,12 @@ struct ConformanceTranscriptTests {
             "lifecycle collect capacity 1: ENODATA count=1 [S1]",
             "filter ctl cmd 6: ENOTTY",
             "events events S11: low_free_space requested=8192",
+            // §12.1 item 10 as the real module answers (lane, 2026-12-03); the kit splits the wait.
+            "hazards raw wait S20 ticks=0xffffffff: EPERM code=0",
+            "hazards raw wait S20 ticks=0xfffffe00: EINTR code=0",
+            "hazards kit wait S20 ticks=0xffffffff: ok low_free_space requested=8192",
+            // §12.1 item 11: a tracker on an image.
+            "hazards attach IMAGE(ORIG0): ok",
         ] {
             #expect(text.contains(expected + "\n"), "missing: \(expected)")
         }
