@@ -79,6 +79,7 @@ let package = Package(
             name: "BlksnapNBD",
             dependencies: [
                 "BlksnapKit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -92,6 +93,7 @@ let package = Package(
             name: "BlksnapBackup",
             dependencies: [
                 "BlksnapKit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -103,6 +105,7 @@ let package = Package(
             dependencies: [
                 "BlksnapKit", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

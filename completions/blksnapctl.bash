@@ -188,12 +188,15 @@ _blksnapctl_version() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -226,12 +229,15 @@ _blksnapctl_tracker_attach() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -241,12 +247,15 @@ _blksnapctl_tracker_detach() {
     repeating_flags=()
     non_repeating_flags=(--json --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -279,12 +288,15 @@ _blksnapctl_cbt_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -294,12 +306,15 @@ _blksnapctl_cbt_read() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --output --since)
+    non_repeating_options=(--sim --log-level --output --since)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--output')
@@ -315,12 +330,15 @@ _blksnapctl_cbt_mark-dirty() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--range)
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--range')
@@ -356,12 +374,15 @@ _blksnapctl_snapshot_create() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -371,12 +392,15 @@ _blksnapctl_snapshot_add() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -386,12 +410,15 @@ _blksnapctl_snapshot_append-storage() {
     repeating_flags=()
     non_repeating_flags=(--json --allow-same-device --version -h --help)
     repeating_options=(--range)
-    non_repeating_options=(--sim --device --file)
+    non_repeating_options=(--sim --log-level --device --file)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--device')
@@ -410,12 +437,15 @@ _blksnapctl_snapshot_take() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -425,12 +455,15 @@ _blksnapctl_snapshot_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -440,12 +473,15 @@ _blksnapctl_snapshot_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -455,12 +491,15 @@ _blksnapctl_snapshot_wait-event() {
     repeating_flags=()
     non_repeating_flags=(--json --drain --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --timeout-ms)
+    non_repeating_options=(--sim --log-level --timeout-ms)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--timeout-ms')
@@ -473,12 +512,15 @@ _blksnapctl_snapshot_watch() {
     repeating_flags=()
     non_repeating_flags=(--json --allow-same-device --destroy --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --storage --step --limit)
+    non_repeating_options=(--sim --log-level --storage --step --limit)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--storage')
@@ -497,12 +539,15 @@ _blksnapctl_snapshot_destroy() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -512,12 +557,15 @@ _blksnapctl_session() {
     repeating_flags=()
     non_repeating_flags=(--json --detach --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --storage --step --limit)
+    non_repeating_options=(--sim --log-level --storage --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--storage')
@@ -559,12 +607,15 @@ _blksnapctl_nbd_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --insecure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --unix --tcp --tls-certs --cbt-since)
+    non_repeating_options=(--sim --log-level --unix --tcp --tls-certs --cbt-since)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--unix')
@@ -609,12 +660,15 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --repo --storage --step --limit)
+    non_repeating_options=(--sim --log-level --repo --storage --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--repo')
@@ -636,12 +690,15 @@ _blksnapctl_backup_list() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --repo)
+    non_repeating_options=(--sim --log-level --repo)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--repo')
@@ -654,12 +711,15 @@ _blksnapctl_backup_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --repo)
+    non_repeating_options=(--sim --log-level --repo)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--repo')
@@ -672,12 +732,15 @@ _blksnapctl_backup_restore() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --repo --to)
+    non_repeating_options=(--sim --log-level --repo --to)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--repo')
@@ -716,12 +779,15 @@ _blksnapctl_sim_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--param)
-    non_repeating_options=(--sim --root --socket --mount)
+    non_repeating_options=(--sim --log-level --root --socket --mount)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--root')
@@ -766,12 +832,15 @@ _blksnapctl_sim_device_add() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --size --backing --logical-block-size)
+    non_repeating_options=(--sim --log-level --size --backing --logical-block-size)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--size')
@@ -790,12 +859,15 @@ _blksnapctl_sim_device_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -805,12 +877,15 @@ _blksnapctl_sim_write() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --offset --input --pattern --length)
+    non_repeating_options=(--sim --log-level --offset --input --pattern --length)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--offset')
@@ -832,12 +907,15 @@ _blksnapctl_sim_read() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --offset --length --output)
+    non_repeating_options=(--sim --log-level --offset --length --output)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     '--offset')
@@ -879,12 +957,15 @@ _blksnapctl_sim_loop_attach() {
     repeating_flags=()
     non_repeating_flags=(--json --writable --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -894,12 +975,15 @@ _blksnapctl_sim_loop_detach() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
@@ -909,12 +993,15 @@ _blksnapctl_demo() {
     repeating_flags=()
     non_repeating_flags=(--json --keep-files --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim)
+    non_repeating_options=(--sim --log-level)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--sim')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac

@@ -221,6 +221,34 @@ struct SessionCommandTests {
         #expect(try ctl(server, ["snapshot", "destroy", id]).status == 0)
     }
 
+    @Test("--log-level info writes the session's steps to stderr (stdout unchanged); default notice keeps them off; a bad BLKSNAPCTL_LOG_LEVEL exits 64")
+    func logLevel() throws {
+        let server = try Server()
+        try prepare(server)
+        let session = ["session", "/dev/sda", "--storage", "/dev/store", "--", "true"]
+        let quiet = try ctl(server, session)
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("blksnapctl.session"), "\(quiet.stderr)")
+        let verbose = try ctl(server, ["session", "--log-level", "info"] + session.dropFirst())
+        #expect(verbose.status == 0, "\(verbose.stderr)")
+        #expect(verbose.stderr.contains("info blksnapctl.session:"), "\(verbose.stderr)")
+        #expect(verbose.stderr.contains("snapshot destroyed"), "\(verbose.stderr)")
+        #expect(verbose.stderr.contains("info blksnapctl.storage:"), "\(verbose.stderr)")
+        // Logging never reaches stdout: the same lines, ids aside.
+        let withoutIDs = { (text: String) in
+            text.replacingOccurrences(of: #"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"#, with: "ID", options: .regularExpression)
+                .replacingOccurrences(of: #"image_[0-9]+:[0-9]+"#, with: "image_N", options: .regularExpression)
+        }
+        #expect(withoutIDs(verbose.stdout) == withoutIDs(quiet.stdout))
+        let fromEnvironment = try ctl(server, session, environment: ["BLKSNAPCTL_LOG_LEVEL": "debug"])
+        #expect(fromEnvironment.stderr.contains("blksnapctl.session:"), "\(fromEnvironment.stderr)")
+        let bad = try ctl(server, session, environment: ["BLKSNAPCTL_LOG_LEVEL": "loud"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("BLKSNAPCTL_LOG_LEVEL=loud: not a log level"), "\(bad.stderr)")
+        let badOption = try ctl(server, ["session", "--log-level", "loud"] + session.dropFirst())
+        #expect(badOption.status == 64)
+    }
+
     @Test("usage errors exit 64: bad --storage, dir: storage with the simulator, no device, an unknown device; watch of an unknown snapshot exits 1 (ESRCH)")
     func usageErrors() throws {
         let server = try Server()

@@ -1,6 +1,7 @@
 import BlksnapKit
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -50,8 +51,10 @@ public final class BackupRun {
     private let onEvent: @Sendable (BackupRunEvent) -> Void
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
+    /// `logger` receives the session's lines (storage extensions, teardown); none by default.
     public init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
         self.kernel = kernel
@@ -60,7 +63,7 @@ public final class BackupRun {
         self.blockBytes = blockBytes
         self.onEvent = onEvent
         let marker = repository.path(of: Self.snapshotMarker)
-        session = Session(kernel: kernel, configuration: configuration, storage: storage) { event in
+        session = Session(kernel: kernel, configuration: configuration, storage: storage, logger: logger) { event in
             if case .created(let id) = event {
                 // Durable before the devices join it: a killed run's snapshot (created,
                 // filled or taken) is destroyed by the next run, whose devices it would keep busy.

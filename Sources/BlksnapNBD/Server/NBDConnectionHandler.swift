@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOSSL
 
@@ -75,7 +76,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        log("\(peer): closing after error: \(error)")
+        server.configuration.logger.warning("\(peer): closing after error: \(error)")
         closeReason = closeReason ?? "error"
         context.close(promise: nil)
     }
@@ -101,23 +102,23 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                     do {
                         try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
                     } catch {
-                        log("\(peer): TLS could not start: \(error)")
+                        server.configuration.logger.warning("\(peer): TLS could not start: \(error)")
                         closeReason = "TLS failed"
                         context.close(promise: nil)
                     }
                     break loop
                 case .enterTransmission(let index):
                     source = server.sources[index]
-                    log("\(peer): serving export '\(server.sources[index].name)'\(machine.structuredReplies ? " (structured replies)" : "")")
+                    server.configuration.logger.info("\(peer): serving export '\(server.sources[index].name)'\(machine.structuredReplies ? " (structured replies)" : "")")
                 case .read(let request):
                     serveRead(request, context)
                 case .blockStatus(let request):
                     serveBlockStatus(request, context)
                 case .refused(let message):
-                    log("\(peer): refused: \(message)")
+                    server.configuration.logger.warning("\(peer): refused: \(message)")
                 case .close(let reason):
                     closeReason = reason
-                    log("\(peer): \(reason)")
+                    server.configuration.logger.info("\(peer): \(reason)")
                 }
             }
         }
@@ -159,10 +160,6 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         inFlightRequests += 1
     }
 
-    private func log(_ line: String) {
-        server.configuration.log(line)
-    }
-
     /// The completion of the last write of a reply.
     private func completion(bytes: Int, _ context: ChannelHandlerContext) -> EventLoopPromise<Void> {
         let promise = context.eventLoop.makePromise(of: Void.self)
@@ -193,7 +190,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
             case .success(.success(let data)):
                 writeData(data, for: request, context)
             case .success(.failure(let error)):
-                log("\(peer): read of \(length) bytes at \(request.offsetBytes) failed: \(error.message)")
+                server.configuration.logger.error("\(peer): read of \(length) bytes at \(request.offsetBytes) failed: \(error.message)")
                 writeError(error.error, error.message, handle: request.handle, structured: request.structured, bytes: length, context)
             case .failure(let error):
                 writeError(.shutdown, "the server is shutting down (\(error))", handle: request.handle, structured: request.structured,
@@ -262,7 +259,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
             case .success(.success(let reply)):
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: completion(bytes: estimate, context))
             case .success(.failure(let error)):
-                log("\(peer): block status at \(request.offsetBytes) failed: \(error.message)")
+                server.configuration.logger.error("\(peer): block status at \(request.offsetBytes) failed: \(error.message)")
                 writeError(error.error, error.message, handle: request.handle, structured: true, bytes: estimate, context)
             case .failure(let error):
                 writeError(.shutdown, "the server is shutting down (\(error))", handle: request.handle, structured: true,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -132,7 +133,7 @@ public final class NBDServer: Sendable {
             $0.healthTask = health
             $0.started = true
         }
-        configuration.log("listening on \(bound) with \(sources.count) export(s): \(sources.map(\.name).joined(separator: ", "))\(sslContext == nil ? "" : " (TLS required)")")
+        configuration.logger.notice("listening on \(bound) with \(sources.count) export(s): \(sources.map(\.name).joined(separator: ", "))\(sslContext == nil ? "" : " (TLS required)")")
         return bound
     }
 
@@ -174,7 +175,7 @@ public final class NBDServer: Sendable {
             return true
         }
         guard first else { return }
-        configuration.log("stopping: \(error.message)")
+        configuration.logger.error("stopping: \(error.message)")
         // Clients still connected get EIO for a while; the server stops when the last one
         // leaves, or after the grace period.
         if connectionCount == 0 { finish(.sourceFailed(error)) }
@@ -207,7 +208,7 @@ public final class NBDServer: Sendable {
         if case .unix(let path) = configuration.address, server != nil { unlink(path) }
         try? pool.syncShutdownGracefully()
         try? group.syncShutdownGracefully()
-        configuration.log("stopped: \(reason)")
+        configuration.logger.notice("stopped: \(reason)")
         return reason
     }
 

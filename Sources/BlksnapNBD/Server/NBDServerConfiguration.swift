@@ -1,3 +1,5 @@
+import Logging
+
 /// How an ``NBDServer`` listens and what it logs.
 public struct NBDServerConfiguration: Sendable {
     /// Where the server listens.
@@ -27,21 +29,23 @@ public struct NBDServerConfiguration: Sendable {
     public var readChunkBytes: Int
     /// Threads that run the blocking source calls.
     public var ioThreads: Int
-    /// Receives one line per event worth telling an operator (connections, refused
-    /// requests, the reason the server stops).
-    public var log: @Sendable (String) -> Void
+    /// Receives one line per event worth telling an operator: `notice` for listening
+    /// and stopped, `info` for each connection's export and end, `warning` for refused
+    /// negotiations and failed TLS, `error` for failed reads and the reason a server stops.
+    public var logger: Logger
 
     /// A configuration with the defaults: 64 MiB in flight per connection, 4 MiB chunks,
-    /// 4 I/O threads, no log.
+    /// 4 I/O threads, no log output.
     public init(address: Address, tls: NBDTLSCredentials? = nil,
                 maximumInFlightBytesPerConnection: Int = 64 << 20, readChunkBytes: Int = 4 << 20,
-                ioThreads: Int = 4, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                ioThreads: Int = 4,
+                logger: Logger = Logger(label: "blksnap.nbd", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.address = address
         self.tls = tls
         self.maximumInFlightBytesPerConnection = maximumInFlightBytesPerConnection
         self.readChunkBytes = readChunkBytes
         self.ioThreads = ioThreads
-        self.log = log
+        self.logger = logger
     }
 }
 

@@ -11,6 +11,11 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON document (JSON Lines for streaming commands) with snake_case fields.")
     var json = false
 
+    @Option(name: .customLong("log-level"),
+            help: ArgumentHelp("Log lines of the library and servers on stderr from this level up: trace, debug, info, notice, warning, error, critical (default: $BLKSNAPCTL_LOG_LEVEL, else notice).",
+                               valueName: "level"))
+    var logLevel: LogLevelArgument?
+
     /// How results are printed.
     var output: Output { Output(json: json) }
 

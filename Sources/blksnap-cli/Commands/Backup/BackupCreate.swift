@@ -79,7 +79,7 @@ struct BackupCreate: ParsableCommand {
         }
         if Set(paths).count != paths.count { throw CommandFailure("a device is given twice", status: .usage) }
         let repo = try repository.open(create: true)
-        let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit)
+        let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit, logger: global.logger("storage"))
         let configuration = SessionConfiguration(
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
             detachAttachedTrackers: false, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
@@ -87,7 +87,7 @@ struct BackupCreate: ParsableCommand {
         let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
         let run = BackupRun(repository: repo, kernel: backend.kernel, configuration: configuration, storage: provider,
-                            forceFull: full) { event in
+                            forceFull: full, logger: try global.logger("session")) { event in
             switch event {
             case .removedLeftover(let name):
                 removed.append(name)

@@ -172,7 +172,7 @@ struct NBDServe: ParsableCommand {
         }
         let configuration = NBDServerConfiguration(
             address: address, tls: tlsCerts.map(NBDTLSCredentials.init(directory:)),
-            log: { line in Diagnostics.error("nbd serve: \(line)") })
+            logger: try global.logger("nbd"))
         let server: NBDServer
         let bound: NBDServerConfiguration.Address
         do {

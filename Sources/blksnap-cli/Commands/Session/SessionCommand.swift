@@ -93,12 +93,13 @@ struct SessionCommand: ParsableCommand {
             paths.append(opened.path)
             try? opened.close()
         }
-        let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit)
+        let provider = try storage.provider(backend: backend, devices: paths, limitBytes: limit, logger: global.logger("storage"))
         let configuration = SessionConfiguration(
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
             detachAttachedTrackers: detach, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
         var printer = SessionEventPrinter(output: global.output)
-        let session = Session(kernel: backend.kernel, configuration: configuration, storage: provider) { printer.print($0) }
+        let session = Session(kernel: backend.kernel, configuration: configuration, storage: provider,
+                              logger: try global.logger("session")) { printer.print($0) }
         let childPID = Mutex<pid_t>(0)
         let signals = SignalStop(session.stopHandle) { childPID.withLock { $0 } }
         defer { signals.cancel() }

@@ -42,13 +42,13 @@ struct SnapshotWatch: ParsableCommand {
 
     func run() throws {
         let backend = try Backend(global)
-        let provider = try storage.provider(backend: backend, devices: [], limitBytes: limit)
+        let provider = try storage.provider(backend: backend, devices: [], limitBytes: limit, logger: global.logger("storage"))
         let configuration = SessionConfiguration(
             devices: [], stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 }, hz: backend.ticksPerSecond,
             allowSameDeviceStorage: allowSameDevice)
         var printer = SessionEventPrinter(output: global.output, snapshotID: id.description)
         let session = Session(watching: id, kernel: backend.kernel, configuration: configuration, storage: provider,
-                              destroyOnStop: destroy) { printer.print($0) }
+                              destroyOnStop: destroy, logger: try global.logger("session")) { printer.print($0) }
         let signals = SignalStop(session.stopHandle)
         defer { signals.cancel() }
         do {
