@@ -52,11 +52,12 @@ build() {
 build blksnap-conformance
 e2e="$root/scripts/lane/e2e-guest.sh"
 [ -f "$e2e" ] && build blksnapctl
-# The end-to-end checks parse --json with jq and format file-backed storage with mkfs.ext4.
+# The end-to-end checks parse --json with jq, format file-backed storage with mkfs.ext4
+# and read the NBD export with libnbd's nbdcopy and nbdinfo.
 e2e_tools=()
-for tool in jq mkfs.ext4; do
+for tool in jq mkfs.ext4 nbdcopy nbdinfo; do
     path="$(command -v "$tool" || true)"
-    if [ -z "$path" ]; then log "$tool is missing (apt-get install jq e2fsprogs)"; exit 1; fi
+    if [ -z "$path" ]; then log "$tool is missing (apt-get install jq e2fsprogs libnbd-bin)"; exit 1; fi
     e2e_tools+=(--add "$path=/usr/bin/$tool")
 done
 built=$SECONDS
