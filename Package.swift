@@ -116,6 +116,8 @@ let package = Package(
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // The smallest program on BlksnapKit alone: its binary must carry no simulator.
         .executableTarget(name: "blksnap-kit-only", dependencies: ["BlksnapKit"], path: "Tests/Fixtures/KitOnly"),
+        // README.md's library example, compiled (its text is checked against README.md by ReadmeExampleTests).
+        .executableTarget(name: "blksnap-readme-example", dependencies: ["BlksnapKit"], path: "Tests/Fixtures/ReadmeExample"),
         // The conformance scenarios: one body of code over any KernelInterface, printing a
         // normalized transcript (a library so a host test can run it in process).
         .target(
