@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
@@ -111,13 +112,25 @@ let package = Package(
         ),
         // The benchmark's measurements (a library so the smoke test can run them in process).
         .target(name: "CBenchSupport"),
-        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "SimKernel", "CBenchSupport"]),
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "BlksnapNBD", "SimKernel", "CBenchSupport"]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
         // The smallest program on BlksnapKit alone: its binary must carry no simulator.
         .executableTarget(name: "blksnap-kit-only", dependencies: ["BlksnapKit"], path: "Tests/Fixtures/KitOnly"),
         // README.md's library example, compiled (its text is checked against README.md by ReadmeExampleTests).
         .executableTarget(name: "blksnap-readme-example", dependencies: ["BlksnapKit"], path: "Tests/Fixtures/ReadmeExample"),
+        // The code of the DocC articles (Sources/BlksnapKit/BlksnapKit.docc), compiled: each ```swift
+        // block of an article is a marked region of its file here (DocCArticleTests compares them and
+        // runs the simulator article's check through this executable).
+        .executableTarget(
+            name: "blksnap-doc-snippets",
+            dependencies: [
+                "BlksnapKit", "BlksnapSimulator", "SimKernel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/Fixtures/DocSnippets"
+        ),
         // The conformance scenarios: one body of code over any KernelInterface, printing a
         // normalized transcript (a library so a host test can run it in process).
         .target(

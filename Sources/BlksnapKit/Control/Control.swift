@@ -165,13 +165,15 @@ public final class Control: Sendable {
 
     /// Waits for the next event of a snapshot.
     ///
-    /// - Parameter timeoutTicks: the wait limit in kernel **jiffies**. The v5 field is
-    ///   called `timeout_ms`, but the kernel passes it to its wait primitive as jiffies
-    ///   (HZ per second, 250 on common distribution kernels). Convert milliseconds with
-    ///   ``ticks(milliseconds:hz:)`` or call ``waitEvent(_:timeoutMilliseconds:hz:)``.
-    ///   0 polls. A value above ``maximumTimeoutTicks`` is never sent as is (v5 would
-    ///   fail or crash, §12.1 item 10): it is split into consecutive waits of at most
-    ///   ``maximumTimeoutTicks`` that together last as long.
+    /// - Parameters:
+    ///   - id: the snapshot.
+    ///   - timeoutTicks: the wait limit in kernel **jiffies**. The v5 field is
+    ///     called `timeout_ms`, but the kernel passes it to its wait primitive as jiffies
+    ///     (HZ per second, 250 on common distribution kernels). Convert milliseconds with
+    ///     ``ticks(milliseconds:hz:)`` or call ``waitEvent(_:timeoutMilliseconds:hz:)``.
+    ///     0 polls. A value above ``maximumTimeoutTicks`` is never sent as is (v5 would
+    ///     fail or crash, §12.1 item 10): it is split into consecutive waits of at most
+    ///     ``maximumTimeoutTicks`` that together last as long.
     /// - Returns: the event, or nil when none arrived before the timeout (the kernel's `ENOENT`).
     /// - Throws: `ESRCH` for an unknown (or destroyed) snapshot, `EINTR` when a signal
     ///   ended the wait (not restarted: the caller decides; a split wait ends at once).

@@ -23,6 +23,7 @@ public enum DetachGuard {
     /// Detaches blksnap's filter from `device` unless it belongs to a live snapshot.
     ///
     /// - Parameters:
+    ///   - device: the tracked device.
     ///   - force: detach even then; ``Outcome/lostProtection`` says what is lost.
     ///   - knownMember: the caller knows the device is in a snapshot not taken yet.
     /// - Throws: a ``SafetyHazard/detachMember`` refusal (`EBUSY`, as v1 of the module

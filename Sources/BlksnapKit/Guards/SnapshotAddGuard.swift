@@ -40,7 +40,11 @@ public enum SnapshotAddGuard {
 
     /// Adds `device` to snapshot `id` unless the snapshot is taken.
     ///
-    /// - Parameter knownTaken: the caller's own knowledge; nil to infer it.
+    /// - Parameters:
+    ///   - device: the tracked device to add.
+    ///   - id: the snapshot.
+    ///   - control: the control device the snapshot's state is asked through.
+    ///   - knownTaken: the caller's own knowledge; nil to infer it.
     /// - Returns: warnings (e.g. the state could not be told).
     /// - Throws: a ``SafetyHazard/addAfterTake`` refusal (`EALREADY`) without a kernel
     ///   call that changes anything, or the kernel's error.

@@ -26,6 +26,8 @@ public enum StorageGuard {
     ///
     /// - Parameters:
     ///   - kernel: the kernel whose namespace `devicePath` is in.
+    ///   - devicePath: the storage device, as the kernel will open it.
+    ///   - ranges: the sector ranges of `devicePath` to append.
     ///   - allowSameDevice: allow storage on a tracked device or a member (warning only).
     ///   - knownMembers: node paths of devices the caller knows are in the snapshot.
     /// - Throws: a ``SafetyHazard/storageRange`` (`EINVAL`, `ERANGE`),

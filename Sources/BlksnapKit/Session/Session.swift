@@ -34,7 +34,7 @@ public final class Session {
     public enum Mode: Sendable, Hashable {
         /// Created by ``start()``; destroyed at teardown.
         case owned
-        /// An existing snapshot (``Session/watching(snapshot:kernel:configuration:storage:imageWatcher:onEvent:)``):
+        /// An existing snapshot (``Session/init(watching:kernel:configuration:storage:destroyOnStop:imageWatcher:logger:onEvent:)``):
         /// destroyed at teardown only if `destroyOnStop`, or already gone; storage is
         /// released only once the snapshot is known destroyed.
         case watching(destroyOnStop: Bool)
@@ -87,6 +87,9 @@ public final class Session {
     /// Prepares a session that creates its own snapshot (nothing happens until ``start()``).
     ///
     /// - Parameters:
+    ///   - kernel: the kernel all requests go to.
+    ///   - configuration: the devices to snapshot and how storage grows.
+    ///   - storage: where the difference storage comes from, portion by portion.
     ///   - imageWatcher: how image nodes are awaited; default: udev for ``LinuxKernel``,
     ///     the kernel's `stat` otherwise (simulator).
     ///   - logger: where the session logs; default: no output.

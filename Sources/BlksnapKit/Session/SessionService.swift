@@ -23,8 +23,10 @@ public final class SessionService: Service, Sendable {
 
     /// Takes over `session` (not started yet); from now on only the service uses it.
     ///
-    /// - Parameter logger: receives the service's start and end at `.info`; default:
-    ///   no output.
+    /// - Parameters:
+    ///   - session: the session to run, not started yet.
+    ///   - logger: receives the service's start and end at `.info`; default:
+    ///     no output.
     public init(_ session: sending Session,
                 logger: Logger = Logger(label: "blksnap.session-service", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.stopHandle = session.stopHandle
