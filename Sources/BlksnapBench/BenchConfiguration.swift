@@ -40,9 +40,11 @@ public struct BenchConfiguration: Sendable {
     public var cliRuns: Int
     /// Size of the device `backup create` copies in figure 8.
     public var backupDeviceBytes: UInt64
+    /// Size of the device whose image is exported over NBD in figure 9.
+    public var nbdDeviceBytes: UInt64
     /// The blksnapctl binary (nil: next to this executable).
     public var cliPath: String?
-    /// Figure groups to run (1–7, as numbered in the issue; figure 7 runs with 4);
+    /// Figure groups to run (1–9, as numbered in the issues; figure 7 runs with 4);
     /// nil runs all. For profiling one path.
     public var onlyGroups: Set<Int>?
 
@@ -77,6 +79,7 @@ public struct BenchConfiguration: Sendable {
             scalingWrites = 68
             cliRuns = 2
             backupDeviceBytes = 32 << 20
+            nbdDeviceBytes = 32 << 20
         } else {
             repetitions = 7
             cowDeviceBytes = Self.gibibyte
@@ -92,6 +95,7 @@ public struct BenchConfiguration: Sendable {
             scalingWrites = 1024
             cliRuns = 20
             backupDeviceBytes = 512 << 20
+            nbdDeviceBytes = Self.gibibyte
         }
     }
 

@@ -9,6 +9,7 @@ public enum Benchmark {
         for count in [1, 4, 16] { keys += ["scaling_devices_\(count)", "scaling_devices_\(count)_memory"] }
         keys.append("cli_version")
         keys += ["backup_full_vs_read", "backup_full_vs_qemu_img", "backup_incremental_read_ratio", "backup_incremental_time_ratio"]
+        keys += ["nbd_copy_vs_pread", "nbd_copy_vs_qemu_nbd", "nbd_block_status_16tib"]
         return keys
     }()
 
@@ -33,6 +34,7 @@ public enum Benchmark {
         if configuration.runs(6) { figures += try scaling(configuration, scratch, progress) }
         figures += cliFigures
         if configuration.runs(8) { figures += try backups(configuration, scratch, progress) }
+        if configuration.runs(9) { figures += try nbdExports(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -117,6 +119,67 @@ public enum Benchmark {
                                    value: BenchSummary(samples.map { $0.incrementalSeconds / $0.fullSeconds }),
                                    target: "<= 0.03", check: { $0 <= 0.03 },
                                    note: "copy time of that incremental ÷ copy time of the full backup"))
+        return figures
+    }
+
+    private static func nbdExports(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("9/9 NBD export")
+        let copyTitle = "9 nbdcopy ÷ image read", qemuTitle = "9 nbdcopy ÷ nbdcopy from qemu-nbd"
+        let benchmark = NBDBenchmark(configuration: configuration, scratch: scratch)
+        var figures: [BenchFigure] = []
+        if NBDBenchmark.nbdcopyAvailable {
+            let samples = try benchmark.copies()
+            let size = Double(configuration.nbdDeviceBytes) / Double(1 << 20)
+            let mibPerSecond = { (seconds: Double) in size / seconds }
+            let qemuVersusRead = BenchSummary(samples.compactMap { sample in sample.qemuNBDSeconds.map { sample.readSeconds / $0 } })
+            figures.append(BenchFigure(key: "nbd_copy_vs_pread", title: copyTitle, unit: "x",
+                                       value: BenchSummary(samples.map { $0.readSeconds / $0.nbdcopySeconds }),
+                                       measured: BenchSummary(samples.map { mibPerSecond($0.nbdcopySeconds) }),
+                                       baseline: BenchSummary(samples.map { mibPerSecond($0.readSeconds) }),
+                                       measuredUnit: "MiB/s", target: ">= 0.80", check: { $0 >= 0.80 },
+                                       note: "'nbdcopy --request-size=\(NBDBenchmark.requestBytes) URI null:' (process wall time) of a "
+                                           + "\(bytesText(configuration.nbdDeviceBytes)) image of random data served by NBDServer in process "
+                                           + "(nbd serve's defaults, Unix socket) ÷ sequential \(bytesText(UInt64(NBDBenchmark.requestBytes))) "
+                                           + "reads of the same image through the same SnapshotImageSource in one thread (wall time, data discarded)"
+                                           + (qemuVersusRead.map { "; nbdcopy from qemu-nbd (figure below) ÷ the same reads: \(($0.median * 100).rounded() / 100)x" } ?? "")))
+            let qemu = samples.compactMap { sample in sample.qemuNBDSeconds.map { (sample.nbdcopySeconds, $0) } }
+            if qemu.isEmpty {
+                figures.append(.unavailable(key: "nbd_copy_vs_qemu_nbd", title: qemuTitle, unit: "x", target: ">= 0.90",
+                                            reason: "qemu-nbd is not installed (qemu-utils)"))
+            } else {
+                figures.append(BenchFigure(key: "nbd_copy_vs_qemu_nbd", title: qemuTitle, unit: "x",
+                                           value: BenchSummary(qemu.map { $0.1 / $0.0 }),
+                                           measured: BenchSummary(qemu.map { mibPerSecond($0.0) }),
+                                           baseline: BenchSummary(qemu.map { mibPerSecond($0.1) }),
+                                           measuredUnit: "MiB/s", target: ">= 0.90", check: { $0 >= 0.90 },
+                                           note: "the same nbdcopy ÷ the same nbdcopy from 'qemu-nbd --read-only -f raw --socket PATH "
+                                               + "--persistent FILE' of the original's raw backing file (the same bytes)"))
+            }
+        } else {
+            let reason = "nbdcopy is not installed (libnbd-bin)"
+            figures.append(.unavailable(key: "nbd_copy_vs_pread", title: copyTitle, unit: "x", target: ">= 0.80", reason: reason))
+            figures.append(.unavailable(key: "nbd_copy_vs_qemu_nbd", title: qemuTitle, unit: "x", target: ">= 0.90", reason: reason))
+        }
+        let series = try benchmark.blockStatus(sizes: [16 * BenchConfiguration.tebibyte, BenchConfiguration.tebibyte])
+        let large = series[0], small = series[1]
+        let milliseconds = { (values: [Double]) in BenchSummary(values.map { $0 * 1000 }) }
+        let perRequest = { (series: NBDBenchmark.BlockStatusSeries) in
+            format((BenchSummary(series.seconds)?.median ?? 0) * 1e6 / Double(max(1, series.requestsPerWalk)))
+        }
+        figures.append(BenchFigure(key: "nbd_block_status_16tib", title: "9 block status, 16 TiB ÷ 1 TiB", unit: "x",
+                                   value: BenchSummary(zip(large.seconds, small.seconds).map { $0 / $1 }),
+                                   measured: milliseconds(large.seconds), baseline: milliseconds(small.seconds),
+                                   measuredUnit: "ms", target: "<= 1.25", check: { $0 <= 1.25 },
+                                   note: "NBD_CMD_BLOCK_STATUS of qemu:dirty-bitmap:cbt over a whole sparse 16 TiB device "
+                                       + "(\(bytesText(UInt64(large.blockBytes))) CBT blocks) ÷ over a whole 1 TiB device "
+                                       + "(\(bytesText(UInt64(small.blockBytes))) blocks), each with \(NBDBenchmark.dirtyBlocks) dirty CBT "
+                                       + "blocks at random (cbtSince 0), served by NBDServer in process; an in-process client sends the requests "
+                                       + "one at a time as nbdinfo --map does (32-bit lengths: \(large.requestsPerWalk) / \(small.requestsPerWalk) "
+                                       + "requests, \(perRequest(large)) / \(perRequest(small)) us each), first request to last reply, median of "
+                                       + "\(NBDBenchmark.walksPerRepetition) walks per repetition; ~1 when the time "
+                                       + "follows the extents, not the device's size"))
         return figures
     }
 
