@@ -645,13 +645,13 @@ _blksnapctl_backup() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|verify|restore)
+    create|list|verify|restore|serve)
         # Offer subcommand argument completions
         "_blksnapctl_backup_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list verify restore' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list verify restore serve' -- "${cur}"))
         ;;
     esac
 }
@@ -747,6 +747,39 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--to')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_backup_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet --insecure --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --log-level --repo --unix --tcp --tls-certs --name)
+    __blksnapctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--log-level')
+        return
+        ;;
+    '--repo')
+        return
+        ;;
+    '--unix')
+        return
+        ;;
+    '--tcp')
+        return
+        ;;
+    '--tls-certs')
+        return
+        ;;
+    '--name')
         return
         ;;
     esac

@@ -42,29 +42,10 @@ public struct BackupRestorer {
     /// Restores backup `id` to `target`; `progress` gets (bytes done, total).
     public func restore(id: Int64, to target: String, overwrite: Bool = false,
                         progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(BackupError) -> RestoreSummary {
-        let records = try repository.chain(endingAt: id)
-        let head = records[0]
-        for record in records where record.status == .corrupt {
-            throw BackupError(.corrupted, "backup \(record.id ?? 0) (\(record.fileName)), which backup \(id) depends on, failed verification: restore an earlier point, or run 'backup verify' after repairing the file")
-        }
-        let chain = try QCOW2Chain(headPath: repository.path(of: head))
-        guard chain.files.count == records.count else {
-            throw BackupError(.corrupted, "the file of backup \(id) has a chain of \(chain.files.count) files, the catalog \(records.count): the files were changed outside blksnapctl")
-        }
-        var hashes: [ObjectIdentifier: [UInt64: [UInt8]]] = [:]
-        for (file, record) in zip(chain.files, records) {
-            var map: [UInt64: [UInt8]] = [:]
-            for cluster in try repository.catalog.clusters(of: record.id ?? 0) where cluster.kind == .data {
-                map[cluster.fileOffset] = cluster.sha256
-            }
-            hashes[ObjectIdentifier(file)] = map
-        }
-        let size = chain.virtualSize
-        guard size == UInt64(head.capacityBytes) else {
-            throw BackupError(.corrupted, "\(head.fileName) says the disk has \(size) bytes, the catalog \(head.capacityBytes)")
-        }
+        let reader = try BackupChainReader(repository: repository, id: id)
+        let size = reader.sizeBytes
         let (output, isDevice, sparse) = try openTarget(target, size: size, overwrite: overwrite)
-        let clusterSize = chain.clusterSize
+        let clusterSize = reader.clusterSize
         let batchClusters = 64
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize * batchClusters, alignment: 4096)
         defer { buffer.deallocate() }
@@ -77,33 +58,18 @@ public struct BackupRestorer {
             written += UInt64(batchBytes)
             batchBytes = 0
         }
-        let clusters = (size + UInt64(clusterSize) - 1) / UInt64(clusterSize)
+        let clusters = reader.clusterCount
         do throws(BackupError) {
             for index in 0..<clusters {
                 let guest = index * UInt64(clusterSize)
                 let length = Int(min(UInt64(clusterSize), size - guest))
-                let located = try chain.locate(guestCluster: index)
-                if located == nil && sparse {
+                if sparse, try reader.isZero(cluster: index) {
                     try flush()
                     continue
                 }
                 if batchBytes == 0 { batchStart = guest }
                 let slot = UnsafeMutableRawBufferPointer(rebasing: buffer[batchBytes..<(batchBytes + clusterSize)])
-                if let (file, fileOffset) = located {
-                    let n = try file.readFile(into: slot, at: fileOffset)
-                    guard n == clusterSize else {
-                        throw BackupError(.corrupted, "\(file.path): the data cluster at byte \(fileOffset) is cut short: the file is truncated")
-                    }
-                    var hasher = SHA256()
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(slot))
-                    let expected = hashes[ObjectIdentifier(file)]?[fileOffset]
-                    guard let expected, Array(hasher.finalize()) == expected else {
-                        let why = expected == nil ? "is not in the catalog" : "does not match its SHA-256 in the catalog"
-                        throw BackupError(.corrupted, "\(file.path) bytes \(fileOffset)..<\(fileOffset + UInt64(clusterSize)) (disk bytes \(guest)..) \(why): the restore stopped; run 'backup verify'")
-                    }
-                } else {
-                    slot.initializeMemory(as: UInt8.self, repeating: 0)
-                }
+                try reader.readCluster(index, into: slot)
                 batchBytes += length
                 if length < clusterSize || batchBytes == buffer.count { try flush() }
                 progress(guest + UInt64(length), size)
@@ -115,7 +81,7 @@ public struct BackupRestorer {
             throw error
         }
         return RestoreSummary(backupID: id, target: target, isBlockDevice: isDevice, virtualSize: size,
-                              bytesWritten: written, chainFiles: chain.files.map(\.path))
+                              bytesWritten: written, chainFiles: reader.chain.files.map(\.path))
     }
 
     /// Opens the target: a block device (checked not mounted, not smaller, opened

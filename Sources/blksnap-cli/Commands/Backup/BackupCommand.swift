@@ -10,7 +10,7 @@ import Glibc
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back devices up as qcow2 chains (full, then incremental through CBT); list, verify and restore them.",
+        abstract: "Back devices up as qcow2 chains (full, then incremental through CBT); list, verify, restore and serve them.",
         discussion: """
             A repository (--repo DIR) holds one qcow2 v3 file per device and backup, and \
             catalog.sqlite, which names each backup with its device, CBT generation and \
@@ -19,7 +19,7 @@ struct BackupCommand: ParsableCommand {
             its parent and names the parent's file as its backing file, so qemu-img, \
             qemu-nbd and virtual machines read any backup as the whole disk.
             """,
-        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self])
+        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self, BackupServe.self])
 
     /// A backup error as the CLI's one-line failure with its exit status.
     static func failure(_ error: BackupError) -> CommandFailure {

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Crypto
+
+/// A backup read as the disk it holds: its qcow2 chain, checked against the catalog when
+/// opened (no corrupt member, as many files as records, the recorded capacity), and every
+/// data cluster checked against its SHA-256 in the catalog when read. `backup restore`
+/// and `backup serve` read backups through it.
+///
+/// Not thread-safe: one reader per thread, or a lock around it.
+public final class BackupChainReader {
+    /// The backup read (the head of the chain).
+    public let head: BackupRecord
+    /// The catalog records of the chain, head first.
+    public let records: [BackupRecord]
+    /// The files, head first.
+    public let chain: QCOW2Chain
+    private let hashes: [ObjectIdentifier: [UInt64: [UInt8]]]
+
+    /// Opens backup `id` of `repository`.
+    ///
+    /// - Throws: ``BackupError`` `.corrupted` when a member failed verification, the files
+    ///   and the catalog disagree, or a file is missing or damaged.
+    public init(repository: BackupRepository, id: Int64) throws(BackupError) {
+        let records = try repository.chain(endingAt: id)
+        let head = records[0]
+        for record in records where record.status == .corrupt {
+            throw BackupError(.corrupted, "backup \(record.id ?? 0) (\(record.fileName)), which backup \(id) depends on, failed verification: restore an earlier point, or run 'backup verify' after repairing the file")
+        }
+        let chain = try QCOW2Chain(headPath: repository.path(of: head))
+        guard chain.files.count == records.count else {
+            throw BackupError(.corrupted, "the file of backup \(id) has a chain of \(chain.files.count) files, the catalog \(records.count): the files were changed outside blksnapctl")
+        }
+        var hashes: [ObjectIdentifier: [UInt64: [UInt8]]] = [:]
+        for (file, record) in zip(chain.files, records) {
+            var map: [UInt64: [UInt8]] = [:]
+            for cluster in try repository.catalog.clusters(of: record.id ?? 0) where cluster.kind == .data {
+                map[cluster.fileOffset] = cluster.sha256
+            }
+            hashes[ObjectIdentifier(file)] = map
+        }
+        guard chain.virtualSize == UInt64(head.capacityBytes) else {
+            throw BackupError(.corrupted, "\(head.fileName) says the disk has \(chain.virtualSize) bytes, the catalog \(head.capacityBytes)")
+        }
+        self.head = head
+        self.records = records
+        self.chain = chain
+        self.hashes = hashes
+    }
+
+    /// The disk's size in bytes.
+    public var sizeBytes: UInt64 { chain.virtualSize }
+    /// The cluster size of the chain.
+    public var clusterSize: Int { chain.clusterSize }
+    /// The number of clusters (the last may be partial).
+    public var clusterCount: UInt64 { (sizeBytes + UInt64(clusterSize) - 1) / UInt64(clusterSize) }
+
+    /// Whether cluster `index` reads as zeroes without any data cluster (unallocated in
+    /// every file, or a zero cluster).
+    public func isZero(cluster index: UInt64) throws(BackupError) -> Bool {
+        try chain.locate(guestCluster: index) == nil
+    }
+
+    /// Fills `slot` (exactly one cluster) with cluster `index`, checked against the
+    /// catalog; zeroes for a cluster no file holds. Returns whether it came from a data cluster.
+    ///
+    /// - Throws: ``BackupError`` `.corrupted` when the cluster is cut short or its SHA-256
+    ///   is not the catalog's (naming file, offsets and backup).
+    @discardableResult
+    public func readCluster(_ index: UInt64, into slot: UnsafeMutableRawBufferPointer) throws(BackupError) -> Bool {
+        precondition(slot.count == clusterSize, "one whole cluster")
+        guard let (file, fileOffset) = try chain.locate(guestCluster: index) else {
+            slot.initializeMemory(as: UInt8.self, repeating: 0)
+            return false
+        }
+        let n = try file.readFile(into: slot, at: fileOffset)
+        guard n == clusterSize else {
+            throw BackupError(.corrupted, "\(file.path): the data cluster at byte \(fileOffset) is cut short: the file is truncated")
+        }
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(slot))
+        let expected = hashes[ObjectIdentifier(file)]?[fileOffset]
+        guard let expected, Array(hasher.finalize()) == expected else {
+            let why = expected == nil ? "is not in the catalog" : "does not match its SHA-256 in the catalog"
+            let owner = zip(chain.files, records).first { $0.0 === file }.map { " of backup \($0.1.id ?? 0)" } ?? ""
+            throw BackupError(.corrupted, "\(file.path)\(owner) bytes \(fileOffset)..<\(fileOffset + UInt64(clusterSize)) (disk bytes \(index * UInt64(clusterSize))..) \(why); run 'backup verify'")
+        }
+        return true
+    }
+}
