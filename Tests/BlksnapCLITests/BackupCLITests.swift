@@ -240,7 +240,8 @@ struct BackupCLITests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: repo).filter { $0.hasPrefix(".tmp-") }
         #expect(leftovers.isEmpty, "\(leftovers)")
         let snapshots = try server.json(["snapshot", "list"])
-        #expect((snapshots["snapshots"] as? [Any])?.isEmpty ?? true, "no snapshot left: \(snapshots)")
+        let marker = (try? String(contentsOfFile: repo + "/.snapshot", encoding: .utf8)) ?? "none"
+        #expect((snapshots["snapshots"] as? [Any])?.isEmpty ?? true, "no snapshot left: \(snapshots); marker \(marker); last run: \(next)")
         for backup in listed { try Self.expectCheckClean(repo + "/" + (backup["file_name"] as? String ?? "")) }
         let head = repo + "/" + (listed.last?["file_name"] as? String ?? "")
         let raw = server.directory.appendingPathComponent("now.raw").path
