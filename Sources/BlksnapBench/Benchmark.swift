@@ -164,20 +164,27 @@ public enum Benchmark {
         }
         let series = try benchmark.blockStatus(sizes: [16 * BenchConfiguration.tebibyte, BenchConfiguration.tebibyte])
         let large = series[0], small = series[1]
-        let milliseconds = { (values: [Double]) in BenchSummary(values.map { $0 * 1000 }) }
         let perRequest = { (series: NBDBenchmark.BlockStatusSeries) in
             format((BenchSummary(series.seconds)?.median ?? 0) * 1e6 / Double(max(1, series.requestsPerWalk)))
         }
-        figures.append(BenchFigure(key: "nbd_block_status_16tib", title: "9 block status, 16 TiB ÷ 1 TiB", unit: "x",
-                                   value: BenchSummary(zip(large.seconds, small.seconds).map { $0 / $1 }),
-                                   measured: milliseconds(large.seconds), baseline: milliseconds(small.seconds),
-                                   measuredUnit: "ms", target: "<= 1.25", check: { $0 <= 1.25 },
+        // Per request: without NBD extended headers a request covers < 4 GiB, so a walk of
+        // the whole device takes size ÷ 4 GiB round trips whatever the server does; what
+        // the server decides is the time of each one.
+        let microseconds = { (series: NBDBenchmark.BlockStatusSeries) in
+            series.seconds.map { $0 * 1e6 / Double(max(1, series.requestsPerWalk)) }
+        }
+        figures.append(BenchFigure(key: "nbd_block_status_16tib", title: "9 block status per request, 16 TiB ÷ 1 TiB", unit: "x",
+                                   value: BenchSummary(zip(microseconds(large), microseconds(small)).map { $0 / $1 }),
+                                   measured: BenchSummary(microseconds(large)), baseline: BenchSummary(microseconds(small)),
+                                   measuredUnit: "us", target: "<= 1.25", check: { $0 <= 1.25 },
                                    note: "NBD_CMD_BLOCK_STATUS of qemu:dirty-bitmap:cbt over a whole sparse 16 TiB device "
                                        + "(\(bytesText(UInt64(large.blockBytes))) CBT blocks) ÷ over a whole 1 TiB device "
                                        + "(\(bytesText(UInt64(small.blockBytes))) blocks), each with \(NBDBenchmark.dirtyBlocks) dirty CBT "
                                        + "blocks at random (cbtSince 0), served by NBDServer in process; an in-process client sends the requests "
                                        + "one at a time as nbdinfo --map does (32-bit lengths: \(large.requestsPerWalk) / \(small.requestsPerWalk) "
-                                       + "requests, \(perRequest(large)) / \(perRequest(small)) us each), first request to last reply, median of "
+                                       + "requests, \(perRequest(large)) / \(perRequest(small)) us each; whole walks "
+                                       + "\(format((BenchSummary(large.seconds)?.median ?? 0) * 1000)) / "
+                                       + "\(format((BenchSummary(small.seconds)?.median ?? 0) * 1000)) ms), first request to last reply, median of "
                                        + "\(NBDBenchmark.walksPerRepetition) walks per repetition; ~1 when the time "
                                        + "follows the extents, not the device's size"))
         return figures
