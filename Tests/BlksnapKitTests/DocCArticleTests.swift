@@ -26,32 +26,12 @@ struct DocCArticleTests {
 
     static let catalog = "Sources/BlksnapKit/BlksnapKit.docc"
 
-    /// The package root: three levels above this file (Tests/BlksnapKitTests/…).
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The build's product directory: where this test binary is.
-    static var binDirectory: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent()
-    }
-
-    static var binary: String { binDirectory.appendingPathComponent("blksnap-doc-snippets").path }
-
-    /// The lines of a text file, trailing whitespace removed from each.
-    static func lines(of relativePath: String) throws -> [String] {
-        let text = try String(contentsOf: packageRoot.appendingPathComponent(relativePath), encoding: .utf8)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            var line = Substring(line)
-            while let last = line.last, last.isWhitespace { line.removeLast() }
-            return String(line)
-        }
-    }
+    static var binary: String { DocumentedCode.binDirectory.appendingPathComponent("blksnap-doc-snippets").path }
 
     /// The ```swift blocks of a Markdown file, in order (fence lines excluded); nil when a
     /// block is not closed.
     static func swiftBlocks(of relativePath: String) throws -> [[String]]? {
-        let text = try lines(of: relativePath)
+        let text = try DocumentedCode.lines(of: relativePath)
         var blocks: [[String]] = []
         var index = 0
         while index < text.count {
@@ -70,7 +50,7 @@ struct DocCArticleTests {
     /// The regions of a snippet file, in order: name and the lines strictly between its
     /// markers; nil when a region is not closed or regions nest.
     static func regions(of relativePath: String) throws -> [(name: String, lines: [String])]? {
-        let source = try lines(of: relativePath)
+        let source = try DocumentedCode.lines(of: relativePath)
         var regions: [(name: String, lines: [String])] = []
         var index = 0
         while index < source.count {
@@ -107,13 +87,13 @@ struct DocCArticleTests {
 
     @Test("every article of the catalog is checked, and the landing page lists each one")
     func catalogIsCovered() throws {
-        let directory = Self.packageRoot.appendingPathComponent(Self.catalog)
+        let directory = DocumentedCode.packageRoot.appendingPathComponent(Self.catalog)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".md") }
         let checked = Set(Self.articles.map { "\($0.name).md" })
         for file in files where file != "BlksnapKit.md" {
             #expect(checked.contains(file), "\(file) is not in DocCArticleTests.articles: its code would not be checked")
         }
-        let landing = try Self.lines(of: "\(Self.catalog)/BlksnapKit.md")
+        let landing = try DocumentedCode.lines(of: "\(Self.catalog)/BlksnapKit.md")
         #expect(landing.first == "# ``BlksnapKit``")
         #expect(try Self.swiftBlocks(of: "\(Self.catalog)/BlksnapKit.md") == [], "the landing page's code is not checked: move it to an article")
         for article in Self.articles {

@@ -6,34 +6,14 @@ import Testing
 /// the test binary): the text must match, and the program must fail cleanly.
 @Suite("README library example")
 struct ReadmeExampleTests {
-    /// The package root: three levels above this file (Tests/BlksnapKitTests/…).
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The heading the example lives under in README.md.
     static let heading = "## Library example"
 
-    /// The build's product directory: where this test binary is.
-    static var binDirectory: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent()
-    }
-
-    static var binary: String { binDirectory.appendingPathComponent("blksnap-readme-example").path }
-
-    /// The lines of a text file, trailing whitespace removed from each.
-    static func lines(of relativePath: String) throws -> [String] {
-        let text = try String(contentsOf: packageRoot.appendingPathComponent(relativePath), encoding: .utf8)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            var line = Substring(line)
-            while let last = line.last, last.isWhitespace { line.removeLast() }
-            return String(line)
-        }
-    }
+    static var binary: String { DocumentedCode.binDirectory.appendingPathComponent("blksnap-readme-example").path }
 
     /// The first ```swift block after the library-example heading of README.md.
     static func readmeBlock() throws -> [String]? {
-        let readme = try lines(of: "README.md")
+        let readme = try DocumentedCode.lines(of: "README.md")
         guard let heading = readme.firstIndex(where: { $0.hasPrefix(Self.heading) }),
               let open = readme[heading...].firstIndex(of: "```swift"),
               let close = readme[(open + 1)...].firstIndex(of: "```")
@@ -43,7 +23,7 @@ struct ReadmeExampleTests {
 
     /// The lines strictly between `// README-BEGIN` and `// README-END` of the fixture.
     static func markedRegion() throws -> [String]? {
-        let source = try lines(of: "Tests/Fixtures/ReadmeExample/main.swift")
+        let source = try DocumentedCode.lines(of: "Tests/Fixtures/ReadmeExample/main.swift")
         guard let begin = source.firstIndex(of: "// README-BEGIN"),
               let end = source[(begin + 1)...].firstIndex(of: "// README-END")
         else { return nil }
