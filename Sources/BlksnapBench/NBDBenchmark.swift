@@ -96,8 +96,7 @@ struct NBDBenchmark {
         }
         defer {
             if let qemu {
-                qemu.terminate()
-                qemu.waitUntilExit()
+                Self.stopQemuNBD(qemu)
                 _ = unlink(qemuSocket)
             }
         }
@@ -269,13 +268,22 @@ struct NBDBenchmark {
         let deadline = BenchClock.nanoseconds() + 20_000_000_000
         while !listening(socket) {
             guard process.isRunning, BenchClock.nanoseconds() < deadline else {
-                if process.isRunning { process.terminate() }
-                process.waitUntilExit()
+                Self.stopQemuNBD(process)
                 throw BenchError("qemu-nbd did not listen on \(socket)")
             }
             usleep(10_000)
         }
         return process
+    }
+
+    /// Ends qemu-nbd with SIGKILL and reaps it. Not SIGTERM: a child inherits the signal mask
+    /// of the thread that spawned it; libdispatch's worker threads, on which the test runner
+    /// runs the benchmark smoke test, block SIGTERM, so qemu-nbd started with it blocked, the
+    /// signal stayed pending and `waitUntilExit` never returned (CI hung until its 5400 s).
+    /// qemu-nbd only serves a read-only file here, so killing it loses nothing.
+    private static func stopQemuNBD(_ process: Process) {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// Whether a server accepts connections on the Unix socket `path` (the probe closes at once).
