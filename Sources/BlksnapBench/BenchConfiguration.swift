@@ -42,9 +42,11 @@ public struct BenchConfiguration: Sendable {
     public var backupDeviceBytes: UInt64
     /// Size of the device whose image is exported over NBD in figure 9.
     public var nbdDeviceBytes: UInt64
+    /// Cancellations of a task iterating `events(of:)` per repetition (figure 10).
+    public var eventCancellations: Int
     /// The blksnapctl binary (nil: next to this executable).
     public var cliPath: String?
-    /// Figure groups to run (1–9, as numbered in the issues; figure 7 runs with 4);
+    /// Figure groups to run (1–10, as numbered in the issues; figure 7 runs with 4);
     /// nil runs all. For profiling one path.
     public var onlyGroups: Set<Int>?
 
@@ -80,6 +82,7 @@ public struct BenchConfiguration: Sendable {
             cliRuns = 2
             backupDeviceBytes = 32 << 20
             nbdDeviceBytes = 32 << 20
+            eventCancellations = 5
         } else {
             repetitions = 7
             cowDeviceBytes = Self.gibibyte
@@ -96,6 +99,7 @@ public struct BenchConfiguration: Sendable {
             cliRuns = 20
             backupDeviceBytes = 512 << 20
             nbdDeviceBytes = Self.gibibyte
+            eventCancellations = 20
         }
     }
 

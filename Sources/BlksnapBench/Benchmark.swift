@@ -10,6 +10,7 @@ public enum Benchmark {
         keys.append("cli_version")
         keys += ["backup_full_vs_read", "backup_full_vs_qemu_img", "backup_incremental_read_ratio", "backup_incremental_time_ratio"]
         keys += ["nbd_copy_vs_pread", "nbd_copy_vs_qemu_nbd", "nbd_block_status_16tib"]
+        keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
         return keys
     }()
 
@@ -35,6 +36,7 @@ public enum Benchmark {
         figures += cliFigures
         if configuration.runs(8) { figures += try backups(configuration, scratch, progress) }
         if configuration.runs(9) { figures += try nbdExports(configuration, scratch, progress) }
+        if configuration.runs(10) { figures += try eventCancellations(configuration, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -188,6 +190,38 @@ public enum Benchmark {
                                        + "\(NBDBenchmark.walksPerRepetition) walks per repetition; ~1 when the time "
                                        + "follows the extents, not the device's size"))
         return figures
+    }
+
+    private static func eventCancellations(
+        _ configuration: BenchConfiguration, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("10/10 events(of:) cancellation")
+        let benchmark = EventCancellationBenchmark(cancellations: configuration.eventCancellations)
+        var samples: [EventCancellationBenchmark.Sample] = []
+        for repetition in 0..<max(1, configuration.repetitions) {
+            samples.append(try benchmark.repetition(seed: 1000 + UInt64(repetition)))
+        }
+        let poll = EventCancellationBenchmark.pollMilliseconds
+        let setup = "a task iterating 'for try await _ in control.events(of: id)' (pollMilliseconds \(poll), the default) over "
+            + "SimKernelBackend in process, cancelled at a random point of its waiter's bounded WAIT_EVENT, "
+            + "\(configuration.eventCancellations) cancellations per repetition"
+        return [
+            BenchFigure(key: "events_cancel_p50", title: "10 events(of:) cancel → return p50", unit: "ms",
+                        value: BenchSummary(samples.map { BenchSummary.percentile(0.5, of: $0.returnedMilliseconds) }),
+                        target: "<= 100", check: { $0 <= 100 },
+                        note: setup + ": task.cancel() to 'await task.value' returned (monotonic clock); "
+                            + "no baseline: the figure is a latency bound set by the issue"),
+            BenchFigure(key: "events_cancel_max", title: "10 events(of:) cancel → return max", unit: "ms",
+                        value: BenchSummary(samples.map { $0.returnedMilliseconds.max() ?? 0 }),
+                        target: "<= 100", check: { $0 <= 100 },
+                        note: "as above, the slowest cancellation of each repetition"),
+            BenchFigure(key: "events_cancel_thread_free_max", title: "10 events(of:) cancel → waiter free max",
+                        unit: "ms", value: BenchSummary(samples.map { $0.freedMilliseconds.max() ?? 0 }),
+                        target: "<= \(poll + 20)", check: { $0 <= Double(poll + 20) },
+                        note: "task.cancel() to no WAIT_EVENT in flight (sampled every 1 ms), the slowest of each repetition: "
+                            + "the waiting thread notices within one bounded wait of \(poll) ms and exits; "
+                            + "no cooperative-pool thread is held meanwhile"),
+        ]
     }
 
     private static func imageReads(
