@@ -83,4 +83,75 @@ struct SnapshotImageReaderTests {
         }
         #expect(gone.description.contains("read of \(reader.path) at byte 0 failed"))
     }
+
+    @Test("reading ahead on a thread of its own hands over the same blocks, errors and stops as reading in turn")
+    func readAhead() throws {
+        struct Stop: Error {}
+        let sim = SimKernel()
+        _ = try sim.addDevice(name: "sda", capacitySectors: 8200)  // 4 MiB + 4 KiB: a partial last block
+        _ = try sim.addDevice(name: "store", capacitySectors: 65536)
+        let kernel = sim.kernelInterface
+        let content = (0..<(8200 * 512) as Range<Int>).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
+        let fd = try kernel.open("/dev/sda", flags: O_RDWR)
+        _ = try content.withUnsafeBytes { try kernel.pwrite(fd, from: $0, at: 0) }
+        try kernel.close(fd)
+        let original = try BlockDevice(path: "/dev/sda", kernel: kernel)
+        try original.attach()
+        let control = try Control(kernel: kernel)
+        let id = try control.createSnapshot()
+        try original.addToSnapshot(id)
+        try control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 65536)])
+        try control.takeSnapshot(id)
+        let reader = try SnapshotImageReader(imageOf: original)
+
+        // Whole image, unaligned and overlapping-the-end ranges, out of order.
+        let layouts: [[SectorRange]] = [
+            reader.wholeImage,
+            [SectorRange(offsetSectors: 4000, countSectors: 300), SectorRange(offsetSectors: 7, countSectors: 3000),
+             SectorRange(offsetSectors: 8190, countSectors: 100)],
+            [],
+        ]
+        for ranges in layouts {
+            func blocks(readAhead: Int) throws -> [(UInt64, [UInt8])] {
+                var seen: [(UInt64, [UInt8])] = []
+                try reader.forEachBlock(of: ranges, blockBytes: 256 << 10, readAhead: readAhead) { (offset, bytes) throws(Never) in
+                    seen.append((offset, Array(bytes)))
+                }
+                return seen
+            }
+            let inTurn = try blocks(readAhead: 0)
+            for depth in [1, 2, 5] {
+                let ahead = try blocks(readAhead: depth)
+                #expect(ahead.map(\.0) == inTurn.map(\.0), "offsets with readAhead \(depth)")
+                #expect(ahead.map(\.1) == inTurn.map(\.1), "bytes with readAhead \(depth)")
+            }
+            for (offset, bytes) in inTurn {
+                #expect(bytes == Array(content[Int(offset)..<(Int(offset) + bytes.count)]))
+            }
+        }
+
+        // The body's error stops the copy at once: no later block is handed over.
+        var handed = 0
+        let stopped = #expect(throws: ImageCopyError<Stop>.self) {
+            try reader.forEachBlock(of: reader.wholeImage, blockBytes: 64 << 10, readAhead: 3) { (_, _) throws(Stop) in
+                handed += 1
+                if handed == 5 { throw Stop() }
+            }
+        }
+        if case .body = stopped {} else { Issue.record("expected the body's error, got \(String(describing: stopped))") }
+        #expect(handed == 5)
+
+        // A failed read arrives as .read after the blocks read before it.
+        try control.destroySnapshot(id)
+        var after = 0
+        let failed = #expect(throws: ImageCopyError<Never>.self) {
+            try reader.forEachBlock(of: reader.wholeImage, blockBytes: 64 << 10, readAhead: 2) { (_, _) throws(Never) in after += 1 }
+        }
+        if case .read(let error) = failed {
+            #expect(error.description.contains("at byte 0"))
+        } else {
+            Issue.record("expected a read error, got \(String(describing: failed))")
+        }
+        #expect(after == 0)
+    }
 }

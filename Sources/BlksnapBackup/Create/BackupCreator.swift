@@ -38,11 +38,15 @@ public struct BackupCreator {
     public let repository: BackupRepository
     /// Bytes per image read.
     public var blockBytes: Int
+    /// Blocks read ahead of the qcow2 writer by a thread of their own (0: read and write
+    /// in turn on the calling thread).
+    public var readAhead: Int
 
     /// Creates a creator for `repository`.
-    public init(repository: BackupRepository, blockBytes: Int = 4 << 20) {
+    public init(repository: BackupRepository, blockBytes: Int = 4 << 20, readAhead: Int = 2) {
         self.repository = repository
         self.blockBytes = blockBytes
+        self.readAhead = readAhead
     }
 
     /// Plans the backup of `device` (which must be tracked and in a taken snapshot).
@@ -92,7 +96,7 @@ public struct BackupCreator {
         var bytesRead: UInt64 = 0
         let total = plan.bytesToRead
         do {
-            try image.forEachBlock(of: plan.ranges, blockBytes: blockBytes) { (offset, bytes) throws(BackupError) in
+            try image.forEachBlock(of: plan.ranges, blockBytes: blockBytes, readAhead: readAhead) { (offset, bytes) throws(BackupError) in
                 if shouldStop() {
                     throw BackupError(.refused, "the backup of \(plan.identity.devicePath) was interrupted (EINTR); nothing was committed", errno: .interrupted)
                 }

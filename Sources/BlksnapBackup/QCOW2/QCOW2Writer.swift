@@ -53,7 +53,7 @@ public struct QCOW2WriteSummary: Hashable, Sendable {
 /// L2 table written after the last data cluster it maps (so memory holds one L2 table);
 /// then the L1 table, the refcount blocks and the refcount table. Every cluster has
 /// refcount 1 and the file has no hole, so `qemu-img check` finds no leak. Each cluster's
-/// SHA-256 is computed as it is written.
+/// SHA-256 is computed as it is written, the clusters of each run on all cores (``ClusterHashing``).
 ///
 /// The file is written at `path` (the caller picks a temporary name and renames it once
 /// ``finish()`` has synced it).
@@ -122,11 +122,13 @@ public final class QCOW2Writer {
             let fileOffset = cursor
             try file.write(UnsafeRawBufferPointer(rebasing: bytes[start..<position]), at: fileOffset)
             cursor += UInt64(length)  // before mapping: a full L2 table is appended at the cursor
+            let digests = ClusterHashing.sha256(ofClustersIn: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
+                                                clusterBytes: clusterSize)
             for (index, cluster) in runClusters.enumerated() {
                 let host = fileOffset + UInt64(index * clusterSize)
                 try map(guestCluster: cluster.guest, to: host | QCOW2Format.copiedFlag)
                 clusters.append(WrittenCluster(fileOffset: host, guestOffset: cluster.guest * UInt64(clusterSize), kind: .data,
-                                               sha256: Self.sha256(UnsafeRawBufferPointer(rebasing: bytes[cluster.start..<(cluster.start + cluster.length)]))))
+                                               sha256: digests[index]))
             }
             dataClusters += runClusters.count
             runStart = nil

@@ -10,10 +10,10 @@ import SystemPackage
 ///
 /// The NBD export serves its READ requests with ``read(into:at:)``, and backups copy the
 /// image (whole, or the ranges ``ChangedBlocks`` lists) with
-/// ``forEachBlock(of:blockBytes:_:)``. On the real kernel this is `pread(2)` of the image
+/// ``forEachBlock(of:blockBytes:readAhead:_:)``. On the real kernel this is `pread(2)` of the image
 /// node; on a simulator, the same request over its backend.
 public final class SnapshotImageReader: Sendable {
-    /// Bytes read per request by ``forEachBlock(of:blockBytes:_:)`` unless told: 1 MiB.
+    /// Bytes read per request by ``forEachBlock(of:blockBytes:readAhead:_:)`` unless told: 1 MiB.
     public static let defaultBlockBytes = 1 << 20
 
     /// The image device node.
@@ -76,38 +76,63 @@ public final class SnapshotImageReader: Sendable {
 
     /// Reads every byte of `ranges` (sorted or not; each clipped to the image) in requests of
     /// at most `blockBytes`, aligned to `blockBytes` from the start of the image, and hands
-    /// each block to `body` with its offset. One buffer is reused: `body` must copy what it
-    /// keeps.
+    /// each block to `body` with its offset, in order. `body` must copy what it keeps: the
+    /// bytes are valid only during the call.
+    ///
+    /// With `readAhead` > 0 a thread of its own reads up to `readAhead` blocks ahead of
+    /// `body` (into as many buffers of `blockBytes`), so reading overlaps what `body` does;
+    /// with 0 (the default) one buffer is read and handed over in turn, on the calling
+    /// thread. Either way the requests, their order and the errors are the same, and when
+    /// this returns or throws no read is in flight.
     ///
     /// The whole image is `[SectorRange(offsetSectors: 0, countSectors: capacity / 512)]`
     /// (see ``wholeImage``).
     public func forEachBlock<E: Error>(
-        of ranges: [SectorRange], blockBytes: Int = SnapshotImageReader.defaultBlockBytes,
+        of ranges: [SectorRange], blockBytes: Int = SnapshotImageReader.defaultBlockBytes, readAhead: Int = 0,
         _ body: (_ offsetBytes: UInt64, _ bytes: UnsafeRawBufferPointer) throws(E) -> Void
     ) throws(ImageCopyError<E>) {
         precondition(blockBytes > 0 && blockBytes % 512 == 0, "blockBytes must be a positive multiple of 512")
-        let block = UInt64(blockBytes)
+        precondition(readAhead >= 0, "readAhead must not be negative")
+        var cursor = ImageBlockCursor(ranges: ranges, blockBytes: blockBytes, capacityBytes: capacityBytes)
+        if readAhead > 0 {
+            let ahead = ImageReadAhead(reader: self, cursor: cursor, blockBytes: blockBytes, depth: readAhead)
+            ahead.start()
+            defer { ahead.finish() }
+            while true {
+                let (block, bytes) = ahead.next()
+                switch block {
+                case .end:
+                    return
+                case .failed(let error):
+                    throw .read(error)
+                case .data(let offset, let count):
+                    if count > 0 {
+                        do {
+                            try body(offset, bytes)
+                        } catch {
+                            throw .body(error)
+                        }
+                    }
+                    ahead.release()
+                }
+            }
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 4096)
         defer { buffer.deallocate() }
-        for range in ranges {
-            var offset = range.offsetBytes
-            let end = min(range.offsetBytes + range.countBytes, capacityBytes)
-            while offset < end {
-                let blockEnd = min((offset / block + 1) * block, end)
-                let length = Int(blockEnd - offset)
-                let n: Int
-                do {
-                    n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: offset)
-                } catch {
-                    throw .read(error)
-                }
-                if n == 0 { break }
-                do {
-                    try body(offset, UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-                } catch {
-                    throw .body(error)
-                }
-                offset += UInt64(n)
+        while let next = cursor.next() {
+            let (offset, length) = (next.offsetBytes, next.length)
+            let count: Int
+            do {
+                count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: offset)
+            } catch {
+                throw .read(error)
+            }
+            if count < length { cursor.skipRange() }  // the image ended
+            if count == 0 { continue }
+            do {
+                try body(offset, UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            } catch {
+                throw .body(error)
             }
         }
     }
@@ -118,7 +143,7 @@ public final class SnapshotImageReader: Sendable {
     }
 }
 
-/// Why ``SnapshotImageReader/forEachBlock(of:blockBytes:_:)`` stopped: the image read
+/// Why ``SnapshotImageReader/forEachBlock(of:blockBytes:readAhead:_:)`` stopped: the image read
 /// failed, or the caller's body threw.
 public enum ImageCopyError<Body: Error>: Error {
     /// Reading the image failed.
