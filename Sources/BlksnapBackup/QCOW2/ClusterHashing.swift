@@ -11,13 +11,14 @@ import Musl
 /// Hashing is the costliest step of a backup (about 2 GB/s per core with the SHA
 /// extensions, against several GB/s for an in-cache read or write), so the clusters of
 /// each block are split over the online CPUs while the image reader fills the next block.
-enum ClusterHashing {
+/// `blksnap-bench` also uses it to measure the ceiling hashing sets on a backup's speed.
+public enum ClusterHashing {
     /// Threads that hash one run: the online CPUs, at most 8.
-    static let workers: Int = max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    public static let workers: Int = max(1, min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
     /// The SHA-256 of each `clusterBytes` piece of `bytes`, in order (the last piece may be
     /// shorter).
-    static func sha256(ofClustersIn bytes: UnsafeRawBufferPointer, clusterBytes: Int) -> [[UInt8]] {
+    public static func sha256(ofClustersIn bytes: UnsafeRawBufferPointer, clusterBytes: Int) -> [[UInt8]] {
         let count = (bytes.count + clusterBytes - 1) / clusterBytes
         let parts = min(workers, count)
         var digests = [[UInt8]](repeating: [], count: count)
