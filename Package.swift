@@ -17,6 +17,7 @@ let package = Package(
     name: "blksnap-swift",
     products: [
         .library(name: "BlksnapKit", targets: ["BlksnapKit"]),
+        .library(name: "BlksnapServiceLifecycle", targets: ["BlksnapServiceLifecycle"]),
         .library(name: "BlksnapSimulator", targets: ["BlksnapSimulator"]),
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
@@ -62,6 +63,15 @@ let package = Package(
             dependencies: [
                 "CBlksnapUAPI", "CUdev",
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A Session as a swift-service-lifecycle Service (SessionService), for daemons'
+        // ServiceGroups; apart from BlksnapKit so a program on the kit alone links no lifecycle.
+        .target(
+            name: "BlksnapServiceLifecycle",
+            dependencies: [
+                "BlksnapKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -126,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "blksnap-doc-snippets",
             dependencies: [
-                "BlksnapKit", "BlksnapSimulator", "SimKernel",
+                "BlksnapKit", "BlksnapServiceLifecycle", "BlksnapSimulator", "SimKernel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -156,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "BlksnapKitTests",
             dependencies: [
-                "BlksnapKit", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
+                "BlksnapKit", "BlksnapServiceLifecycle", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapServiceLifecycle
 import BlksnapSimulator
 import CBlksnapUAPI
 import Logging

@@ -31,7 +31,7 @@ struct ProductSplitTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test("a program importing only BlksnapKit runs and carries no simulator symbol")
+    @Test("a program importing only BlksnapKit runs and carries no simulator or service-lifecycle symbol")
     func kitOnlyHasNoSimulator() throws {
         let binary = Self.binDirectory.appendingPathComponent("blksnap-kit-only").path
         #expect(FileManager.default.isExecutableFile(atPath: binary), "built by swift build --build-tests")
@@ -44,6 +44,10 @@ struct ProductSplitTests {
         #expect(lines.contains { $0.contains("10BlksnapKit7Control") }, "nm sees BlksnapKit's own symbols")
         let simulator = lines.filter { $0.contains("9SimKernel") || $0.contains("16BlksnapSimulator") || $0.contains("SimClient") }
         #expect(simulator.isEmpty, "simulator symbols in a BlksnapKit-only binary: \(simulator.prefix(5))")
+        // SessionService is in BlksnapServiceLifecycle: the kit alone links neither
+        // swift-service-lifecycle nor the swift-async-algorithms it brings.
+        let lifecycle = lines.filter { $0.contains("16ServiceLifecycle") || $0.contains("15AsyncAlgorithms") }
+        #expect(lifecycle.isEmpty, "service-lifecycle symbols in a BlksnapKit-only binary: \(lifecycle.prefix(5))")
         let size = (try FileManager.default.attributesOfItem(atPath: binary)[.size] as? NSNumber)?.intValue ?? 0
         print("blksnap-kit-only: \(size) bytes, \(lines.count) symbols")
     }

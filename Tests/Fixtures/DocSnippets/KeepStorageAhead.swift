@@ -6,6 +6,7 @@
 
 // DOC-BEGIN make-session
 import BlksnapKit
+import BlksnapServiceLifecycle
 import Logging
 import ServiceLifecycle
 

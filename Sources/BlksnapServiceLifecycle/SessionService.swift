@@ -1,8 +1,12 @@
+import BlksnapKit
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A ``Session`` as a swift-service-lifecycle `Service`, for a daemon's `ServiceGroup`.
+/// A `Session` as a swift-service-lifecycle `Service`, for a daemon's `ServiceGroup`.
+///
+/// It lives in a product of its own, `BlksnapServiceLifecycle`, so a program linking
+/// only BlksnapKit does not carry swift-service-lifecycle and swift-async-algorithms.
 ///
 /// ```swift
 /// let service = SessionService(Session(kernel: kernel, configuration: configuration, storage: storage))
@@ -17,7 +21,7 @@ import Synchronization
 public final class SessionService: Service, Sendable {
     /// Stops the session from anywhere, as a graceful shutdown does.
     public let stopHandle: SessionStopHandle
-    private let session: Handover<Session>
+    private let session: Mutex<Session?>
     private let reason = Mutex<SessionEndReason?>(nil)
     private let logger: Logger
 
@@ -30,7 +34,7 @@ public final class SessionService: Service, Sendable {
     public init(_ session: sending Session,
                 logger: Logger = Logger(label: "blksnap.session-service", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.stopHandle = session.stopHandle
-        self.session = Handover(session)
+        self.session = Mutex(session)
         self.logger = logger
     }
 
@@ -43,7 +47,7 @@ public final class SessionService: Service, Sendable {
     /// - Throws: ``SessionError`` from setup or teardown; `SessionError` stage
     ///   `.open` with `EALREADY` when called a second time.
     public func run() async throws {
-        guard let session = self.session.take() else {
+        guard let session = self.session.withLock({ $0.take() }) else {
             throw SessionError(.open, errno: .alreadyInProcess, "this SessionService has run its session already")
         }
         let handle = stopHandle
