@@ -216,7 +216,7 @@ extension Harness {
         // leaves in the second chunk depends on where the writer's pages lie in physical
         // memory (contiguous pages make one bio_vec, inside which the advance is right):
         // a 64 KiB crossing write into NEW chunks 300-301 read back intact in one lane
-        // run of six, damaged in the other five.
+        // run (2026-12-06) and damaged in every other run on record.
         writeImage(device, in: snapshot, offset: 206 * chunkBytes + chunkBytes / 2, count: chunkBytes, seed: seed(4, 1001))
         settle()
         check(device, image: snapshot, chunks: 206...207)

@@ -15,7 +15,7 @@ struct ImageBlockCursor: Sendable {
     }
 
     /// The next block's offset and length; nil after the last.
-    mutating func next() -> (offsetBytes: UInt64, length: Int)? {
+    private mutating func next() -> (offsetBytes: UInt64, length: Int)? {
         while rangeIndex < ranges.count {
             let range = ranges[rangeIndex]
             let end = min(range.offsetBytes + range.countBytes, capacityBytes)
@@ -31,9 +31,18 @@ struct ImageBlockCursor: Sendable {
         return nil
     }
 
-    /// Leaves the current range: its remaining blocks are not listed (the image ended early).
-    mutating func skipRange() {
-        rangeIndex += 1
-        offset = nil
+    /// Reads the next block into the start of `buffer` (at least `blockBytes` long): its
+    /// offset and the bytes read, nil after the last block. A short read means the image
+    /// ended: the rest of that range is skipped. Both ways of reading the blocks (in turn,
+    /// and ``ImageReadAhead``'s thread) read through this.
+    mutating func readNext(from reader: SnapshotImageReader,
+                           into buffer: UnsafeMutableRawBufferPointer) throws(ImageReadError) -> (offsetBytes: UInt64, count: Int)? {
+        guard let (offset, length) = next() else { return nil }
+        let count = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: offset)
+        if count < length {
+            rangeIndex += 1
+            self.offset = nil
+        }
+        return (offset, count)
     }
 }

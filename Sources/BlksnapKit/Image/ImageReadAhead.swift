@@ -102,17 +102,14 @@ final class ImageReadAhead: @unchecked Sendable {
             }
             guard let slot else { break }
             let block: Block
-            if let next = cursor.next() {
-                let (offset, length) = (next.offsetBytes, next.length)
-                do {
-                    let count = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffers[slot][..<length]), at: offset)
-                    if count < length { cursor.skipRange() }
+            do {
+                if let (offset, count) = try cursor.readNext(from: reader, into: buffers[slot]) {
                     block = .data(offsetBytes: offset, count: count)
-                } catch {
-                    block = .failed(error)
+                } else {
+                    block = .end
                 }
-            } else {
-                block = .end
+            } catch {
+                block = .failed(error)
             }
             let last = locked {
                 slots[slot] = block

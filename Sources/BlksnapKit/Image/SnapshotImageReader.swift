@@ -94,6 +94,14 @@ public final class SnapshotImageReader: Sendable {
         precondition(blockBytes > 0 && blockBytes % 512 == 0, "blockBytes must be a positive multiple of 512")
         precondition(readAhead >= 0, "readAhead must not be negative")
         var cursor = ImageBlockCursor(ranges: ranges, blockBytes: blockBytes, capacityBytes: capacityBytes)
+        func deliver(_ offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws(ImageCopyError<E>) {
+            guard !bytes.isEmpty else { return }  // the image ended at this block's start
+            do {
+                try body(offset, bytes)
+            } catch {
+                throw .body(error)
+            }
+        }
         if readAhead > 0 {
             let ahead = ImageReadAhead(reader: self, cursor: cursor, blockBytes: blockBytes, depth: readAhead)
             ahead.start()
@@ -105,35 +113,23 @@ public final class SnapshotImageReader: Sendable {
                     return
                 case .failed(let error):
                     throw .read(error)
-                case .data(let offset, let count):
-                    if count > 0 {
-                        do {
-                            try body(offset, bytes)
-                        } catch {
-                            throw .body(error)
-                        }
-                    }
+                case .data(let offset, _):
+                    try deliver(offset, bytes)
                     ahead.release()
                 }
             }
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 4096)
         defer { buffer.deallocate() }
-        while let next = cursor.next() {
-            let (offset, length) = (next.offsetBytes, next.length)
-            let count: Int
+        while true {
+            let next: (offsetBytes: UInt64, count: Int)?
             do {
-                count = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: offset)
+                next = try cursor.readNext(from: self, into: buffer)
             } catch {
                 throw .read(error)
             }
-            if count < length { cursor.skipRange() }  // the image ended
-            if count == 0 { continue }
-            do {
-                try body(offset, UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-            } catch {
-                throw .body(error)
-            }
+            guard let (offset, count) = next else { return }
+            try deliver(offset, UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         }
     }
 
