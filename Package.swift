@@ -17,10 +17,13 @@ let package = Package(
     name: "blksnap-swift",
     products: [
         .library(name: "BlksnapKit", targets: ["BlksnapKit"]),
+        .library(name: "BlksnapDrivers", targets: ["BlksnapDrivers", "BlksnapVAL6", "BlksnapVAL7"]),
         .library(name: "BlksnapServiceLifecycle", targets: ["BlksnapServiceLifecycle"]),
         .library(name: "BlksnapSimulator", targets: ["BlksnapSimulator"]),
         .library(name: "SimKernel", targets: ["SimKernel"]),
         .library(name: "CBlksnapUAPI", targets: ["CBlksnapUAPI"]),
+        .library(name: "CVeeamBlkSnapV1UAPI", targets: ["CVeeamBlkSnapV1UAPI"]),
+        .library(name: "CVeeamBlksnapUAPI", targets: ["CVeeamBlksnapUAPI"]),
         .library(name: "BlksnapNBD", targets: ["BlksnapNBD"]),
         .library(name: "BlksnapBackup", targets: ["BlksnapBackup"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
@@ -41,6 +44,10 @@ let package = Package(
     targets: [
         // The v5 user API, byte-exact: structs, enums, constants and request numbers.
         .target(name: "CBlksnapUAPI"),
+        // The VAL-6.x ("blk_snap" v1) user API, byte-exact: structs, enums, constants and request numbers.
+        .target(name: "CVeeamBlkSnapV1UAPI"),
+        // The VAL-7.0 ("veeamblksnap" + bdevfilter) user API, byte-exact; reuses v5's kernel names, so never with CBlksnapUAPI in one C file.
+        .target(name: "CVeeamBlksnapUAPI"),
         // libudev, for device discovery (Debian: libudev-dev).
         .systemLibrary(
             name: "CUdev",
@@ -66,6 +73,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The VAL-7.0 driver: BlksnapDriver over /dev/veeamblksnap and /dev/bdevfilter.
+        .target(
+            name: "BlksnapVAL7",
+            dependencies: ["BlksnapKit", "CVeeamBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // The VAL-6.x driver: BlksnapDriver over /dev/veeamblksnap (the "blk_snap" v1 API).
+        .target(
+            name: "BlksnapVAL6",
+            dependencies: ["BlksnapKit", "CVeeamBlkSnapV1UAPI", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // The driver of whichever module is loaded: detection plus the v5, VAL-6.x and VAL-7.0 drivers.
+        .target(name: "BlksnapDrivers", dependencies: ["BlksnapKit", "BlksnapVAL6", "BlksnapVAL7"]),
         // A Session as a swift-service-lifecycle Service (SessionService), for daemons'
         // ServiceGroups; apart from BlksnapKit so a program on the kit alone links no lifecycle.
         .target(
@@ -114,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -162,6 +181,13 @@ let package = Package(
         .testTarget(
             name: "CBlksnapUAPITests",
             dependencies: ["CBlksnapUAPI", "CBlksnapABIProbe"]
+        ),
+        // C-side ABI probes of the two Veeam field-module APIs, as CBlksnapABIProbe for v5.
+        .target(name: "CVeeamBlkSnapV1ABIProbe", dependencies: ["CVeeamBlkSnapV1UAPI"], path: "Tests/CVeeamBlkSnapV1ABIProbe"),
+        .target(name: "CVeeamBlksnapABIProbe", dependencies: ["CVeeamBlksnapUAPI"], path: "Tests/CVeeamBlksnapABIProbe"),
+        .testTarget(
+            name: "VeeamUAPITests",
+            dependencies: ["CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI", "CVeeamBlkSnapV1ABIProbe", "CVeeamBlksnapABIProbe", "CBlksnapUAPI"]
         ),
         .testTarget(
             name: "BlksnapKitTests",

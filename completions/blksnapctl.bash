@@ -173,13 +173,13 @@ _blksnapctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    version|tracker|cbt|snapshot|session|nbd|backup|sim|demo|help)
+    version|doctor|tracker|cbt|snapshot|session|nbd|backup|sim|demo|help)
         # Offer subcommand argument completions
         "_blksnapctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'version tracker cbt snapshot session nbd backup sim demo help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'version doctor tracker cbt snapshot session nbd backup sim demo help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _blksnapctl_version() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -197,6 +197,32 @@ _blksnapctl_version() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_doctor() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --log-level --abi)
+    __blksnapctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac
@@ -229,7 +255,7 @@ _blksnapctl_tracker_attach() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -238,6 +264,10 @@ _blksnapctl_tracker_attach() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac
@@ -247,7 +277,7 @@ _blksnapctl_tracker_detach() {
     repeating_flags=()
     non_repeating_flags=(--json --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -256,6 +286,10 @@ _blksnapctl_tracker_detach() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac
@@ -288,7 +322,7 @@ _blksnapctl_cbt_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -297,6 +331,10 @@ _blksnapctl_cbt_info() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac
@@ -306,7 +344,7 @@ _blksnapctl_cbt_read() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --output --since)
+    non_repeating_options=(--sim --log-level --abi --output --since)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -315,6 +353,10 @@ _blksnapctl_cbt_read() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--output')
@@ -330,7 +372,7 @@ _blksnapctl_cbt_mark-dirty() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--range)
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -339,6 +381,10 @@ _blksnapctl_cbt_mark-dirty() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--range')
@@ -374,7 +420,7 @@ _blksnapctl_snapshot_create() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -385,6 +431,10 @@ _blksnapctl_snapshot_create() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -392,7 +442,7 @@ _blksnapctl_snapshot_add() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 2
 
     # Offer option value completions
@@ -403,6 +453,10 @@ _blksnapctl_snapshot_add() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -410,7 +464,7 @@ _blksnapctl_snapshot_append-storage() {
     repeating_flags=()
     non_repeating_flags=(--json --allow-same-device --version -h --help)
     repeating_options=(--range)
-    non_repeating_options=(--sim --log-level --device --file)
+    non_repeating_options=(--sim --log-level --abi --device --file)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -419,6 +473,10 @@ _blksnapctl_snapshot_append-storage() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--device')
@@ -437,7 +495,7 @@ _blksnapctl_snapshot_take() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -448,6 +506,10 @@ _blksnapctl_snapshot_take() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -455,7 +517,7 @@ _blksnapctl_snapshot_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -466,6 +528,10 @@ _blksnapctl_snapshot_list() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -473,7 +539,7 @@ _blksnapctl_snapshot_info() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -482,6 +548,10 @@ _blksnapctl_snapshot_info() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac
@@ -491,7 +561,7 @@ _blksnapctl_snapshot_wait-event() {
     repeating_flags=()
     non_repeating_flags=(--json --drain --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --timeout-ms)
+    non_repeating_options=(--sim --log-level --abi --timeout-ms)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -500,6 +570,10 @@ _blksnapctl_snapshot_wait-event() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--timeout-ms')
@@ -512,7 +586,7 @@ _blksnapctl_snapshot_watch() {
     repeating_flags=()
     non_repeating_flags=(--json --allow-same-device --destroy --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --storage --step --limit)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -521,6 +595,10 @@ _blksnapctl_snapshot_watch() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--storage')
@@ -539,7 +617,7 @@ _blksnapctl_snapshot_destroy() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -550,6 +628,10 @@ _blksnapctl_snapshot_destroy() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -557,7 +639,7 @@ _blksnapctl_session() {
     repeating_flags=()
     non_repeating_flags=(--json --detach --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --storage --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -566,6 +648,10 @@ _blksnapctl_session() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--storage')
@@ -607,7 +693,7 @@ _blksnapctl_nbd_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --insecure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --unix --tcp --tls-certs --cbt-since)
+    non_repeating_options=(--sim --log-level --abi --unix --tcp --tls-certs --cbt-since)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -616,6 +702,10 @@ _blksnapctl_nbd_serve() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--unix')
@@ -660,7 +750,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --repo --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --storage --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -669,6 +759,10 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--repo')
@@ -690,7 +784,7 @@ _blksnapctl_backup_list() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --repo)
+    non_repeating_options=(--sim --log-level --abi --repo)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -699,6 +793,10 @@ _blksnapctl_backup_list() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--repo')
@@ -711,7 +809,7 @@ _blksnapctl_backup_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --repo)
+    non_repeating_options=(--sim --log-level --abi --repo)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -720,6 +818,10 @@ _blksnapctl_backup_verify() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--repo')
@@ -732,7 +834,7 @@ _blksnapctl_backup_restore() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --repo --to)
+    non_repeating_options=(--sim --log-level --abi --repo --to)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -741,6 +843,10 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--repo')
@@ -756,7 +862,7 @@ _blksnapctl_backup_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --insecure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --repo --unix --tcp --tls-certs --name)
+    non_repeating_options=(--sim --log-level --abi --repo --unix --tcp --tls-certs --name)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -765,6 +871,10 @@ _blksnapctl_backup_serve() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--repo')
@@ -812,7 +922,7 @@ _blksnapctl_sim_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--param)
-    non_repeating_options=(--sim --log-level --root --socket --mount)
+    non_repeating_options=(--sim --log-level --abi --root --socket --mount)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -821,6 +931,10 @@ _blksnapctl_sim_serve() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--root')
@@ -865,7 +979,7 @@ _blksnapctl_sim_device_add() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --size --backing --logical-block-size)
+    non_repeating_options=(--sim --log-level --abi --size --backing --logical-block-size)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -874,6 +988,10 @@ _blksnapctl_sim_device_add() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--size')
@@ -892,7 +1010,7 @@ _blksnapctl_sim_device_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -903,6 +1021,10 @@ _blksnapctl_sim_device_list() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -910,7 +1032,7 @@ _blksnapctl_sim_write() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --offset --input --pattern --length)
+    non_repeating_options=(--sim --log-level --abi --offset --input --pattern --length)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -919,6 +1041,10 @@ _blksnapctl_sim_write() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--offset')
@@ -940,7 +1066,7 @@ _blksnapctl_sim_read() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --offset --length --output)
+    non_repeating_options=(--sim --log-level --abi --offset --length --output)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -949,6 +1075,10 @@ _blksnapctl_sim_read() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     '--offset')
@@ -990,7 +1120,7 @@ _blksnapctl_sim_loop_attach() {
     repeating_flags=()
     non_repeating_flags=(--json --writable --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -999,6 +1129,10 @@ _blksnapctl_sim_loop_attach() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac
@@ -1008,7 +1142,7 @@ _blksnapctl_sim_loop_detach() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -1019,6 +1153,10 @@ _blksnapctl_sim_loop_detach() {
     '--log-level')
         return
         ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
     esac
 }
 
@@ -1026,7 +1164,7 @@ _blksnapctl_demo() {
     repeating_flags=()
     non_repeating_flags=(--json --keep-files --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level)
+    non_repeating_options=(--sim --log-level --abi)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -1035,6 +1173,10 @@ _blksnapctl_demo() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
         return
         ;;
     esac

@@ -90,7 +90,7 @@ public final class SimClient: KernelInterface, Sendable {
     /// `pread(2)`: reads until `buffer` is full or the device ends (in pieces of at
     /// most ``SimKernel/WireProtocol/maximumTransferBytes``).
     public func pread(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int {
-        guard off_t(exactly: offsetBytes) != nil else { throw .invalidArgument }  // as LinuxKernel
+        guard off_t(exactly: offsetBytes) != nil else { throw .invalidArgument }  // LinuxKernel does the same
         var done = 0
         while done < buffer.count {
             let want = min(buffer.count - done, WireProtocol.maximumTransferBytes)
@@ -116,7 +116,7 @@ public final class SimClient: KernelInterface, Sendable {
     /// `pwritev2(2)` with `RWF_NOWAIT` when `nowait` (a write needing a COW load
     /// fails with `EAGAIN`). Large buffers go in pieces.
     public func pwrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64, nowait: Bool) throws(Errno) -> Int {
-        guard off_t(exactly: offsetBytes) != nil else { throw .invalidArgument }  // as LinuxKernel
+        guard off_t(exactly: offsetBytes) != nil else { throw .invalidArgument }  // LinuxKernel does the same
         var done = 0
         repeat {
             let piece = Array(buffer[done..<min(buffer.count, done + WireProtocol.maximumTransferBytes)])

@@ -12,18 +12,29 @@ extension DeviceInventory {
     }
 }
 
-extension SimKernelBackend: DeviceInventorySource {
+extension SimKernelBackend {
     /// The simulator's devices and images.
-    public func deviceInventory() -> DeviceInventory {
+    public func deviceInventory() -> DeviceInventory? {
         DeviceInventory(simulated: kernel.listDevices())
     }
+
+    /// The simulator's `hz` parameter.
+    public var ticksPerSecond: UInt32? { kernel.params.current.hz }
 }
 
-extension SimClient: DeviceInventorySource {
-    /// The simulator's devices and images, asked over the socket; incomplete when
-    /// the simulator does not answer.
-    public func deviceInventory() -> DeviceInventory {
+extension SimClient {
+    /// The simulator's devices and images, asked over the socket; an incomplete
+    /// inventory when the simulator does not answer.
+    public func deviceInventory() -> DeviceInventory? {
         guard let devices = try? listDevices() else { return DeviceInventory(entries: [], isComplete: false) }
         return DeviceInventory(simulated: devices)
+    }
+
+    /// The simulator's `hz` parameter, asked over the socket; nil when it does not answer.
+    public var ticksPerSecond: UInt32? {
+        guard let params = try? parameters(), let hz = params.first(where: { $0.name == "hz" })?.value, hz > 0 else {
+            return nil
+        }
+        return hz
     }
 }

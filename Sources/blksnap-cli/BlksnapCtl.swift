@@ -20,7 +20,7 @@ struct BlksnapCtl: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            VersionCommand.self, TrackerCommand.self, CBTCommand.self, SnapshotCommand.self, SessionCommand.self, NBDCommand.self, BackupCommand.self, SimCommand.self, Demo.self,
+            VersionCommand.self, DoctorCommand.self, TrackerCommand.self, CBTCommand.self, SnapshotCommand.self, SessionCommand.self, NBDCommand.self, BackupCommand.self, SimCommand.self, Demo.self,
         ])
 
     /// Parses, runs, and reports errors in one line on stderr with the documented status.

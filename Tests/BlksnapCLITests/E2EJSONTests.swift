@@ -17,7 +17,7 @@ struct E2EJSONTests {
         E2E.expectKeys(sim.ready, ["socket", "root", "pid", "params"], "sim serve")
 
         let version = try sim.json(["version"])
-        E2E.expectKeys(version, ["version", "major", "minor", "revision", "build", "backend"], "version")
+        E2E.expectKeys(version, ["version", "major", "minor", "revision", "build", "abi", "module", "backend"], "version")
         #expect(version["version"] as? String == "2.0.0.0" && version["major"] as? Int == 2)
         #expect(version["backend"] as? String == "simulator \(sim.socket)")
         checked.insert("version")

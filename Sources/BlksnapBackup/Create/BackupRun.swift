@@ -43,7 +43,8 @@ public final class BackupRun {
     /// Stops the run from any thread (a signal): the copy ends, nothing is committed.
     public var stopHandle: SessionStopHandle { session.stopHandle }
 
-    private let kernel: any KernelInterface
+    private let driver: any BlksnapDriver
+    private var kernel: any KernelInterface { driver.kernel }
     private let configuration: SessionConfiguration
     private let session: Session
     private let forceFull: Bool
@@ -52,18 +53,27 @@ public final class BackupRun {
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
     /// `logger` receives the session's lines (storage extensions, teardown); none by default.
-    public init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
+    public convenience init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
+                            storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                            logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
+                            onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
+        self.init(repository: repository, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
+                  forceFull: forceFull, blockBytes: blockBytes, logger: logger, onEvent: onEvent)
+    }
+
+    /// Prepares a run whose requests go through `driver` (the module's ABI).
+    public init(repository: BackupRepository, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                 logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
-        self.kernel = kernel
+        self.driver = driver
         self.configuration = configuration
         self.forceFull = forceFull
         self.blockBytes = blockBytes
         self.onEvent = onEvent
         let marker = repository.path(of: Self.snapshotMarker)
-        session = Session(kernel: kernel, configuration: configuration, storage: storage, logger: logger) { event in
+        session = Session(driver: driver, configuration: configuration, storage: storage, logger: logger) { event in
             if case .created(let id) = event {
                 // Durable before the devices join it: a killed run's snapshot (created,
                 // filled or taken) is destroyed by the next run, whose devices it would keep busy.
@@ -96,7 +106,7 @@ public final class BackupRun {
         defer { HostFile.remove(marker) }
         guard let id = SnapshotID(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
         do {
-            let control = try Control(kernel: kernel)
+            let control = try Control(driver: driver)
             defer { try? control.close() }
             guard try control.collectSnapshots().contains(id) else { return }
             try control.destroySnapshot(id)
@@ -133,7 +143,7 @@ public final class BackupRun {
         defer { for device in devices { try? device.close() } }
         for path in configuration.devices {
             do {
-                let device = try BlockDevice(path: path, kernel: kernel)
+                let device = try BlockDevice(path: path, driver: driver)
                 devices.append(device)
                 identities.append(try DeviceIdentity.read(device))
             } catch {

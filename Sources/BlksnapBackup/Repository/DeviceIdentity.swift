@@ -56,7 +56,7 @@ public struct DeviceIdentity: Sendable, Hashable {
         var identity = DeviceIdentity(devicePath: device.path, deviceNumber: number,
                                       capacityBytes: try device.capacityBytes(),
                                       logicalBlockSize: try device.logicalBlockSize())
-        if device.kernel is LinuxKernel, let directory = udevDataDirectory {
+        if device.kernel.usesHostDevices, let directory = udevDataDirectory {
             let properties = udevProperties(path: "\(directory)/b\(number.major):\(number.minor)")
             identity.serial = properties["ID_SERIAL"]
             identity.wwn = properties["ID_WWN_WITH_EXTENSION"] ?? properties["ID_WWN"]

@@ -1,73 +1,79 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import CBlksnapUAPI
 import SystemPackage
 
-/// The blksnap control device, `/dev/blksnap-control`: version, snapshot lifecycle,
-/// difference storage and events.
+/// The blksnap control device: version, snapshot lifecycle, difference storage and
+/// events, over the module's driver (``BlksnapDriver``: v5's `/dev/blksnap-control` by
+/// default, or the driver of the module that is loaded).
 ///
 /// Opened through any ``KernelInterface`` (the real kernel, the in-process simulator
 /// or a simulator client) and closed by ``close()`` or when the value goes away.
 /// Every method throws ``BlksnapError`` naming the request, the snapshot and the errno.
 public final class Control: Sendable {
-    /// Path of the control device: `/dev/` + `BLKSNAP_CTL`.
-    public static let defaultPath = "/dev/blksnap-control"
+    /// Path of v5's control device: `/dev/` + `BLKSNAP_CTL`.
+    public static let defaultPath = V5Driver.defaultControlPath
 
+    /// The driver all requests go through.
+    public let driver: any BlksnapDriver
     /// The kernel this control device belongs to.
-    public var kernel: any KernelInterface { descriptor.kernel }
+    public var kernel: any KernelInterface { driver.kernel }
     /// The path that was opened.
-    public var path: String { descriptor.path }
+    public var path: String { driver.controlPath }
 
-    private let descriptor: OpenDescriptor
-
-    /// Opens the control device.
+    /// Opens v5's control device.
     ///
     /// A missing node (`ENOENT`, `ENXIO`, `ENODEV`) means the blksnap module is not
     /// loaded: the error's category is ``BlksnapErrorCategory/moduleUnavailable``.
-    public init(kernel: any KernelInterface = LinuxKernel(), path: String = Control.defaultPath) throws(BlksnapError) {
-        self.descriptor = try OpenDescriptor(kernel: kernel, path: path, flags: O_RDWR, operation: .openControl)
+    public convenience init(kernel: any KernelInterface = LinuxKernel(), path: String = Control.defaultPath) throws(BlksnapError) {
+        try self.init(driver: V5Driver(kernel: kernel, controlPath: path))
     }
 
-    /// Closes the control device. Further calls fail with `EBADF`; closing twice does nothing.
+    /// Opens the control device of `driver`'s module now.
+    public init(driver: any BlksnapDriver) throws(BlksnapError) {
+        self.driver = driver
+        try driver.openControl()
+    }
+
+    /// Closes the control device (and the driver's other nodes). Further calls fail with
+    /// `EBADF`; closing twice does nothing.
     public func close() throws(BlksnapError) {
-        try descriptor.close()
+        try driver.closeControl()
     }
 
     // MARK: - Requests
 
-    /// The module's version (v5 reports 2.0.0.0).
+    /// The module's version (v5 reports 2.0.0.0, VAL-6.x 1.0.0.0, VAL-7.0 7.0.0.0).
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_VERSION`.
     public func version() throws(BlksnapError) -> Version {
-        var version = blksnap_version()
-        try perform(.version, BLKSNAP_REQ_VERSION, on: &version)
-        return Version(version)
+        try driver.version()
     }
 
-    /// Creates an empty snapshot and returns its id.
+    /// Creates an empty snapshot and returns its id (v5's CREATE; on the other ABIs a
+    /// snapshot with no devices and range storage, see ``createSnapshot(_:)``).
     ///
     /// v5 queues a `low_free_space` event at creation, so the first ``waitEvent(_:timeoutTicks:)``
     /// returns at once.
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_CREATE`.
     public func createSnapshot() throws(BlksnapError) -> SnapshotID {
-        var uuid = blksnap_uuid()
-        try perform(.createSnapshot, BLKSNAP_REQ_SNAPSHOT_CREATE, on: &uuid)
-        return SnapshotID(uuid)
+        try driver.createSnapshot(SnapshotCreation())
+    }
+
+    /// Creates a snapshot with what the module's ABI takes at create: the devices
+    /// (VAL-6.x fixes them here) and the storage form (VAL-7.0 chooses it here).
+    ///
+    /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_CREATE`.
+    public func createSnapshot(_ creation: SnapshotCreation) throws(BlksnapError) -> SnapshotID {
+        try driver.createSnapshot(creation)
     }
 
     /// Destroys a snapshot: its images disappear, its difference storage is released.
     /// Trackers stay attached and keep their CBT.
     ///
-    /// An unknown id fails with `ENODEV` (not `ESRCH`) in v5.
+    /// An unknown id fails with `ENODEV` (not `ESRCH`).
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_DESTROY`.
     public func destroySnapshot(_ id: SnapshotID) throws(BlksnapError) {
-        var uuid = id.uuid
-        try perform(.destroySnapshot, BLKSNAP_REQ_SNAPSHOT_DESTROY, on: &uuid, snapshotID: id)
+        try driver.destroySnapshot(id)
     }
 
     /// Appends sector ranges of a block device to a snapshot's difference storage.
@@ -79,40 +85,17 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE`.
     public func appendStorage(_ id: SnapshotID, devicePath: String, ranges: [SectorRange]) throws(BlksnapError) {
-        guard !devicePath.isEmpty, !devicePath.utf8.contains(0) else {
-            throw .invalidRequest(.appendStorage, "the storage device path is empty or contains a NUL byte",
-                                  devicePath: devicePath, snapshotID: id)
-        }
-        var path = Array(devicePath.utf8CString)  // NUL included: bdev_path_size = strlen + 1
-        guard let pathSize = UInt32(exactly: path.count), let count = UInt32(exactly: ranges.count) else {
-            throw .invalidRequest(.appendStorage, "the path or the range list is too long",
-                                  devicePath: devicePath, snapshotID: id)
-        }
-        var sectors = ranges.map(\.sectors)
-        var argument = blksnap_snapshot_append_storage()
-        argument.id = id.uuid
-        argument.bdev_path_size = pathSize
-        argument.count = count
-        let fd = try descriptor.descriptor(for: .appendStorage, snapshotID: id)
-        let result = path.withUnsafeMutableBufferPointer { pathBuffer in
-            sectors.withUnsafeMutableBufferPointer { rangeBuffer in
-                argument.bdev_path = userAddress(pathBuffer.baseAddress)
-                argument.ranges = rangeBuffer.isEmpty ? 0 : userAddress(rangeBuffer.baseAddress)
-                return kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_APPEND_STORAGE, on: &argument)
-            }
-        }
-        try check(result, .appendStorage, devicePath: devicePath, snapshotID: id)
+        try driver.appendStorage(id, devicePath: devicePath, ranges: ranges)
     }
 
     /// Takes the snapshot: every member device is frozen, its CBT switched, and an image
-    /// `/dev/blksnap-image_<major>:<minor>` appears for each.
+    /// appears for each (v5: `/dev/blksnap-image_<major>:<minor>`).
     ///
-    /// Needs at least one device (`ENODEV`) and appended storage (`EFAULT`).
+    /// Needs at least one device (`ENODEV`) and, on v5, appended storage (`EFAULT`).
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_TAKE`.
     public func takeSnapshot(_ id: SnapshotID) throws(BlksnapError) {
-        var uuid = id.uuid
-        try perform(.takeSnapshot, BLKSNAP_REQ_SNAPSHOT_TAKE, on: &uuid, snapshotID: id)
+        try driver.takeSnapshot(id)
     }
 
     /// The ids of all snapshots, in creation order.
@@ -124,34 +107,7 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_COLLECT`.
     public func collectSnapshots(attempts: Int = 8) throws(BlksnapError) -> [SnapshotID] {
-        let fd = try descriptor.descriptor(for: .collectSnapshots)
-        var lastError = Errno.noData
-        for _ in 0..<max(1, attempts) {
-            var query = blksnap_snapshot_collect()
-            query.count = 0
-            query.ids = 0
-            try check(kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_COLLECT, on: &query), .collectSnapshots)
-            let expected = Int(query.count)
-            if expected == 0 { return [] }
-
-            var ids = [blksnap_uuid](repeating: blksnap_uuid(), count: expected)
-            var request = blksnap_snapshot_collect()
-            request.count = UInt32(expected)
-            let result = ids.withUnsafeMutableBufferPointer { buffer in
-                request.ids = userAddress(buffer.baseAddress)
-                return kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_COLLECT, on: &request)
-            }
-            switch result {
-            case .success:
-                let written = min(Int(request.count), expected)
-                return ids[0..<written].map(SnapshotID.init)
-            case .failure(let error) where error == .noData:
-                lastError = error  // the list grew between the two calls: ask again
-            case .failure(let error):
-                throw BlksnapError(operation: .collectSnapshots, errno: error)
-            }
-        }
-        throw BlksnapError(operation: .collectSnapshots, errno: lastError)
+        try driver.collectSnapshots(attempts: attempts)
     }
 
     /// The largest `timeout_ms` one WAIT_EVENT may carry: 2^31 − 1 ticks.
@@ -236,35 +192,6 @@ public final class Control: Sendable {
 
     /// One WAIT_EVENT with `timeoutTicks` ≤ ``maximumTimeoutTicks``.
     private func singleWait(_ id: SnapshotID, timeoutTicks: UInt32) throws(BlksnapError) -> SnapshotEvent? {
-        precondition(timeoutTicks <= Self.maximumTimeoutTicks, "WAIT_EVENT timeout above 2^31-1 ticks crashes v5")
-        let fd = try descriptor.descriptor(for: .waitEvent, snapshotID: id)
-        let event = UnsafeMutablePointer<blksnap_snapshot_event>.allocate(capacity: 1)
-        defer { event.deallocate() }
-        event.initialize(to: blksnap_snapshot_event())
-        event.pointee.id = id.uuid
-        event.pointee.timeout_ms = timeoutTicks
-        switch kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, UnsafeMutableRawPointer(event)) {
-        case .success:
-            return SnapshotEvent(event.pointee)
-        case .failure(let error) where error == .noSuchFileOrDirectory:
-            return nil
-        case .failure(let error):
-            throw BlksnapError(operation: .waitEvent, errno: error, snapshotID: id)
-        }
-    }
-
-    // MARK: - Plumbing
-
-    private func perform<T>(_ operation: BlksnapOperation, _ request: UInt, on value: inout T,
-                            snapshotID: SnapshotID? = nil) throws(BlksnapError) {
-        let fd = try descriptor.descriptor(for: operation, snapshotID: snapshotID)
-        try check(kernel.ioctlResult(fd, request, on: &value), operation, snapshotID: snapshotID)
-    }
-
-    private func check(_ result: Result<CInt, Errno>, _ operation: BlksnapOperation,
-                       devicePath: String? = nil, snapshotID: SnapshotID? = nil) throws(BlksnapError) {
-        if case .failure(let error) = result {
-            throw BlksnapError(operation: operation, errno: error, devicePath: devicePath, snapshotID: snapshotID)
-        }
+        try driver.waitEventOnce(id, timeoutTicks: timeoutTicks)
     }
 }

@@ -21,6 +21,8 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Set when a safety guard refused the request or found protection lost; the
     /// message is ``validationMessage`` and the category is the hazard's.
     public var hazard: SafetyHazard?
+    /// The user API the request was sent in, when it is not v5 (request names differ).
+    public var abi: BlksnapABI?
 
     /// An error returned by the kernel.
     public init(operation: BlksnapOperation, errno: Errno, devicePath: String? = nil, snapshotID: SnapshotID? = nil) {
@@ -30,6 +32,24 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         self.snapshotID = snapshotID
         self.validationMessage = nil
         self.hazard = nil
+        self.abi = nil
+    }
+
+    /// An error returned by a module of `abi` (its request names appear in the description).
+    public init(_ abi: BlksnapABI, operation: BlksnapOperation, errno: Errno, devicePath: String? = nil,
+                snapshotID: SnapshotID? = nil) {
+        self.init(operation: operation, errno: errno, devicePath: devicePath, snapshotID: snapshotID)
+        self.abi = abi == .v5 ? nil : abi
+    }
+
+    /// A request the module's user API cannot express: `EOPNOTSUPP`, category
+    /// ``BlksnapErrorCategory/usage``; the message names the ABI and says what to do instead.
+    public static func unsupported(_ abi: BlksnapABI, _ operation: BlksnapOperation, _ alternative: String,
+                                   devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
+        var error = BlksnapError(abi, operation: operation, errno: .notSupported, devicePath: devicePath,
+                                 snapshotID: snapshotID)
+        error.validationMessage = "not possible on the \(abi.displayName) module: \(alternative)"
+        return error
     }
 
     /// A request the library refused to send (bad input), with the errno it stands for.
@@ -56,14 +76,24 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What the errno means for blksnap on this path, without the errno name.
     public var meaning: String {
         if let validationMessage { return validationMessage }
-        return Self.explain(operation, errno, device: devicePath ?? "the device", snapshot: snapshotText).text
+        return explanation.text
     }
 
     /// How a caller should react.
     public var category: BlksnapErrorCategory {
         if let hazard { return hazard.category }
         if validationMessage != nil { return .usage }
-        return Self.explain(operation, errno, device: devicePath ?? "the device", snapshot: snapshotText).category
+        return explanation.category
+    }
+
+    /// The meaning table's entry: the ABI's own paths first (``explainFieldModule(_:_:_:device:snapshot:)``),
+    /// then the paths every ABI shares with v5.
+    private var explanation: Explanation {
+        let device = devicePath ?? "the device"
+        if let abi, let special = Self.explainFieldModule(abi, operation, errno, device: device, snapshot: snapshotText) {
+            return special
+        }
+        return Self.explain(operation, errno, device: device, snapshot: snapshotText)
     }
 
     /// `REQUEST on OBJECT: meaning (ENAME)`.
@@ -72,7 +102,7 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         if let devicePath { objects.append(devicePath) }
         if let snapshotID { objects.append("snapshot \(snapshotID)") }
         let on = objects.isEmpty ? "" : " on " + objects.joined(separator: ", ")
-        return "\(operation.requestName)\(on): \(meaning) (\(errnoName))"
+        return "\(operation.requestName(in: abi ?? .v5))\(on): \(meaning) (\(errnoName))"
     }
 
     private var snapshotText: String { snapshotID.map { "snapshot \($0)" } ?? "the snapshot" }

@@ -73,6 +73,41 @@ public enum BlksnapOperation: String, Hashable, Sendable, CaseIterable, CustomSt
         }
     }
 
+    /// The request's name in the user API of `abi` (``requestName`` for v5).
+    public func requestName(in abi: BlksnapABI) -> String {
+        switch abi {
+        case .v5:
+            return requestName
+        case .val7:
+            switch self {
+            case .attachFilter: return "BDEVFILTER_ATTACH"
+            case .detachFilter: return "BDEVFILTER_DETACH"
+            case .cbtInfo: return "BDEVFILTER_CTL cbtinfo"
+            case .cbtMap: return "BDEVFILTER_CTL cbtmap"
+            case .markDirty: return "BDEVFILTER_CTL cbtdirty"
+            case .addToSnapshot: return "BDEVFILTER_CTL snapshotadd"
+            case .snapshotInfo: return "BDEVFILTER_CTL snapshotinfo"
+            default: return requestName
+            }
+        case .val6:
+            switch self {
+            case .version: return "IOCTL_BLK_SNAP_VERSION"
+            case .createSnapshot, .attachFilter, .addToSnapshot: return "IOCTL_BLK_SNAP_SNAPSHOT_CREATE"
+            case .destroySnapshot: return "IOCTL_BLK_SNAP_SNAPSHOT_DESTROY"
+            case .appendStorage: return "IOCTL_BLK_SNAP_SNAPSHOT_APPEND_STORAGE"
+            case .takeSnapshot: return "IOCTL_BLK_SNAP_SNAPSHOT_TAKE"
+            case .collectSnapshots: return "IOCTL_BLK_SNAP_SNAPSHOT_COLLECT"
+            case .waitEvent: return "IOCTL_BLK_SNAP_SNAPSHOT_WAIT_EVENT"
+            case .detachFilter: return "IOCTL_BLK_SNAP_TRACKER_REMOVE"
+            case .cbtInfo: return "IOCTL_BLK_SNAP_TRACKER_COLLECT"
+            case .cbtMap: return "IOCTL_BLK_SNAP_TRACKER_READ_CBT_MAP"
+            case .markDirty: return "IOCTL_BLK_SNAP_TRACKER_MARK_DIRTY_BLOCKS"
+            case .snapshotInfo: return "IOCTL_BLK_SNAP_SNAPSHOT_COLLECT_IMAGES"
+            default: return requestName
+            }
+        }
+    }
+
     /// True for the `BLKFILTER_CTL` sub-commands.
     public var isFilterControl: Bool {
         switch self {

@@ -6,28 +6,39 @@ import Musl
 import CBlksnapUAPI
 import SystemPackage
 
-/// A block device opened for the block-device filter API: attaching blksnap's tracker,
-/// reading and marking its change-block-tracking (CBT) map, adding it to a snapshot
-/// and asking for its image.
+/// A block device opened for blksnap: attaching its tracker, reading and marking its
+/// change-block-tracking (CBT) map, adding it to a snapshot and asking for its image —
+/// each through the module's driver (``BlksnapDriver``; v5's block-device filter ioctls
+/// by default).
 ///
 /// Opened through any ``KernelInterface`` and closed by ``close()`` or when the value
 /// goes away. Every method throws ``BlksnapError`` naming the request, the device path
-/// and the errno; `ENOENT` from a `BLKFILTER_CTL` request means the device is not
+/// and the errno; on v5 `ENOENT` from a `BLKFILTER_CTL` request means the device is not
 /// tracked (attach first).
 public final class BlockDevice: Sendable {
     /// Bytes read per `cbtmap` request by ``readWholeCBTMap(chunkBytes:)``: 1 MiB.
     public static let defaultCBTChunkBytes: UInt32 = 1 << 20
 
+    /// The driver the filter requests go through.
+    public let driver: any BlksnapDriver
     /// The kernel this device belongs to.
     public var kernel: any KernelInterface { descriptor.kernel }
     /// The device path that was opened.
     public var path: String { descriptor.path }
 
-    let descriptor: OpenDescriptor
+    /// The device's own descriptor (v5's filter requests are issued on it).
+    package let descriptor: OpenDescriptor
 
-    /// Opens a block device (read-only by default: no filter request needs write access).
-    public init(path: String, kernel: any KernelInterface = LinuxKernel(), flags: Int32 = O_RDONLY) throws(BlksnapError) {
-        self.descriptor = try OpenDescriptor(kernel: kernel, path: path, flags: flags, operation: .openDevice)
+    /// Opens a block device for v5's filter (read-only by default: no filter request
+    /// needs write access).
+    public convenience init(path: String, kernel: any KernelInterface = LinuxKernel(), flags: Int32 = O_RDONLY) throws(BlksnapError) {
+        try self.init(path: path, driver: V5Driver(kernel: kernel), flags: flags)
+    }
+
+    /// Opens a block device whose requests go through `driver` (in its kernel).
+    public init(path: String, driver: any BlksnapDriver, flags: Int32 = O_RDONLY) throws(BlksnapError) {
+        self.driver = driver
+        self.descriptor = try OpenDescriptor(kernel: driver.kernel, path: path, flags: flags, operation: .openDevice)
     }
 
     /// Closes the device. Further calls fail with `EBADF`; closing twice does nothing.
@@ -37,26 +48,25 @@ public final class BlockDevice: Sendable {
 
     // MARK: - Filter
 
-    /// Attaches blksnap's filter: the device becomes tracked, with a fresh CBT map and
-    /// generation id. Freezes a mounted filesystem for a moment.
+    /// Attaches blksnap's tracker: the device becomes tracked, with a fresh CBT map and
+    /// generation id. v5 freezes a mounted filesystem for a moment.
     ///
     /// `EALREADY`: already tracked; `ENOENT`: blksnap is not loaded; `ENOTTY`/`EINVAL`:
-    /// the kernel has no block-device filter support.
+    /// the kernel has no block-device filter support. VAL-6.x cannot track without a
+    /// snapshot (``BlksnapCapabilities/tracksWithoutSnapshot``).
     ///
     /// The corresponding ioctl is `BLKFILTER_ATTACH`.
     public func attach() throws(BlksnapError) {
-        var name = FilterName.filterName
-        try perform(.attachFilter, BLKSNAP_REQ_BLKFILTER_ATTACH, on: &name)
+        try driver.attach(self)
     }
 
-    /// Detaches blksnap's filter: the CBT map is lost. v5 never refuses, not even while
-    /// the device is in a taken snapshot (its image then silently stops being a
-    /// point-in-time copy), so callers should check first.
+    /// Detaches blksnap's tracker: the CBT map is lost. v5 and VAL-7.0 never refuse, not
+    /// even while the device is in a taken snapshot (its image then silently stops being
+    /// a point-in-time copy), so callers should check first.
     ///
     /// The corresponding ioctl is `BLKFILTER_DETACH`.
     public func detach() throws(BlksnapError) {
-        var name = FilterName.filterName
-        try perform(.detachFilter, BLKSNAP_REQ_BLKFILTER_DETACH, on: &name)
+        try driver.detach(self)
     }
 
     // MARK: - CBT
@@ -65,9 +75,7 @@ public final class BlockDevice: Sendable {
     ///
     /// The corresponding ioctl is `BLKFILTER_CTL` with `blkfilter_ctl_blksnap_cbtinfo`.
     public func cbtInfo() throws(BlksnapError) -> CBTInfo {
-        var info = blksnap_cbtinfo()
-        try check(filterControl(.cbtInfo, blkfilter_ctl_blksnap_cbtinfo, option: &info), .cbtInfo)
-        return CBTInfo(info)
+        try driver.cbtInfo(self)
     }
 
     /// `length` bytes of the CBT read map starting at block `offset`: one byte per CBT
@@ -78,16 +86,7 @@ public final class BlockDevice: Sendable {
     ///
     /// The corresponding ioctl is `BLKFILTER_CTL` with `blkfilter_ctl_blksnap_cbtmap`.
     public func cbtMap(offset: UInt32, length: UInt32) throws(BlksnapError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(length))
-        var map = blksnap_cbtmap()
-        map.offset = offset
-        map.length = length
-        let result = bytes.withUnsafeMutableBytes { buffer in
-            map.buffer = userAddress(buffer.baseAddress)
-            return filterControl(.cbtMap, blkfilter_ctl_blksnap_cbtmap, option: &map)
-        }
-        try check(result, .cbtMap)
-        return bytes
+        try driver.cbtMap(self, offset: offset, length: length)
     }
 
     /// The whole CBT read map, read `chunkBytes` at a time (1 MiB by default), sized by
@@ -120,25 +119,12 @@ public final class BlockDevice: Sendable {
     }
 
     /// Marks sector ranges as changed in both CBT maps (so the next incremental backup
-    /// copies them).
-    ///
-    /// One request per range with `count = 1`: v5 applies only the first element of
-    /// the array (`count` times), so sending several ranges in one request would
-    /// silently drop all but the first. Zero-length ranges are skipped: v5 mishandles
-    /// them (offset 0 marks the whole write map, then fails `EINVAL`).
+    /// copies them). Every range is applied: on v5, which applies only the first element
+    /// of a request, the driver sends one request per range.
     ///
     /// The corresponding ioctl is `BLKFILTER_CTL` with `blkfilter_ctl_blksnap_cbtdirty`.
     public func markDirty(_ ranges: [SectorRange]) throws(BlksnapError) {
-        for range in ranges where range.countSectors > 0 {
-            var sectors = range.sectors
-            var dirty = blksnap_cbtdirty()
-            dirty.count = 1
-            let result = withUnsafeMutableBytes(of: &sectors) { rangeBytes in
-                dirty.dirty_sectors = userAddress(rangeBytes.baseAddress)
-                return filterControl(.markDirty, blkfilter_ctl_blksnap_cbtdirty, option: &dirty)
-            }
-            try check(result, .markDirty)
-        }
+        try driver.markDirty(self, ranges)
     }
 
     // MARK: - Snapshot membership
@@ -146,26 +132,19 @@ public final class BlockDevice: Sendable {
     /// Adds this (tracked) device to a snapshot that has not been taken yet.
     ///
     /// `EBUSY`: the device is in another snapshot; `EALREADY`: already in this one.
+    /// VAL-6.x fixes a snapshot's devices at create (``BlksnapCapabilities/devicesFixedAtCreate``).
     ///
     /// The corresponding ioctl is `BLKFILTER_CTL` with `blkfilter_ctl_blksnap_snapshotadd`.
     public func addToSnapshot(_ id: SnapshotID) throws(BlksnapError) {
-        var add = blksnap_snapshotadd(id: id.uuid)
-        try check(filterControl(.addToSnapshot, blkfilter_ctl_blksnap_snapshotadd, option: &add),
-                  .addToSnapshot, snapshotID: id)
+        try driver.addToSnapshot(self, id)
     }
 
     /// The device's snapshot state: its image name and whether its difference area is
     /// corrupted.
     ///
-    /// The argument is zeroed before the request: when the device has no image the
-    /// kernel leaves the caller's image bytes as they were.
-    ///
     /// The corresponding ioctl is `BLKFILTER_CTL` with `blkfilter_ctl_blksnap_snapshotinfo`.
     public func snapshotInfo() throws(BlksnapError) -> SnapshotInfo {
-        var info = blksnap_snapshotinfo()
-        withUnsafeMutableBytes(of: &info) { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
-        try check(filterControl(.snapshotInfo, blkfilter_ctl_blksnap_snapshotinfo, option: &info), .snapshotInfo)
-        return SnapshotInfo(info)
+        try driver.snapshotInfo(self)
     }
 
     // MARK: - Geometry
@@ -198,25 +177,6 @@ public final class BlockDevice: Sendable {
     }
 
     // MARK: - Plumbing
-
-    /// `BLKFILTER_CTL` with `{name "blksnap", cmd, optlen = sizeof(T), opt = &option}`.
-    private func filterControl<T>(_ operation: BlksnapOperation, _ command: blkfilter_ctl_blksnap,
-                                  option: inout T) -> Result<CInt, Errno> {
-        let fd: CInt
-        do {
-            fd = try descriptor.descriptor(for: operation)
-        } catch {
-            return .failure(error.errno)
-        }
-        var control = blkfilter_ctl()
-        withUnsafeMutableBytes(of: &control.name) { FilterName.fill($0) }
-        control.cmd = command.rawValue
-        control.optlen = UInt32(MemoryLayout<T>.size)
-        return withUnsafeMutableBytes(of: &option) { optionBytes in
-            control.opt = userAddress(optionBytes.baseAddress)
-            return kernel.ioctlResult(fd, BLKSNAP_REQ_BLKFILTER_CTL, on: &control)
-        }
-    }
 
     private func perform<T>(_ operation: BlksnapOperation, _ request: UInt, on value: inout T) throws(BlksnapError) {
         let fd = try descriptor.descriptor(for: operation)

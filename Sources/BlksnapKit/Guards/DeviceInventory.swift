@@ -2,12 +2,11 @@
 /// whether blksnap's filter is attached, the whole disk of a partition, and which
 /// nodes are snapshot images.
 ///
-/// Read from sysfs (through ``DeviceDiscovery``) for ``LinuxKernel``: sysfs shows each
-/// device's `filter` attribute, so no ioctl is needed. A backend that knows its devices
-/// itself (the simulator backends of `BlksnapSimulator`) conforms to
-/// ``DeviceInventorySource``. Any other ``KernelInterface`` yields an empty, incomplete
-/// inventory (``isComplete`` false): guards then fall back to what they can ask each
-/// device directly.
+/// Each backend lists its own (``KernelInterface/deviceInventory()``): ``LinuxKernel``
+/// from sysfs (through ``DeviceDiscovery``), the simulator backends of
+/// `BlksnapSimulator` from the simulator. A backend that cannot list yields an empty,
+/// incomplete inventory (``isComplete`` false): guards then fall back to what they can
+/// ask each device directly.
 public struct DeviceInventory: Sendable {
     /// One block device or image.
     public struct Entry: Sendable, Hashable {
@@ -61,22 +60,23 @@ public struct DeviceInventory: Sendable {
         return DeviceNumber(parsing: name.dropFirst(imageNamePrefix.count))
     }
 
-    /// The devices of `kernel`'s namespace.
+    /// The devices of `kernel`'s namespace (``KernelInterface/deviceInventory()``), or
+    /// an empty, incomplete inventory when the backend cannot list them.
     public static func read(from kernel: any KernelInterface) -> DeviceInventory {
-        if let source = kernel as? any DeviceInventorySource {
-            return source.deviceInventory()
+        kernel.deviceInventory() ?? DeviceInventory(entries: [], isComplete: false)
+    }
+
+    /// The host's block devices, read from sysfs (each device's `filter` attribute tells
+    /// whether blksnap's filter is attached, so no ioctl is needed).
+    static func readHost() -> DeviceInventory {
+        guard let discovery = try? DeviceDiscovery(), let records = try? discovery.blockDevices() else {
+            return DeviceInventory(entries: [], isComplete: false)
         }
-        if kernel is LinuxKernel {
-            guard let discovery = try? DeviceDiscovery(), let records = try? discovery.blockDevices() else {
-                return DeviceInventory(entries: [], isComplete: false)
-            }
-            return DeviceInventory(entries: records.map { record in
-                Entry(path: record.devnodePath, number: record.deviceNumber, isTracked: record.filterName == FilterName.blksnap,
-                      wholeDisk: record.isPartition ? record.wholeDisk : nil,
-                      imageOriginal: imageOriginal(ofName: record.sysname))
-            })
-        }
-        return DeviceInventory(entries: [], isComplete: false)
+        return DeviceInventory(entries: records.map { record in
+            Entry(path: record.devnodePath, number: record.deviceNumber, isTracked: record.filterName == FilterName.blksnap,
+                  wholeDisk: record.isPartition ? record.wholeDisk : nil,
+                  imageOriginal: imageOriginal(ofName: record.sysname))
+        })
     }
 
     /// The entry with this number.
@@ -94,12 +94,4 @@ public struct DeviceInventory: Sendable {
             return entry.number == number || entry.wholeDisk == number || (whole != nil && entry.number == whole)
         }
     }
-}
-
-/// A ``KernelInterface`` that lists its own block devices, as a simulator does (the
-/// real kernel's are read from sysfs instead).
-public protocol DeviceInventorySource: KernelInterface {
-    /// The devices of this kernel's namespace; an incomplete inventory when they
-    /// cannot be listed now.
-    func deviceInventory() -> DeviceInventory
 }

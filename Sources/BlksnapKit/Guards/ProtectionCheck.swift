@@ -18,12 +18,19 @@ import SystemPackage
 /// finding is a corruption-class ``BlksnapError`` (``BlksnapErrorCategory/corrupted``).
 /// Only reads: `snapshotinfo`, `BLKGETSIZE64`, and a zero-length `cbtmap`.
 public struct ProtectionCheck: Sendable {
+    /// The driver the devices are asked through.
+    public let driver: any BlksnapDriver
     /// The kernel the devices belong to.
-    public let kernel: any KernelInterface
+    public var kernel: any KernelInterface { driver.kernel }
 
-    /// A check on `kernel`.
+    /// A check on v5's module in `kernel`.
     public init(kernel: any KernelInterface) {
-        self.kernel = kernel
+        self.driver = V5Driver(kernel: kernel)
+    }
+
+    /// A check through `driver` (any module ABI).
+    public init(driver: any BlksnapDriver) {
+        self.driver = driver
     }
 
     /// Checks one original device expected to be in a taken snapshot.
@@ -38,7 +45,7 @@ public struct ProtectionCheck: Sendable {
                       recordedCapacityBytes: UInt64? = nil) -> BlksnapError? {
         let device: BlockDevice
         do {
-            device = try BlockDevice(path: originalPath, kernel: kernel)
+            device = try BlockDevice(path: originalPath, driver: driver)
         } catch {
             guard expectedImageName != nil else { return error }
             return .guarded(.unprotectedMember, .snapshotCorruption,
@@ -96,7 +103,7 @@ public struct ProtectionCheck: Sendable {
             if let recordedCapacityBytes {
                 reference = recordedCapacityBytes
             } else {
-                let image = try BlockDevice(path: "/dev/" + imageName, kernel: kernel)
+                let image = try BlockDevice(path: "/dev/" + imageName, driver: driver)
                 defer { try? image.close() }
                 reference = try image.capacityBytes()
             }

@@ -1,4 +1,4 @@
-/// A way the v5 module stops protecting a snapshot (or harms the system) without an
+/// A way a blksnap module stops protecting a snapshot (or harms the system) without an
 /// error: the silent failure modes that BlksnapKit's guards refuse or report.
 ///
 /// Each case names the spec section that describes the kernel's behaviour. The
@@ -33,8 +33,30 @@ public enum SafetyHazard: String, Hashable, Sendable, CaseIterable, CustomString
     /// A storage device whose logical block size is larger than a member's: every store
     /// fails with `ENOTBLK` and corrupts the snapshot (§4.7).
     case storageBlockSize
+    /// VAL-7.0: the device holding a snapshot's storage added to it — accepted and
+    /// ignored for file and block-device storage (no image, no protection), an ordinary
+    /// member copying its own storage for range storage (field spec §2.3, §6 #10).
+    case storageDeviceAdded
+    /// VAL-6.x: a second snapshot while one exists orphans the older for good — its
+    /// devices stay owned until reboot and unloading the module hangs (field spec §1.8.4).
+    case secondSnapshot
+    /// VAL-6.x: a storage range whose start is not a multiple of 8 sectors is accepted
+    /// and corrupts the snapshot at its first copy-on-write (field spec §1.4.8).
+    case misalignedStorageRange
+    /// VAL-6.x: the devices of a multi-device snapshot are switched one at a time, so
+    /// their images are not one point in time (field spec §1.8.2).
+    case sequentialMultiDeviceTake
+    /// VAL-6.x: a second waiter on one snapshot's events corrupts the kernel's event
+    /// list (field spec §1.5).
+    case concurrentWaiter
+    /// VAL-6.x: removing a member's tracker before take is accepted and the image is
+    /// then never copy-on-write protected (field spec §1.4.2).
+    case removeMemberBeforeTake
+    /// VAL-6.x: a take without storage fails and destroys the snapshot (field spec §1.4.9).
+    case takeWithoutStorage
 
-    /// The spec section describing the kernel's behaviour.
+    /// The spec section describing the kernel's behaviour (`blksnap-v5.md`, or the named
+    /// module's section of `veeam-field-modules.md`).
     public var specSection: String {
         switch self {
         case .detachMember, .unprotectedMember: return "§2.1"
@@ -44,6 +66,13 @@ public enum SafetyHazard: String, Hashable, Sendable, CaseIterable, CustomString
         case .storageOnTrackedDevice: return "§4.5"
         case .storageRange: return "§1.2, §4.7"
         case .storageBlockSize: return "§4.7"
+        case .storageDeviceAdded: return "VAL-7.0 §2.3, §6 #10"
+        case .secondSnapshot: return "VAL-6.x §1.8.4"
+        case .misalignedStorageRange: return "VAL-6.x §1.4.8"
+        case .sequentialMultiDeviceTake: return "VAL-6.x §1.8.2"
+        case .concurrentWaiter: return "VAL-6.x §1.5"
+        case .removeMemberBeforeTake: return "VAL-6.x §1.4.2"
+        case .takeWithoutStorage: return "VAL-6.x §1.4.9"
         }
     }
 
@@ -66,6 +95,13 @@ public enum SafetyHazard: String, Hashable, Sendable, CaseIterable, CustomString
         case .storageOnTrackedDevice: return "storage-on-tracked-device"
         case .storageRange: return "storage-range"
         case .storageBlockSize: return "storage-block-size"
+        case .storageDeviceAdded: return "storage-device-added"
+        case .secondSnapshot: return "second-snapshot"
+        case .misalignedStorageRange: return "misaligned-storage-range"
+        case .sequentialMultiDeviceTake: return "sequential-multi-device-take"
+        case .concurrentWaiter: return "concurrent-waiter"
+        case .removeMemberBeforeTake: return "remove-member-before-take"
+        case .takeWithoutStorage: return "take-without-storage"
         }
     }
 }

@@ -5,20 +5,20 @@ import SystemPackage
 /// embedded user pointers are valid) without relying on typed rethrows.
 extension KernelInterface {
     /// `ioctl(fd, request, &value)`.
-    func ioctlResult<T>(_ fd: CInt, _ request: UInt, on value: inout T) -> Result<CInt, Errno> {
+    package func ioctlResult<T>(_ fd: CInt, _ request: UInt, on value: inout T) -> Result<CInt, Errno> {
         withUnsafeMutableBytes(of: &value) { bytes in
             ioctlResult(fd, request, bytes.baseAddress!)
         }
     }
 
     /// `ioctl(fd, request, argument)`.
-    func ioctlResult(_ fd: CInt, _ request: UInt, _ argument: UnsafeMutableRawPointer) -> Result<CInt, Errno> {
+    package func ioctlResult(_ fd: CInt, _ request: UInt, _ argument: UnsafeMutableRawPointer) -> Result<CInt, Errno> {
         Result { () throws(Errno) -> CInt in try ioctl(fd, request, argument) }
     }
 }
 
 /// The user address of a pointer, as a UAPI `__u64` field carries it (0 for nil).
 @inline(__always)
-func userAddress(_ pointer: UnsafeRawPointer?) -> UInt64 {
+package func userAddress(_ pointer: UnsafeRawPointer?) -> UInt64 {
     UInt64(UInt(bitPattern: pointer))
 }

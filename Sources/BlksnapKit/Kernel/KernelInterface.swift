@@ -8,12 +8,16 @@ public struct KernelFileStatus: Sendable, Equatable {
     public var deviceNumber: DeviceNumber
     /// `st_size` in bytes (0 for device nodes on Linux).
     public var sizeBytes: UInt64
+    /// `st_dev`: the device of the filesystem holding the path, when the backend knows
+    /// it (the host kernel does; a simulator's nodes have none).
+    public var containingDevice: DeviceNumber?
 
     /// Creates a status value.
-    public init(mode: UInt32, deviceNumber: DeviceNumber, sizeBytes: UInt64) {
+    public init(mode: UInt32, deviceNumber: DeviceNumber, sizeBytes: UInt64, containingDevice: DeviceNumber? = nil) {
         self.mode = mode
         self.deviceNumber = deviceNumber
         self.sizeBytes = sizeBytes
+        self.containingDevice = containingDevice
     }
 
     /// True for a block special file (`S_IFBLK`).
@@ -49,4 +53,26 @@ public protocol KernelInterface: Sendable {
     func pwrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int
     /// `stat(2)` of a path in this kernel's namespace.
     func stat(_ path: String) throws(Errno) -> KernelFileStatus
+
+    // MARK: What the backend can tell
+
+    /// True when paths name the host's own devices, so that what the host shows about
+    /// them applies: udev and sysfs, the udev database, host files mapped to block
+    /// devices. False for a simulator, whose devices exist only in its namespace.
+    var usesHostDevices: Bool { get }
+    /// The kernel's tick rate (CONFIG_HZ), which converts WAIT_EVENT timeouts (jiffies
+    /// on every blksnap module), or nil when the backend cannot tell.
+    var ticksPerSecond: UInt32? { get }
+    /// The block devices of this kernel's namespace, or nil when the backend cannot
+    /// list them.
+    func deviceInventory() -> DeviceInventory?
+}
+
+extension KernelInterface {
+    /// Not the host's devices unless the backend says so.
+    public var usesHostDevices: Bool { false }
+    /// Unknown unless the backend says.
+    public var ticksPerSecond: UInt32? { nil }
+    /// Not listable unless the backend can.
+    public func deviceInventory() -> DeviceInventory? { nil }
 }

@@ -68,8 +68,15 @@ public struct LinuxKernel: KernelInterface {
         return KernelFileStatus(
             mode: UInt32(st.st_mode),
             deviceNumber: DeviceNumber(rawValue: UInt64(st.st_rdev)),
-            sizeBytes: UInt64(max(0, st.st_size)))
+            sizeBytes: UInt64(max(0, st.st_size)),
+            containingDevice: DeviceNumber(rawValue: UInt64(st.st_dev)))
     }
+
+    /// The host's devices: udev, sysfs and host files apply.
+    public var usesHostDevices: Bool { true }
+
+    /// The host's block devices, from sysfs.
+    public func deviceInventory() -> DeviceInventory? { DeviceInventory.readHost() }
 
     // MARK: - The syscalls themselves
 

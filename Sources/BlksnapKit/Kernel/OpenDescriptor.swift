@@ -4,12 +4,12 @@ import SystemPackage
 /// A descriptor opened through a ``KernelInterface``, closed exactly once.
 ///
 /// Shared by ``Control`` and ``BlockDevice``: `close()` and `deinit` race safely.
-final class OpenDescriptor: Sendable {
-    let kernel: any KernelInterface
-    let path: String
+package final class OpenDescriptor: Sendable {
+    package let kernel: any KernelInterface
+    package let path: String
     private let fd: Mutex<CInt?>
 
-    init(kernel: any KernelInterface, path: String, flags: Int32, operation: BlksnapOperation) throws(BlksnapError) {
+    package init(kernel: any KernelInterface, path: String, flags: Int32, operation: BlksnapOperation) throws(BlksnapError) {
         self.kernel = kernel
         self.path = path
         do {
@@ -20,7 +20,7 @@ final class OpenDescriptor: Sendable {
     }
 
     /// The open descriptor; EBADF once closed.
-    func descriptor(for operation: BlksnapOperation, snapshotID: SnapshotID? = nil) throws(BlksnapError) -> CInt {
+    package func descriptor(for operation: BlksnapOperation, snapshotID: SnapshotID? = nil) throws(BlksnapError) -> CInt {
         guard let fd = fd.withLock({ $0 }) else {
             throw BlksnapError.invalidRequest(operation, "\(path) was already closed", errno: .badFileDescriptor,
                                               devicePath: path, snapshotID: snapshotID)
@@ -29,7 +29,7 @@ final class OpenDescriptor: Sendable {
     }
 
     /// Closes the descriptor; a second call does nothing.
-    func close() throws(BlksnapError) {
+    package func close() throws(BlksnapError) {
         guard let fd = fd.withLock({ value -> CInt? in
             defer { value = nil }
             return value

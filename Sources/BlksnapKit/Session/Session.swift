@@ -40,8 +40,10 @@ public final class Session {
         case watching(destroyOnStop: Bool)
     }
 
+    /// The driver all requests go through (the module's ABI).
+    public let driver: any BlksnapDriver
     /// The kernel all requests go to.
-    public let kernel: any KernelInterface
+    public var kernel: any KernelInterface { driver.kernel }
     /// The configuration.
     public let configuration: SessionConfiguration
     /// Stops the session from any thread.
@@ -90,15 +92,27 @@ public final class Session {
     ///   - kernel: the kernel all requests go to.
     ///   - configuration: the devices to snapshot and how storage grows.
     ///   - storage: where the difference storage comes from, portion by portion.
-    ///   - imageWatcher: how image nodes are awaited; default: udev for ``LinuxKernel``,
-    ///     the kernel's `stat` otherwise (simulator).
+    ///   - imageWatcher: how image nodes are awaited; default: udev for the host's devices
+    ///     (``KernelInterface/usesHostDevices``), the kernel's `stat` otherwise (simulator).
     ///   - logger: where the session logs; default: no output.
     ///   - onEvent: receives every ``SessionEvent`` on the session's thread.
-    public init(kernel: any KernelInterface, configuration: SessionConfiguration,
+    public convenience init(kernel: any KernelInterface, configuration: SessionConfiguration,
+                            storage: any DifferenceStorageProvider, imageWatcher: (any ImageNodeWatcher)? = nil,
+                            logger: Logger = Logger(label: "blksnap.session", factory: { _ in SwiftLogNoOpLogHandler() }),
+                            onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
+        self.init(driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
+                  imageWatcher: imageWatcher, logger: logger, onEvent: onEvent)
+    }
+
+    /// Prepares a session whose requests go through `driver` (any module ABI; the
+    /// session asks its ``BlksnapDriver/capabilities``: devices given at create where the
+    /// ABI fixes them then, no attach where it cannot track without a snapshot).
+    public init(driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, imageWatcher: (any ImageNodeWatcher)? = nil,
                 logger: Logger = Logger(label: "blksnap.session", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
-        self.kernel = kernel
+        self.driver = driver
+        let kernel = driver.kernel
         self.logger = logger
         self.configuration = configuration
         self.storage = storage
@@ -114,12 +128,23 @@ public final class Session {
     /// appended or requested before: it counts from zero, so it appends as if nothing
     /// had been appended (the creation event, if still queued, makes that exact; otherwise
     /// the first events are answered with fresh portions until its count catches up).
-    public init(watching id: SnapshotID, kernel: any KernelInterface, configuration: SessionConfiguration,
+    public convenience init(watching id: SnapshotID, kernel: any KernelInterface, configuration: SessionConfiguration,
+                            storage: any DifferenceStorageProvider, destroyOnStop: Bool = false,
+                            imageWatcher: (any ImageNodeWatcher)? = nil,
+                            logger: Logger = Logger(label: "blksnap.session", factory: { _ in SwiftLogNoOpLogHandler() }),
+                            onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
+        self.init(watching: id, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
+                  destroyOnStop: destroyOnStop, imageWatcher: imageWatcher, logger: logger, onEvent: onEvent)
+    }
+
+    /// Prepares a session that runs the event loop for an existing snapshot of `driver`'s module.
+    public init(watching id: SnapshotID, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, destroyOnStop: Bool = false,
                 imageWatcher: (any ImageNodeWatcher)? = nil,
                 logger: Logger = Logger(label: "blksnap.session", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping (SessionEvent) -> Void = { _ in }) {
-        self.kernel = kernel
+        self.driver = driver
+        let kernel = driver.kernel
         self.logger = logger
         self.configuration = configuration
         self.storage = storage
@@ -130,7 +155,7 @@ public final class Session {
     }
 
     private static func defaultWatcher(for kernel: any KernelInterface) -> any ImageNodeWatcher {
-        kernel is LinuxKernel ? DiscoveryImageWatcher() : KernelStatImageWatcher(kernel: kernel)
+        kernel.usesHostDevices ? DiscoveryImageWatcher() : KernelStatImageWatcher(kernel: kernel)
     }
 
     // MARK: - Whole life
@@ -151,7 +176,7 @@ public final class Session {
     /// - Throws: ``SessionError``; everything done so far is rolled back first.
     public func start() throws(SessionError) {
         do {
-            control = try Control(kernel: kernel)
+            control = try Control(driver: driver)
         } catch {
             throw SessionError(.open, error)
         }
@@ -198,7 +223,7 @@ public final class Session {
         defer { for device in devices { try? device.close() } }
         for path in configuration.devices {
             do {
-                let device = try BlockDevice(path: path, kernel: kernel)
+                let device = try BlockDevice(path: path, driver: driver)
                 devices.append(device)
                 let number = try device.deviceNumber()
                 memberNumbers.append(number)
@@ -209,7 +234,8 @@ public final class Session {
         }
         let id: SnapshotID
         do {
-            id = try control.createSnapshot()
+            id = try control.createSnapshot(SnapshotCreation(devices: configuration.devices,
+                                                             storage: .sectorRanges(limitSectors: configuration.limitSectors)))
         } catch {
             throw SessionError(.create, error)
         }
@@ -221,7 +247,8 @@ public final class Session {
         if case .lowFreeSpace(let sectors, _)? = try? control.waitEvent(id, timeoutTicks: 0) {
             requestedSectors += sectors
         }
-        for device in devices {
+        // VAL-6.x starts tracking at create and fixed the members there.
+        for device in devices where driver.capabilities.tracksWithoutSnapshot {
             do {
                 try AttachGuard.check(device)
                 try device.attach()
@@ -232,7 +259,7 @@ public final class Session {
                 throw SessionError(.attach, error)
             }
         }
-        for device in devices {
+        for device in devices where !driver.capabilities.devicesFixedAtCreate {
             do {
                 try device.addToSnapshot(id)
             } catch {
@@ -372,7 +399,7 @@ public final class Session {
     private func loop() -> SessionEndReason {
         guard let control, let id = snapshotID else { return .failed(message: "the session was not started") }
         let ticks = Control.ticks(milliseconds: max(1, configuration.pollMilliseconds), hz: configuration.hz)
-        if kernel is LinuxKernel, let udev = try? Udev() { uevents = UdevMonitor(context: udev) }
+        if kernel.usesHostDevices, let udev = try? Udev() { uevents = UdevMonitor(context: udev) }
         defer { uevents = nil }
         while true {
             if let reason = stopHandle.requestedReason { return reason }
@@ -458,7 +485,7 @@ public final class Session {
     @discardableResult
     private func checkProtection() -> [(device: String, errno: Int32)] {
         lastProtectionCheck = .now
-        let check = ProtectionCheck(kernel: kernel)
+        let check = ProtectionCheck(driver: driver)
         var findings: [(number: DeviceNumber?, error: BlksnapError)] = []
         if case .owned = mode {
             for image in images {
@@ -557,7 +584,7 @@ public final class Session {
             var left: [String] = []
             for path in attachedDevices {
                 do {
-                    let device = try BlockDevice(path: path, kernel: kernel)
+                    let device = try BlockDevice(path: path, driver: driver)
                     defer { try? device.close() }
                     try device.detach()
                 } catch where error.errno == .noSuchFileOrDirectory {

@@ -26,7 +26,8 @@ public enum SnapshotEvent: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The kernel's event code (0 low free space, 1 corrupted).
+    /// The event code in v5 and VAL-6.x numbering (0 low free space, 1 corrupted; VAL-7.0
+    /// sends them swapped, its driver decodes them before they reach this type).
     public var code: UInt32 {
         switch self {
         case .lowFreeSpace: return 0
@@ -52,20 +53,30 @@ public enum SnapshotEvent: Hashable, Sendable, CustomStringConvertible {
     /// `struct blksnap_event_corrupted` (its `err_code` is a positive errno).
     public init(_ event: blksnap_snapshot_event) {
         var copy = event
-        let time = event.time_label
-        self = withUnsafeBytes(of: &copy.data) { data -> SnapshotEvent in
-            switch event.code {
-            case blksnap_event_code_low_free_space.rawValue:
-                let payload = data.loadUnaligned(as: blksnap_event_low_free_space.self)
-                return .lowFreeSpace(requestedSectors: payload.requested_nr_sect, timeLabelNanoseconds: time)
-            case blksnap_event_code_corrupted.rawValue:
-                let payload = data.loadUnaligned(as: blksnap_event_corrupted.self)
-                let code = payload.err_code == Int32.min ? Int32.max : abs(payload.err_code)
-                return .corrupted(device: DeviceNumber(major: payload.dev_id_mj, minor: payload.dev_id_mn),
-                                  errno: Errno(rawValue: code), timeLabelNanoseconds: time)
-            default:
-                return .unknown(code: event.code, payload: Array(data), timeLabelNanoseconds: time)
-            }
+        self = withUnsafeBytes(of: &copy.data) { data in
+            SnapshotEvent(code: event.code, data: data, timeLabelNanoseconds: event.time_label,
+                          lowFreeSpaceCode: blksnap_event_code_low_free_space.rawValue,
+                          corruptedCode: blksnap_event_code_corrupted.rawValue)
+        }
+    }
+
+    /// Decodes an event from its code and `data` area with an ABI's numbering: the
+    /// payloads are byte-identical on every blksnap ABI (low free space: `u64
+    /// requested_nr_sect`; corrupted: `u32 major, u32 minor, s32 err_code`), the codes are
+    /// not (VAL-7.0 swaps them: corrupted 0, low free space 1).
+    public init(code: UInt32, data: UnsafeRawBufferPointer, timeLabelNanoseconds time: Int64,
+                lowFreeSpaceCode: UInt32, corruptedCode: UInt32) {
+        switch code {
+        case lowFreeSpaceCode where data.count >= MemoryLayout<blksnap_event_low_free_space>.size:
+            let payload = data.loadUnaligned(as: blksnap_event_low_free_space.self)
+            self = .lowFreeSpace(requestedSectors: payload.requested_nr_sect, timeLabelNanoseconds: time)
+        case corruptedCode where data.count >= MemoryLayout<blksnap_event_corrupted>.size:
+            let payload = data.loadUnaligned(as: blksnap_event_corrupted.self)
+            let errno = payload.err_code == Int32.min ? Int32.max : abs(payload.err_code)
+            self = .corrupted(device: DeviceNumber(major: payload.dev_id_mj, minor: payload.dev_id_mn),
+                              errno: Errno(rawValue: errno), timeLabelNanoseconds: time)
+        default:
+            self = .unknown(code: code, payload: Array(data), timeLabelNanoseconds: time)
         }
     }
 }

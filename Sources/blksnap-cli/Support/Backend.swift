@@ -1,3 +1,4 @@
+import BlksnapDrivers
 import BlksnapKit
 import BlksnapSimulator
 #if canImport(Glibc)
@@ -15,58 +16,77 @@ struct Backend {
     let kernel: any KernelInterface
     /// The simulator socket, or nil for the real kernel.
     let simSocket: String?
+    /// The driver of the module's ABI (detected, or chosen with `--abi`); every kernel
+    /// request of a command goes through it.
+    let driver: any BlksnapDriver
+    /// The module detection found, nil when the backend was given a driver directly.
+    let module: DetectedModule?
 
     /// How reports name the backend: `kernel`, `simulator SOCKET`, or `in-process simulator`.
     var name: String {
         if let simSocket { return "simulator \(simSocket)" }
-        return kernel is LinuxKernel ? "kernel" : "in-process simulator"
+        return kernel.usesHostDevices ? "kernel" : "in-process simulator"
     }
 
-    /// The kernel's tick rate, to convert WAIT_EVENT timeouts (v5 counts `timeout_ms` in
-    /// jiffies): the simulator's `hz` parameter, or 250 (the common distribution
-    /// CONFIG_HZ) for the real kernel, which does not publish it.
+    /// The kernel's tick rate, to convert WAIT_EVENT timeouts (every blksnap module counts
+    /// `timeout_ms` in jiffies): the simulator's `hz` parameter; for the real kernel its
+    /// CONFIG_HZ (`/boot/config-RELEASE` or `/proc/config.gz`), else 250 (the common
+    /// distribution value).
     var ticksPerSecond: UInt32 {
-        if let inProcess = kernel as? SimKernelBackend { return inProcess.kernel.params.current.hz }
-        if let client = kernel as? SimClient, let params = try? client.parameters(),
-           let hz = params.first(where: { $0.name == "hz" })?.value, hz > 0 {
-            return hz
-        }
+        if let hz = kernel.ticksPerSecond { return hz }
+        if kernel.usesHostDevices, let hz = KernelHZ.current(), let ticks = UInt32(exactly: hz) { return ticks }
         return 250
     }
 
-    /// Selects the backend from `--sim` / `BLKSNAPCTL_SIM`.
+    /// Selects the backend from `--sim` / `BLKSNAPCTL_SIM` and detects its module's ABI
+    /// (`--abi` / `BLKSNAPCTL_ABI` chooses it; the VERSION answer must agree).
     init(_ global: GlobalOptions) throws(CommandFailure) {
         simSocket = global.resolvedSimSocket
         if let simSocket {
-            kernel = try SimulatorConnection.connect(socketPath: simSocket) as SimClient
+            let client: SimClient = try SimulatorConnection.connect(socketPath: simSocket)
+            kernel = client
         } else {
             try Self.requireModule()
             kernel = LinuxKernel()
         }
+        let override = try global.resolvedABI()
+        let detected: (module: DetectedModule, driver: any BlksnapDriver)
+        do {
+            detected = try BlksnapDrivers.detect(kernel: kernel, override: override)
+        } catch {
+            throw error.commandFailure(simSocket: simSocket)
+        }
+        module = detected.module
+        driver = detected.driver
     }
 
     /// Every kernel command needs the blksnap module (the control device and the
     /// `blksnap` filter both come with it). Without it, fail before touching any device,
     /// so that every command gives the same exit 69 and the same remedy.
     ///
-    /// The module counts as present when its control device or its sysfs directory exists.
-    static func requireModule(controlPath: String = Control.defaultPath,
-                              moduleDirectory: String = "/sys/module/blksnap") throws(CommandFailure) {
-        if access(controlPath, F_OK) == 0 || access(moduleDirectory, F_OK) == 0 { return }
-        let error = BlksnapError(operation: .openControl, errno: .noSuchFileOrDirectory, devicePath: controlPath)
+    /// Any of the three modules counts as present (v5, Veeam VAL-6.x, VAL-7.0): a control
+    /// node (`/dev/blksnap-control`, `/dev/veeamblksnap`, `/dev/blksnap`) or a sysfs module
+    /// directory (`/sys/module/blksnap`, `/sys/module/veeamblksnap`) exists.
+    static func requireModule(controlPaths: [String] = ModuleNodes.controlNodes,
+                              moduleDirectories: [String] = ["/sys/module/blksnap", "/sys/module/veeamblksnap"]) throws(CommandFailure) {
+        if (controlPaths + moduleDirectories).contains(where: { access($0, F_OK) == 0 }) { return }
+        let error = BlksnapError(operation: .openControl, errno: .noSuchFileOrDirectory, devicePath: Control.defaultPath)
         throw failure(error, simSocket: nil)
     }
 
-    /// Wraps an existing kernel (the demo's in-process simulator, a connected client).
-    init(kernel: any KernelInterface, simSocket: String? = nil) {
+    /// Wraps an existing kernel (the demo's in-process simulator, a connected client),
+    /// with v5's driver unless another is given.
+    init(kernel: any KernelInterface, simSocket: String? = nil, driver: (any BlksnapDriver)? = nil) {
         self.kernel = kernel
         self.simSocket = simSocket
+        self.driver = driver ?? V5Driver(kernel: kernel)
+        self.module = nil
     }
 
     /// Opens `/dev/blksnap-control` in the backend's namespace.
     func control() throws(CommandFailure) -> Control {
         do {
-            return try Control(kernel: kernel)
+            return try Control(driver: driver)
         } catch {
             throw failure(error)
         }
@@ -76,9 +96,9 @@ struct Backend {
     func blockDevice(_ device: DeviceArgument, flags: Int32 = O_RDONLY) throws(CommandFailure) -> BlockDevice {
         let path = try self.path(of: device)
         do {
-            return try BlockDevice(path: path, kernel: kernel, flags: flags)
+            return try BlockDevice(path: path, driver: driver, flags: flags)
         } catch where error.operation == .openDevice && error.errno == .noSuchFileOrDirectory {
-            throw Self.unknownDevice(device.description, path: path, listing: simSocket != nil || !(kernel is LinuxKernel))
+            throw Self.unknownDevice(device.description, path: path, listing: simSocket != nil || !kernel.usesHostDevices)
         } catch {
             throw failure(error)
         }
@@ -100,7 +120,7 @@ struct Backend {
             if let simulated = SimulatorConnection.devicePath(of: number, kernel: kernel) {
                 return simulated
             }
-            if kernel is LinuxKernel, let discovery = try? DeviceDiscovery(), let node = try? discovery.devnodePath(of: number) {
+            if kernel.usesHostDevices, let discovery = try? DeviceDiscovery(), let node = try? discovery.devnodePath(of: number) {
                 return node
             }
             throw CommandFailure(

@@ -66,7 +66,7 @@ enum KernelIO {
         do {
             return try kernel.open(path, flags: flags)
         } catch where error == .noSuchFileOrDirectory {
-            throw Backend.unknownDevice(path, path: path, listing: !(kernel is LinuxKernel))
+            throw Backend.unknownDevice(path, path: path, listing: !kernel.usesHostDevices)
         } catch {
             throw CommandFailure("open of \(path) failed: \(describe(error))")
         }

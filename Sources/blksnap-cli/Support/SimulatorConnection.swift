@@ -27,15 +27,9 @@ enum SimulatorConnection {
         return CommandFailure(error.message, status: lost.contains(error.errno) ? .unavailable : .failure)
     }
 
-    /// The devices of a simulator (in process or over a socket), nil for the real kernel.
-    static func devices(of kernel: any KernelInterface) -> [SimDeviceInfo]? {
-        if let inProcess = kernel as? SimKernelBackend { return inProcess.kernel.listDevices() }
-        if let client = kernel as? SimClient { return try? client.listDevices() }
-        return nil
-    }
-
     /// The path of a simulated device with this number, when `kernel` is a simulator.
     static func devicePath(of number: DeviceNumber, kernel: any KernelInterface) -> String? {
-        devices(of: kernel)?.first { $0.major == number.major && $0.minor == number.minor }?.path
+        guard !kernel.usesHostDevices else { return nil }
+        return kernel.deviceInventory()?.entry(number)?.path
     }
 }

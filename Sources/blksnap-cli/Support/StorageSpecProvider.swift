@@ -11,7 +11,7 @@ extension StorageSpec {
             case .device(let path, let ranges):
                 return try DeviceRangeProvider(kernel: backend.kernel, devicePath: path, ranges: ranges, logger: logger)
             case .directory(let path):
-                guard backend.kernel is LinuxKernel else {
+                guard backend.kernel.usesHostDevices else {
                     throw CommandFailure(
                         "--storage dir:\(path): file storage is mapped to the host's block devices, which the simulator cannot write; use a simulated device (--storage /dev/NAME or /dev/NAME:SECTOR:COUNT) (EINVAL)",
                         status: .usage)

@@ -86,7 +86,7 @@ struct BackupCreate: ParsableCommand {
         let quiet = repository.quiet
         let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
-        let run = BackupRun(repository: repo, kernel: backend.kernel, configuration: configuration, storage: provider,
+        let run = BackupRun(repository: repo, driver: backend.driver, configuration: configuration, storage: provider,
                             forceFull: full, logger: try global.logger("session")) { event in
             switch event {
             case .removedLeftover(let name):

@@ -98,7 +98,7 @@ struct SessionCommand: ParsableCommand {
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
             detachAttachedTrackers: detach, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
         var printer = SessionEventPrinter(output: global.output)
-        let session = Session(kernel: backend.kernel, configuration: configuration, storage: provider,
+        let session = Session(driver: backend.driver, configuration: configuration, storage: provider,
                               logger: try global.logger("session")) { printer.print($0) }
         let childPID = Mutex<pid_t>(0)
         let signals = SignalStop(session.stopHandle) { childPID.withLock { $0 } }

@@ -30,13 +30,22 @@ struct SnapshotCreate: ParsableCommand {
     func run() throws {
         let backend = try Backend(global)
         let control = try backend.control()
-        let id = try performing(backend) { () throws(BlksnapError) in try control.createSnapshot() }
+        let capabilities = backend.driver.capabilities
+        // VAL-6.x fixes the devices at create (and starts tracking them there).
+        let paths = try devices.map { (device) throws(CommandFailure) in try backend.path(of: device) }
+        let creation = SnapshotCreation(devices: paths)
+        let id = try performing(backend) { () throws(BlksnapError) in try control.createSnapshot(creation) }
         var members: [Report.Member] = []
         do throws(CommandFailure) {
             for device in devices {
                 let blockDevice = try backend.blockDevice(device)
-                let attached = try performing(backend) { () throws(BlksnapError) in try attachIfNeeded(blockDevice) }
-                try performing(backend) { () throws(BlksnapError) in try blockDevice.addToSnapshot(id) }
+                var attached = false
+                if capabilities.tracksWithoutSnapshot {
+                    attached = try performing(backend) { () throws(BlksnapError) in try attachIfNeeded(blockDevice) }
+                }
+                if !capabilities.devicesFixedAtCreate {
+                    try performing(backend) { () throws(BlksnapError) in try blockDevice.addToSnapshot(id) }
+                }
                 members.append(Report.Member(device: blockDevice.path, attached: attached))
             }
         } catch {

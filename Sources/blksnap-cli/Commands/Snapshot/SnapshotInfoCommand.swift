@@ -38,7 +38,7 @@ struct SnapshotInfoCommand: ParsableCommand {
         if (try? outcome.get())?.imageName == nil, let number = try? blockDevice.deviceNumber() {
             let image = DeviceInventory.imageName(ofOriginal: number)
             if (try? backend.kernel.stat("/dev/" + image)) != nil,
-               let loss = ProtectionCheck(kernel: backend.kernel).check(originalPath: blockDevice.path, expectedImageName: image) {
+               let loss = ProtectionCheck(driver: backend.driver).check(originalPath: blockDevice.path, expectedImageName: image) {
                 try SafetyReport.exitIfLost([loss], backend)
             }
         }
@@ -58,7 +58,7 @@ struct SnapshotInfoCommand: ParsableCommand {
         }
         if info.isCorrupted { throw ExitStatus.corrupted.exitCode }
         if let image = info.imageName,
-           let loss = ProtectionCheck(kernel: backend.kernel).check(originalPath: blockDevice.path, expectedImageName: image) {
+           let loss = ProtectionCheck(driver: backend.driver).check(originalPath: blockDevice.path, expectedImageName: image) {
             try SafetyReport.exitIfLost([loss], backend)
         }
     }

@@ -26,6 +26,6 @@ struct SnapshotTake: ParsableCommand {
         // The images that appeared are this snapshot's: check that each is protected.
         let inventory = DeviceInventory.read(from: backend.kernel)
         let created = inventory.images.filter { !before.contains($0.number) }
-        try SafetyReport.exitIfLost(ProtectionCheck(kernel: backend.kernel).check(images: created, in: inventory), backend)
+        try SafetyReport.exitIfLost(ProtectionCheck(driver: backend.driver).check(images: created, in: inventory), backend)
     }
 }

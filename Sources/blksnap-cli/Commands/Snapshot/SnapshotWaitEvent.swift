@@ -66,7 +66,7 @@ struct SnapshotWaitEvent: ParsableCommand {
     /// images can be attributed to it.
     private func protectionLosses(_ control: Control, _ backend: Backend) -> [BlksnapError] {
         guard let (inventory, images) = SafetyReport.imagesOfOnlySnapshot(id, control: control) else { return [] }
-        return ProtectionCheck(kernel: backend.kernel).check(images: images, in: inventory)
+        return ProtectionCheck(driver: backend.driver).check(images: images, in: inventory)
     }
 }
 

@@ -47,7 +47,7 @@ struct SnapshotWatch: ParsableCommand {
             devices: [], stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 }, hz: backend.ticksPerSecond,
             allowSameDeviceStorage: allowSameDevice)
         var printer = SessionEventPrinter(output: global.output, snapshotID: id.description)
-        let session = Session(watching: id, kernel: backend.kernel, configuration: configuration, storage: provider,
+        let session = Session(watching: id, driver: backend.driver, configuration: configuration, storage: provider,
                               destroyOnStop: destroy, logger: try global.logger("session")) { printer.print($0) }
         let signals = SignalStop(session.stopHandle)
         defer { signals.cancel() }
