@@ -102,106 +102,23 @@ build_kernel() {
     log "kernel built in $((SECONDS - start)) s (HZ=$(cat "$cache/hz"))"
 }
 
-# Copies an ELF file's shared libraries and loader into the staging tree.
-copy_libraries() {
-    local file="$1" stage="$2" lib
-    for lib in $(ldd "$file" 2>/dev/null | grep -oE '/[^ ]+' | sort -u); do
-        [ -e "$stage$lib" ] && continue
-        mkdir -p "$stage$(dirname "$lib")"
-        cp -L "$lib" "$stage$lib"
-    done
+# The VM runner (initramfs, /init, QEMU, exit status, oops detection): scripts/lib/vm.sh.
+# shellcheck source=lib/vm.sh
+source "$root/scripts/lib/vm.sh"
+vm_option() {
+    case "$1" in
+        --patch) patch_file="$2" ;;
+        *) return 1 ;;
+    esac
 }
-
-run_vm() {
-    local adds=() params=() timeout=600 memory=2048 console=""
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --add) adds+=("$2"); shift 2 ;;
-            --param) params+=("blksnap.$2"); shift 2 ;;
-            --timeout) timeout="$2"; shift 2 ;;
-            --memory) memory="$2"; shift 2 ;;
-            --console) console="$2"; shift 2 ;;
-            --patch) patch_file="$2"; shift 2 ;;
-            --) shift; break ;;
-            -*) die "unknown option $1" ;;
-            *) break ;;
-        esac
-    done
-    [ $# -ge 1 ] || die "run: no script given"
-    local script="$1"; shift
-    [ -f "$script" ] || die "run: no script $script"
+vm_prepare() {
     build_kernel
-
-    local work
-    work=$(mktemp -d "${TMPDIR:-/tmp}/kernel-vm.XXXXXX")
-    trap 'rm -rf "$work"' RETURN
-    local stage="$work/root"
-    mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,proc,sys,dev,tmp,data,lane,etc,root}
-    cp /usr/bin/busybox "$stage/bin/busybox"
-    local applet
-    for applet in $(busybox --list-full); do
-        [ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
-    done
-    local entry host guest
-    for entry in "${adds[@]}"; do
-        host="${entry%%=*}"
-        if [ "$entry" != "$host" ]; then guest="${entry#*=}";
-        elif [ -x "$host" ]; then guest="/usr/local/bin/$(basename "$host")";
-        else guest="/data/$(basename "$host")"; fi
-        [ -e "$host" ] || die "--add: no file $host"
-        mkdir -p "$stage$(dirname "$guest")"
-        rm -f "$stage$guest"
-        cp -L "$host" "$stage$guest"
-        if head -c4 "$host" | grep -q $'\x7fELF'; then copy_libraries "$host" "$stage"; fi
-    done
-    cp "$script" "$stage/lane/script"
-    printf '%s\n' "$@" > "$stage/lane/args"
-    echo 'root:x:0:0:root:/root:/bin/sh' > "$stage/etc/passwd"
-    echo 'root:x:0:' > "$stage/etc/group"
-    cat > "$stage/init" <<'INIT'
-#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t tmpfs tmpfs /tmp
-export PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
-cd /tmp
-set --
-while IFS= read -r arg; do set -- "$@" "$arg"; done < /lane/args
-/bin/sh /lane/script "$@" > /dev/ttyS1 2>&1 < /dev/null
-echo "@@LANE-EXIT $?" > /dev/ttyS1
-sync
-reboot -f
-INIT
-    chmod +x "$stage/init"
-    mknod -m 600 "$stage/dev/console" c 5 1
-    (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$work/initrd.gz"
-
-    local out="$work/out" con="${console:-$work/console}"
-    : > "$out"
-    local status=0
-    timeout "$timeout" qemu-system-x86_64 -accel tcg -smp 1 -m "$memory" \
-        -kernel "$cache/bzImage" -initrd "$work/initrd.gz" \
-        -append "console=ttyS0 panic=-1 tsc=unstable loglevel=3 ${params[*]}" \
-        -nographic -no-reboot -nic none -vga none -fw_cfg name=etc/sercon-port,string=0 \
-        -serial "file:$con" -serial "file:$out" -monitor none \
-        </dev/null >/dev/null 2>"$work/qemu.err" || status=$?
-    tr -d '\r' < "$out" > "$out.clean"
-    local marker
-    marker=$(grep -a '^@@LANE-EXIT ' "$out.clean" | tail -1 | cut -d' ' -f2 || true)
-    grep -av '^@@LANE-EXIT ' "$out.clean" || true
-    if grep -aqE 'Oops|BUG:|Call Trace|Kernel panic' "$con"; then
-        echo "kernel-vm: the kernel logged an oops/BUG/panic:" >&2
-        tr -d '\r' < "$con" | grep -aA30 -E 'Oops|BUG:|Kernel panic' | head -60 >&2
-    fi
-    if [ -n "$marker" ]; then return "$marker"; fi
-    if [ "$status" -eq 124 ]; then echo "kernel-vm: QEMU ran out of time (${timeout} s)" >&2; return 124; fi
-    echo "kernel-vm: the guest ended before the script did (QEMU status $status)" >&2
-    tail -20 "$work/qemu.err" >&2 || true
-    tr -d '\r' < "$con" | tail -30 >&2
-    return 125
+    VM_KERNEL="$cache/bzImage"
+    local p words=()
+    for p in "${VM_PARAMS[@]}"; do words+=("blksnap.$p"); done
+    VM_APPEND="${words[*]}"
 }
+run_vm() { vm_run "$@"; }
 
 command="${1:-}"
 shift || true
