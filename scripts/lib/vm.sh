@@ -57,7 +57,7 @@ vm_run() {
 
     local work
     work=$(mktemp -d "${TMPDIR:-/tmp}/kernel-vm.XXXXXX")
-    trap 'rm -rf "$work"' RETURN
+    trap 'rm -rf "${work:-}"; trap - RETURN' RETURN
     local stage="$work/root"
     mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,proc,sys,dev,tmp,data,lane,etc,root}
     cp /usr/bin/busybox "$stage/bin/busybox"
