@@ -32,7 +32,7 @@ public enum ModuleDetection {
     ///
     /// - Parameters:
     ///   - kernel: where to look and whom to ask (the real kernel or a simulator).
-    ///   - override: the ABI to use instead of the one the nodes suggest.
+    ///   - requested: the ABI to use instead of the one the nodes suggest.
     /// - Throws: ``ModuleDetectionError``: no node (``ModuleDetectionError/Reason/noModule(lookedFor:)``),
     ///   none of the requested ABI's nodes, a VERSION answer of another ABI, or the
     ///   failed `open`/VERSION call.

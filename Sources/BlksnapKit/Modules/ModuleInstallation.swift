@@ -57,7 +57,9 @@ public struct ModuleInstallation: Hashable, Sendable, Encodable {
 
     /// Reads the installation facts under `root` (`/` on a real machine).
     ///
-    /// - Parameter kernelRelease: by default ``KernelRelease/current(root:)``.
+    /// - Parameters:
+    ///   - root: the directory the host's files are read under (`/` on a real machine).
+    ///   - kernelRelease: by default ``KernelRelease/current(root:)``.
     public static func read(root: String = "/", kernelRelease: String? = nil) -> ModuleInstallation {
         let files = HostFiles(root: root)
         let release = kernelRelease ?? KernelRelease.current(root: root)

@@ -1,0 +1,193 @@
+#!/bin/sh
+# End-to-end checks of blksnapctl on Veeam's field modules (VAL-7.0 or VAL-6.3.1 on Debian's
+# stock kernel): runs INSIDE the VM of scripts/veeam-vm.sh (module loaded with chunk_minimum_shift=16
+# and diff_storage_minimum=8192), with blksnapctl, jq and the NBD clients in the initramfs.
+#
+#   field-e2e-guest.sh ABI [SECTION...]      ABI: val7 | val6; default sections: all, in order
+#
+# Each check prints `ok NAME` or `FAIL NAME: why` (with the command's output under a FAIL);
+# the last line is `e2e: N passed, M failed`; exit 1 when any check failed. The same
+# checks as the v5 lane's e2e-guest.sh where the ABIs agree; the ABI's own behaviour
+# (devices fixed at create, CBT readable only while taken, its guards) where they differ.
+set -u
+abi=${1:?usage: field-e2e-guest.sh val7|val6 [SECTION...]}
+shift
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok $1"; }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL $1"
+    for f in /tmp/out /tmp/err; do [ -s "$f" ] && sed "s|^|    $(basename "$f"): |" "$f" | head -20; done
+}
+run() { "$@" > /tmp/out 2> /tmp/err; st=$?; }
+expect() {
+    name=$1 want=$2 text=${3:-}
+    if [ "$st" != "$want" ]; then bad "$name: exit $st, expected $want"; return 1; fi
+    if [ -n "$text" ] && ! grep -qF -- "$text" /tmp/err && ! grep -qF -- "$text" /tmp/out; then
+        bad "$name: output lacks '$text'"; return 1
+    fi
+    ok "$name"
+}
+json() {
+    if [ "$st" != 0 ]; then bad "$1: exit $st"; return 1; fi
+    if [ -s /tmp/out ] && jq -e "$2" /tmp/out > /dev/null 2>&1; then ok "$1 (json: $2)"; else bad "$1: json lacks $2"; fi
+}
+sum() { sha256sum "$1" | cut -d' ' -f1; }
+same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
+loop() { dev=$(losetup -f) && truncate -s "$2" "$1" && losetup "$dev" "$1" && echo "$dev"; }
+ctl=blksnapctl
+case $abi in
+    val7) version=7.0.0.0 abiname=VAL-7.0 image_glob='/dev/veeamblksnapimg_*' ;;
+    val6) version=1.0.0.0 abiname=VAL-6.x image_glob='/dev/veeamblksnapimg*' ;;
+    *) echo "field-e2e: unknown ABI $abi"; echo "e2e: 0 passed, 1 failed"; exit 1 ;;
+esac
+
+A=$(loop /tmp/a.img 64M)       # the session's original
+B=$(loop /tmp/b.img 32M)       # lifecycle, guards, backup, nbd
+S=$(loop /tmp/s.img 256M)      # difference storage
+[ -b "$A" ] && [ -b "$B" ] && [ -b "$S" ] || { echo "e2e: no loop devices"; echo "e2e: 0 passed, 1 failed"; exit 1; }
+echo "devices: A=$A B=$B storage=$S; module: $(cat /sys/module/veeamblksnap/version 2>/dev/null || echo '?')"
+dd if=/dev/urandom of="$A" bs=1M count=64 oflag=direct 2> /dev/null
+dd if=/dev/urandom of="$B" bs=1M count=32 oflag=direct 2> /dev/null
+
+# The snapshot of B with storage on S, taken; sets $id and $image.
+take_b() {
+    run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
+    run $ctl snapshot append-storage "$id" --device "$S" --range 0:65536; expect "$1: append-storage" 0
+    run $ctl snapshot take "$id"; expect "$1: take" 0
+    run $ctl --json snapshot info "$B"; image=$(jq -r .image /tmp/out)
+}
+
+section_version() {
+    run $ctl version; expect "version names $version" 0 "$version" && grep -qF "$abiname" /tmp/out \
+        && ok "version names the ABI" || bad "version lacks $abiname"
+    run $ctl --json version; json "version --json" ".version == \"$version\" and .abi == \"$abi\""
+}
+
+section_doctor() {
+    run $ctl doctor; expect "doctor: module usable" 0 "$abiname"
+    run $ctl --json doctor; json "doctor --json" ".usable == true and .module.abi == \"$abi\""
+    grep -q 'HZ\|hz' /tmp/out && ok "doctor reports the kernel HZ" || bad "doctor without HZ"
+}
+
+section_lifecycle() {
+    if [ "$abi" = val7 ]; then
+        run $ctl --json tracker attach "$B"; expect "tracker attach" 0
+        run $ctl --json cbt info "$B"; json "cbt info before any snapshot" '.changes_number == 0 and .block_count > 0'
+    fi
+    run $ctl --json snapshot create "$B"; json "snapshot create" '.id | test("-")'
+    id=$(jq -r .id /tmp/out)
+    run $ctl --json snapshot append-storage "$id" --device "$S" --range 0:65536; expect "append-storage" 0
+    run $ctl --json snapshot take "$id"; expect "snapshot take" 0
+    run $ctl --json snapshot list; json "snapshot list" "[.snapshots[] | select(. == \"$id\")] | length == 1"
+    run $ctl --json snapshot info "$B"; json "snapshot info names the image" '.image | test("veeamblksnapimg")'
+    image=$(jq -r .image /tmp/out)
+    [ -b "$image" ] && ok "image node $image exists" || bad "no image node $image"
+    before=$(sum "$B")
+    dd if=/dev/urandom of="$B" bs=64K count=16 seek=7 oflag=direct 2> /dev/null
+    same "$(sum "$image")" "$before" && ok "image keeps the original at take" || bad "image differs from the original at take"
+    run $ctl --json cbt read "$B" --since 0; json "cbt read while taken" '.changed_block_count >= 0'
+    run $ctl --json cbt mark-dirty "$B" --range 0:8 --range 4096:8; expect "cbt mark-dirty of two ranges" 0
+    # The creation event: VAL-7.0 range mode asks min(diff_storage_minimum, limit) with code 1;
+    # VAL-6.x asks diff_storage_minimum with code 0. Both decode to low_free_space.
+    run $ctl --json snapshot wait-event "$id" --timeout-ms 2000; json "wait-event returns the creation event" '.event == "low_free_space"'
+    run $ctl snapshot wait-event "$id" --timeout-ms 200; expect "wait-event with a timeout and no event" 75
+    run $ctl --json snapshot destroy "$id"; expect "snapshot destroy" 0
+    [ -e "$image" ] && bad "image node gone after destroy" || ok "image node gone after destroy"
+    if [ "$abi" = val7 ]; then
+        run $ctl --json cbt info "$B"; json "cbt info after a take" '.changes_number == 1'
+    else
+        run $ctl cbt read "$B" --since 0; expect "cbt read outside a taken snapshot names the ABI" 1 "VAL-6.x"
+    fi
+}
+
+section_guards() {
+    if [ "$abi" = val7 ]; then
+        take_b guards
+        run $ctl tracker detach "$B"; expect "guard: detach of a member refused" 1 "is in a taken snapshot"
+        run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
+    else
+        run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
+        run $ctl snapshot create "$A"; expect "guard: a second snapshot refused" 1 "destroy it first"
+        run $ctl tracker detach "$B"; expect "guard: removing a member before take refused" 1
+        run $ctl snapshot append-storage "$id" --device "$S" --range 3:65536; expect "guard: misaligned storage range refused" 1 "8 sectors"
+        run $ctl snapshot add "$id" "$A"; expect "snapshot add names the ABI and the alternative" 64 "at create"
+        run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
+        run $ctl snapshot create "$A" "$B"; expect "guard: multi-device snapshot refused (not one point in time)" 1 "one point in time"
+        run $ctl tracker attach "$B"; echo "tracker attach on VAL-6.x: exit $st"
+    fi
+}
+
+section_session() {
+    before=$(sum "$A")
+    run $ctl --json session "$A" --storage "$S" --step 8M -- \
+        sh -c 'dd if=/dev/urandom of='"$A"' bs=1M count=48 oflag=direct 2>/dev/null && sha256sum "$BLKSNAP_IMAGE_0" | cut -d" " -f1 > /tmp/image.sum'
+    cp /tmp/out /tmp/session.jsonl
+    expect "session with a 48 MiB writer" 0
+    appends=$(grep -c '"event":"appended"' /tmp/session.jsonl)
+    echo "session figures: $appends extensions, exit $st"
+    [ "$appends" -ge 2 ] && ok "session extended the storage $appends times" || bad "session extended the storage only $appends times"
+    same "$(cat /tmp/image.sum 2>/dev/null)" "$before" && ok "session image = the original before the session" || bad "session image checksum differs"
+    [ -z "$(ls $image_glob 2>/dev/null)" ] && ok "session left no image" || bad "session left an image"
+}
+
+section_backup() {
+    repo=/tmp/repo
+    before=$(sum "$B")
+    run $ctl backup create --json --quiet "$B" --repo "$repo" --storage "$S"
+    json "backup create: full" '.backups[0].backup.type == "full"'
+    full=$(jq -r '.backups[0].backup.id' /tmp/out)
+    dd if=/dev/urandom of="$B" bs=64K count=5 seek=100 oflag=direct 2> /dev/null
+    dd if=/dev/urandom of="$B" bs=1M count=1 seek=20 oflag=direct 2> /dev/null
+    after=$(sum "$B")
+    run $ctl backup create --json --quiet "$B" --repo "$repo" --storage "$S"
+    json "backup create: incremental" '.backups[0].backup.type == "incremental"'
+    inc=$(jq -r '.backups[0].backup.id' /tmp/out)
+    echo "backup figures: incremental read $(jq -r '.backups[0].backup.bytes_read' /tmp/out) bytes for $(jq -r '.backups[0].backup.changed_bytes' /tmp/out) changed"
+    run $ctl backup verify --repo "$repo"; expect "backup verify of the chain" 0
+    run $ctl backup restore --quiet "$full" --repo "$repo" --to /tmp/full.raw; expect "backup restore of the full" 0
+    same "$(sum /tmp/full.raw)" "$before" && ok "restored full = the device at its take" || bad "restored full differs"
+    run $ctl backup restore --quiet "$inc" --repo "$repo" --to /tmp/inc.raw; expect "backup restore of the incremental" 0
+    same "$(sum /tmp/inc.raw)" "$after" && ok "restored incremental = the device at its take" || bad "restored incremental differs"
+    rm -rf /tmp/full.raw /tmp/inc.raw "$repo"
+}
+
+section_nbd() {
+    take_b nbd
+    run $ctl --json cbt info "$B"; since=$(( $(jq -r .changes_number /tmp/out) - 1 ))
+    [ "$since" -lt 0 ] && since=0
+    before=$(sum "$image")
+    run $ctl --json cbt read "$B" --since "$since"
+    jq -c '[.changed_ranges[] | [.offset_sectors * 512, .count_sectors * 512]]' /tmp/out > /tmp/cbt.ranges
+    name=$(basename "$B"); sock=/tmp/nbd.sock
+    $ctl nbd serve --unix "$sock" --cbt-since "$since" "$B" > /tmp/nbd.out 2> /tmp/nbd.err &
+    server=$!
+    i=0; while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -S "$sock" ] && ok "nbd serve listens" || bad "nbd serve did not listen: $(head -c 300 /tmp/nbd.err)"
+    dd if=/dev/urandom of="$B" bs=1M count=4 seek=8 oflag=direct 2> /dev/null
+    uri="nbd+unix:///$name?socket=$sock"
+    if nbdcopy "$uri" /tmp/nbd-copy.img 2> /tmp/nbdcopy.err; then
+        same "$(sum /tmp/nbd-copy.img)" "$before" && ok "nbdcopy of the export = the image" || bad "nbdcopy checksum differs"
+    else
+        bad "nbdcopy failed: $(head -c 300 /tmp/nbdcopy.err)"
+    fi
+    rm -f /tmp/nbd-copy.img
+    if nbdinfo --json --map=qemu:dirty-bitmap:cbt "$uri" > /tmp/nbd.map 2> /tmp/nbdinfo.err; then
+        jq -c '[.[] | select(.type == 1) | [.offset, .length]]' /tmp/nbd.map > /tmp/nbd.ranges
+        [ "$(cat /tmp/nbd.ranges)" = "$(cat /tmp/cbt.ranges)" ] && ok "qemu:dirty-bitmap:cbt = cbt read --since $since" || bad "dirty bitmap $(cat /tmp/nbd.ranges) differs from cbt read $(cat /tmp/cbt.ranges)"
+    else
+        bad "nbdinfo --map failed: $(head -c 300 /tmp/nbdinfo.err)"
+    fi
+    kill -TERM $server; wait $server; st=$?
+    [ "$st" = 0 ] && ok "nbd serve exits 0 on SIGTERM" || bad "nbd serve exit $st on SIGTERM"
+    run $ctl snapshot destroy "$id"; expect "nbd: destroy" 0
+}
+
+sections=${*:-version doctor lifecycle guards session backup nbd}
+for s in $sections; do
+    echo "== $s"
+    "section_$s"
+done
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
