@@ -47,9 +47,11 @@ public enum KernelHZ {
 
     /// `gzip -dc FILE` (the system tool), or nil.
     static func gunzip(_ path: String) -> String? {
-        guard let tool = ["/usr/bin/gzip", "/bin/gzip"].first(where: { access($0, X_OK) == 0 }) else { return nil }
+        let tools: [String] = ["/usr/bin/gzip", "/bin/gzip"]
+        guard let tool = tools.first(where: { access($0, X_OK) == 0 }) else { return nil }
         var pipeEnds: [CInt] = [-1, -1]
-        guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else { return nil }
+        guard pipe(&pipeEnds) == 0 else { return nil }
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
