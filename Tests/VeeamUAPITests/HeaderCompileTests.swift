@@ -13,14 +13,17 @@ struct HeaderCompileTests {
             .deletingLastPathComponent()  // package root
     }
 
+    /// The VAL-6.3.1 header under test.
     static var v1Header: String {
         packageRoot.appendingPathComponent("Sources/CVeeamBlkSnapV1UAPI/include/CVeeamBlkSnapV1UAPI.h").path
     }
 
+    /// The VAL-7.0 header under test.
     static var v7Header: String {
         packageRoot.appendingPathComponent("Sources/CVeeamBlksnapUAPI/include/CVeeamBlksnapUAPI.h").path
     }
 
+    /// The v5 header, for the one-translation-unit clash check.
     static var v5Header: String {
         packageRoot.appendingPathComponent("Sources/CBlksnapUAPI/include/CBlksnapUAPI.h").path
     }
@@ -139,6 +142,7 @@ struct HeaderCompileTests {
         return nil
     }
 
+    /// A fresh directory under the temporary directory.
     static func scratchDirectory(_ prefix: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -146,6 +150,7 @@ struct HeaderCompileTests {
         return directory
     }
 
+    /// Runs a program, returning its exit status and its merged stdout/stderr.
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -15,8 +15,11 @@ enum IoctlEncoding {
         (request >> 30 & 0x3, request >> 8 & 0xff, request & 0xff, request >> 16 & 0x3fff)
     }
 
+    /// _IOW: the caller writes, the kernel reads.
     static let write: UInt = 1
+    /// _IOR: the kernel writes, the caller reads.
     static let read: UInt = 2
+    /// _IOWR: both.
     static let readWrite: UInt = 3
 }
 
