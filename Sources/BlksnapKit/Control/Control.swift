@@ -1,3 +1,4 @@
+import Synchronization
 import SystemPackage
 
 /// The blksnap control device: version, snapshot lifecycle, difference storage and
@@ -18,6 +19,8 @@ public final class Control: Sendable {
     /// The path that was opened.
     public var path: String { driver.controlPath }
 
+    private let isClosed = Atomic<Bool>(false)
+
     /// Opens v5's control device.
     ///
     /// A missing node (`ENOENT`, `ENXIO`, `ENODEV`) means the blksnap module is not
@@ -32,10 +35,20 @@ public final class Control: Sendable {
         try driver.openControl()
     }
 
-    /// Closes the control device (and the driver's other nodes). Further calls fail with
-    /// `EBADF`; closing twice does nothing.
+    /// Closes the control device (and the driver's other nodes). Further calls on this
+    /// value fail with `EBADF`; closing twice does nothing. A new ``Control`` or
+    /// ``BlockDevice`` on the same driver opens the nodes again.
     public func close() throws(BlksnapError) {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try driver.closeControl()
+    }
+
+    /// `EBADF` once ``close()`` was called.
+    private func checkOpen(_ operation: BlksnapOperation, snapshotID: SnapshotID? = nil) throws(BlksnapError) {
+        if isClosed.load(ordering: .acquiring) {
+            throw .invalidRequest(operation, "\(path) was already closed", errno: .badFileDescriptor,
+                                  devicePath: path, snapshotID: snapshotID)
+        }
     }
 
     // MARK: - Requests
@@ -44,7 +57,8 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_VERSION`.
     public func version() throws(BlksnapError) -> Version {
-        try driver.version()
+        try checkOpen(.version)
+        return try driver.version()
     }
 
     /// Creates an empty snapshot and returns its id (v5's CREATE; on the other ABIs a
@@ -55,7 +69,8 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_CREATE`.
     public func createSnapshot() throws(BlksnapError) -> SnapshotID {
-        try driver.createSnapshot(SnapshotCreation())
+        try checkOpen(.createSnapshot)
+        return try driver.createSnapshot(SnapshotCreation())
     }
 
     /// Creates a snapshot with what the module's ABI takes at create: the devices
@@ -63,7 +78,8 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_CREATE`.
     public func createSnapshot(_ creation: SnapshotCreation) throws(BlksnapError) -> SnapshotID {
-        try driver.createSnapshot(creation)
+        try checkOpen(.createSnapshot)
+        return try driver.createSnapshot(creation)
     }
 
     /// Destroys a snapshot: its images disappear, its difference storage is released.
@@ -73,6 +89,7 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_DESTROY`.
     public func destroySnapshot(_ id: SnapshotID) throws(BlksnapError) {
+        try checkOpen(.destroySnapshot, snapshotID: id)
         try driver.destroySnapshot(id)
     }
 
@@ -85,6 +102,7 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE`.
     public func appendStorage(_ id: SnapshotID, devicePath: String, ranges: [SectorRange]) throws(BlksnapError) {
+        try checkOpen(.appendStorage, snapshotID: id)
         try driver.appendStorage(id, devicePath: devicePath, ranges: ranges)
     }
 
@@ -95,6 +113,7 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_TAKE`.
     public func takeSnapshot(_ id: SnapshotID) throws(BlksnapError) {
+        try checkOpen(.takeSnapshot, snapshotID: id)
         try driver.takeSnapshot(id)
     }
 
@@ -107,7 +126,8 @@ public final class Control: Sendable {
     ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_COLLECT`.
     public func collectSnapshots(attempts: Int = 8) throws(BlksnapError) -> [SnapshotID] {
-        try driver.collectSnapshots(attempts: attempts)
+        try checkOpen(.collectSnapshots)
+        return try driver.collectSnapshots(attempts: attempts)
     }
 
     /// The largest `timeout_ms` one WAIT_EVENT may carry: 2^31 − 1 ticks.
@@ -192,6 +212,7 @@ public final class Control: Sendable {
 
     /// One WAIT_EVENT with `timeoutTicks` ≤ ``maximumTimeoutTicks``.
     private func singleWait(_ id: SnapshotID, timeoutTicks: UInt32) throws(BlksnapError) -> SnapshotEvent? {
-        try driver.waitEventOnce(id, timeoutTicks: timeoutTicks)
+        try checkOpen(.waitEvent, snapshotID: id)
+        return try driver.waitEventOnce(id, timeoutTicks: timeoutTicks)
     }
 }

@@ -1,13 +1,14 @@
 import Synchronization
 import SystemPackage
 
-/// A module node (a control or filter device) a driver opens on first use and closes
-/// once: after ``close()`` every request fails with `EBADF`, as a closed descriptor would.
+/// A module node (a control or filter device) a driver opens on first use. ``close()``
+/// closes the descriptor; the next request opens the node again (the driver is shared by
+/// every ``Control`` and ``BlockDevice`` made with it, and one of them closing must not
+/// disable the others).
 package final class LazyNode: Sendable {
     private enum State {
         case notOpened
         case open(OpenDescriptor)
-        case closed
     }
 
     /// The kernel the node belongs to.
@@ -26,20 +27,17 @@ package final class LazyNode: Sendable {
         self.openOperation = openOperation
     }
 
-    /// Opens the node if it is not open yet (a closed node stays closed).
+    /// Opens the node if it is not open.
     package func open() throws(BlksnapError) {
         _ = try descriptor(for: openOperation)
     }
 
-    /// The open descriptor, opening the node on first use; `EBADF` once closed.
+    /// The open descriptor, opening the node when it is not open.
     package func descriptor(for operation: BlksnapOperation, snapshotID: SnapshotID? = nil) throws(BlksnapError) -> CInt {
         let result = state.withLock { state -> Result<OpenDescriptor, BlksnapError> in
             switch state {
             case .open(let descriptor):
                 return .success(descriptor)
-            case .closed:
-                return .failure(.invalidRequest(operation, "\(path) was already closed", errno: .badFileDescriptor,
-                                                devicePath: path, snapshotID: snapshotID))
             case .notOpened:
                 do throws(BlksnapError) {
                     let descriptor = try OpenDescriptor(kernel: kernel, path: path, flags: flags, operation: openOperation)
@@ -53,10 +51,10 @@ package final class LazyNode: Sendable {
         return try result.get().descriptor(for: operation, snapshotID: snapshotID)
     }
 
-    /// Closes the node; further requests fail with `EBADF`. Closing twice does nothing.
+    /// Closes the node's descriptor, if open; the next request opens it again.
     package func close() throws(BlksnapError) {
         let previous = state.withLock { state -> State in
-            defer { state = .closed }
+            defer { state = .notOpened }
             return state
         }
         if case .open(let descriptor) = previous { try descriptor.close() }
