@@ -192,7 +192,8 @@ let package = Package(
         .testTarget(
             name: "BlksnapKitTests",
             dependencies: [
-                "BlksnapKit", "BlksnapServiceLifecycle", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
+                "BlksnapKit", "BlksnapDrivers", "BlksnapVAL6", "BlksnapVAL7", "BlksnapServiceLifecycle", "BlksnapSimulator",
+                "SimKernel", "CBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

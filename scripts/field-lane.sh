@@ -51,12 +51,7 @@ for module in "${modules[@]}"; do
     t0=$SECONDS
     log "booting the stock kernel with $module: end-to-end checks"
     st=0
-    # VAL-7.0's range mode never stores past what it requested (field spec 2.7.3): a writer
-    # must not outrun the session by more than diff_storage_minimum / 2, appended headroom
-    # or not, so its lane runs with a 16 MiB minimum (VAL-6.x, like v5, uses what was appended).
-    minimum=8192
-    [ "$module" = val7 ] && minimum=32768
-    scripts/veeam-vm.sh run --module "$module" --param chunk_minimum_shift=16 --param diff_storage_minimum=$minimum --timeout 1500 \
+    scripts/veeam-vm.sh run --module "$module" --param chunk_minimum_shift=16 --param diff_storage_minimum=8192 --timeout 1500 \
         --add "$out/blksnapctl" "${tools[@]}" --console "$out/$module-console.log" \
         scripts/lane/field-e2e-guest.sh "$module" "${sections[@]}" >"$out/$module.txt" 2>&1 || st=$?
     grep -E '^(ok|FAIL|e2e:|== |devices:|session figures|backup figures|tracker attach on)' "$out/$module.txt" | sed "s/^/$module: /"

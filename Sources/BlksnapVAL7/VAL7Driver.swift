@@ -12,7 +12,8 @@ import SystemPackage
 /// by path.
 ///
 /// Differences from v5 handled here: the event codes are swapped (corrupted 0, low free
-/// space 1); storage is chosen at create (sector ranges with a limit, or a file,
+/// space 1); a low-space event raises the kernel's requested total by twice its payload,
+/// and is reported with that increase (``actualRequest(_:)``); storage is chosen at create (sector ranges with a limit, or a file,
 /// directory or block device the kernel grows); mark-dirty applies every range of a
 /// request. Guards: the device that holds a snapshot's storage is never added to it
 /// (VAL-7.0 answers 0 and ignores it for file and block-device storage, and makes it an
@@ -191,16 +192,30 @@ public final class VAL7Driver: BlksnapDriver {
         case .success:
             let code = event.pointee.code
             let time = event.pointee.time_label
-            return withUnsafeBytes(of: &event.pointee.data) { data in
+            let decoded = withUnsafeBytes(of: &event.pointee.data) { data in
                 SnapshotEvent(code: code, data: data, timeLabelNanoseconds: time,
                               lowFreeSpaceCode: veeamblksnap_event_code_low_free_space.rawValue,
                               corruptedCode: veeamblksnap_event_code_corrupted.rawValue)
             }
+            return Self.actualRequest(decoded)
         case .failure(let error) where error == .noSuchFileOrDirectory:
             return nil
         case .failure(let error):
             throw BlksnapError(.val7, operation: .waitEvent, errno: error, snapshotID: id)
         }
+    }
+
+    /// A `low_free_space` event with the increase of the kernel's requested total, which
+    /// is twice the payload: in range mode `diff_storage_calculate_requested` adds the
+    /// portion to `requested` and `diff_storage_event_low` adds it again before queueing
+    /// the event (`VAL-7.0:module/diff_storage.c`). The kernel re-arms its warning only
+    /// when the appended capacity reaches that total, and stores up to it, so a caller
+    /// that appended the payload alone would never be warned again and overflow at twice
+    /// what it appended (seen on the real module: one event, then `ENOSPC`).
+    static func actualRequest(_ event: SnapshotEvent) -> SnapshotEvent {
+        guard case .lowFreeSpace(let sectors, let time) = event else { return event }
+        let (doubled, overflow) = sectors.multipliedReportingOverflow(by: 2)
+        return .lowFreeSpace(requestedSectors: overflow ? .max : doubled, timeLabelNanoseconds: time)
     }
 
     // MARK: - /dev/bdevfilter
