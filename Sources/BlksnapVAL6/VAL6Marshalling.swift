@@ -49,19 +49,15 @@ extension BlksnapError {
     /// its description names VAL-6.x's request (`IOCTL_BLK_SNAP_…`).
     static func val6Guarded(_ hazard: SafetyHazard, _ operation: BlksnapOperation, _ message: String, errno: Errno,
                             devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
-        var error = BlksnapError.guarded(hazard, operation, message, errno: errno, devicePath: devicePath,
-                                         snapshotID: snapshotID)
-        error.abi = .val6
-        return error
+        BlksnapError.guarded(hazard, operation, message, errno: errno, devicePath: devicePath,
+                             snapshotID: snapshotID).withABI(.val6)
     }
 
     /// ``BlksnapError/invalidRequest(_:_:errno:devicePath:snapshotID:)`` of a VAL-6.x
     /// request: its description names VAL-6.x's request (`IOCTL_BLK_SNAP_…`).
     static func val6InvalidRequest(_ operation: BlksnapOperation, _ message: String, errno: Errno = .invalidArgument,
                                    devicePath: String? = nil, snapshotID: SnapshotID? = nil) -> BlksnapError {
-        var error = BlksnapError.invalidRequest(operation, message, errno: errno, devicePath: devicePath,
-                                                snapshotID: snapshotID)
-        error.abi = .val6
-        return error
+        BlksnapError.invalidRequest(operation, message, errno: errno, devicePath: devicePath,
+                                    snapshotID: snapshotID).withABI(.val6)
     }
 }

@@ -79,17 +79,17 @@ public final class VAL7Driver: BlksnapDriver {
         switch creation.storage {
         case .sectorRanges(let limit):
             if limit == 0 {
-                throw .invalidRequest(.createSnapshot, "a storage limit of 0 sectors makes VAL-7.0 overflow at the first copy-on-write")
+                throw BlksnapError.invalidRequest(.createSnapshot, "a storage limit of 0 sectors makes VAL-7.0 overflow at the first copy-on-write").withABI(.val7)
             }
             argument.diff_storage_limit_sect = limit ?? UInt64.max
             argument.diff_storage_filename = 0
             return try create(&argument, storageDevices: [])
         case .kernelGrown(let path, let limit):
             guard !path.isEmpty, !path.utf8.contains(0) else {
-                throw .invalidRequest(.createSnapshot, "the storage path is empty or contains a NUL byte", devicePath: path)
+                throw BlksnapError.invalidRequest(.createSnapshot, "the storage path is empty or contains a NUL byte", devicePath: path).withABI(.val7)
             }
             guard limit > 0 else {
-                throw .invalidRequest(.createSnapshot, "kernel-grown storage needs a limit above 0 sectors", devicePath: path)
+                throw BlksnapError.invalidRequest(.createSnapshot, "kernel-grown storage needs a limit above 0 sectors", devicePath: path).withABI(.val7)
             }
             let before = hostFileSize(path)
             var bytes = Array(path.utf8CString)
@@ -118,11 +118,11 @@ public final class VAL7Driver: BlksnapDriver {
     /// looks the id up).
     public func appendStorage(_ id: SnapshotID, devicePath: String, ranges: [SectorRange]) throws(BlksnapError) {
         guard !devicePath.isEmpty, !devicePath.utf8.contains(0) else {
-            throw .invalidRequest(.appendStorage, "the storage device path is empty or contains a NUL byte",
-                                  devicePath: devicePath, snapshotID: id)
+            throw BlksnapError.invalidRequest(.appendStorage, "the storage device path is empty or contains a NUL byte",
+                                  devicePath: devicePath, snapshotID: id).withABI(.val7)
         }
         guard let count = UInt32(exactly: ranges.count) else {
-            throw .invalidRequest(.appendStorage, "the range list is too long", devicePath: devicePath, snapshotID: id)
+            throw BlksnapError.invalidRequest(.appendStorage, "the range list is too long", devicePath: devicePath, snapshotID: id).withABI(.val7)
         }
         var path = Array(devicePath.utf8CString)
         var sectors = ranges.map { blksnap_sectors(offset: $0.offsetSectors, count: $0.countSectors) }
@@ -287,11 +287,11 @@ public final class VAL7Driver: BlksnapDriver {
     /// its own storage).
     public func addToSnapshot(_ device: BlockDevice, _ id: SnapshotID) throws(BlksnapError) {
         if let number = try? device.deviceNumber(), storageDevices.withLock({ $0[id]?.contains(number) ?? false }) {
-            throw .guarded(.storageDeviceAdded, .addToSnapshot,
+            throw BlksnapError.guarded(.storageDeviceAdded, .addToSnapshot,
                            "\(device.path) holds the difference storage of \(id): VAL-7.0 would accept it and either "
                            + "ignore it (file or block-device storage: no image, no protection) or copy-on-write "
                            + "its own storage (range storage); keep the storage on a device that is not snapshotted",
-                           errno: .resourceBusy, devicePath: device.path, snapshotID: id)
+                           errno: .resourceBusy, devicePath: device.path, snapshotID: id).withABI(.val7)
         }
         var add = blksnap_snapshotadd(id: blksnap_uuid(id))
         try filterControl(device, .addToSnapshot, BLKFILTER_CTL_BLKSNAP_SNAPSHOTADD, option: &add, snapshotID: id)
@@ -350,7 +350,7 @@ public final class VAL7Driver: BlksnapDriver {
 
     private func withPath(_ path: String, _ body: (UInt64) throws(BlksnapError) -> Void) throws(BlksnapError) {
         guard !path.isEmpty, !path.utf8.contains(0) else {
-            throw .invalidRequest(.attachFilter, "the device path is empty or contains a NUL byte", devicePath: path)
+            throw BlksnapError.invalidRequest(.attachFilter, "the device path is empty or contains a NUL byte", devicePath: path).withABI(.val7)
         }
         var bytes = Array(path.utf8CString)
         try bytes.withUnsafeMutableBufferPointer { buffer throws(BlksnapError) in

@@ -42,6 +42,13 @@ public struct BlksnapError: Error, Hashable, Sendable, CustomStringConvertible {
         self.abi = abi == .v5 ? nil : abi
     }
 
+    /// This error as one of a module of `abi` (its request names appear in the description).
+    public func withABI(_ abi: BlksnapABI) -> BlksnapError {
+        var error = self
+        error.abi = abi == .v5 ? nil : abi
+        return error
+    }
+
     /// A request the module's user API cannot express: `EOPNOTSUPP`, category
     /// ``BlksnapErrorCategory/usage``; the message names the ABI and says what to do instead.
     public static func unsupported(_ abi: BlksnapABI, _ operation: BlksnapOperation, _ alternative: String,

@@ -54,10 +54,15 @@ public struct DeviceInventory: Sendable {
         imageNamePrefix + number.description
     }
 
-    /// The original's number encoded in an image name (`blksnap-image_8:16` → 8:16).
+    /// The image name prefixes that encode the original's number: v5's `blksnap-image_`
+    /// and VAL-7.0's `veeamblksnapimg_` (VAL-6.x numbers its images instead).
+    public static let originalEncodingImagePrefixes = [imageNamePrefix, "veeamblksnapimg_"]
+
+    /// The original's number encoded in an image name (`blksnap-image_8:16` or
+    /// `veeamblksnapimg_8:16` → 8:16).
     public static func imageOriginal(ofName name: String) -> DeviceNumber? {
-        guard name.hasPrefix(imageNamePrefix) else { return nil }
-        return DeviceNumber(parsing: name.dropFirst(imageNamePrefix.count))
+        guard let prefix = originalEncodingImagePrefixes.first(where: { name.hasPrefix($0) }) else { return nil }
+        return DeviceNumber(parsing: name.dropFirst(prefix.count))
     }
 
     /// The devices of `kernel`'s namespace (``KernelInterface/deviceInventory()``), or

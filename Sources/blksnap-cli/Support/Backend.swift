@@ -155,9 +155,12 @@ struct Backend {
                 message += ": is 'blksnapctl sim serve' running on \(simSocket)?"
             } else if error.operation == .openControl {
                 message += " — use the simulator: start 'blksnapctl sim serve --root DIR' and pass --sim DIR/blksnapctl.sock"
-                    + " (or set BLKSNAPCTL_SIM), or run 'blksnapctl demo'; or load the module with 'modprobe blksnap'"
+                    + " (or set BLKSNAPCTL_SIM), or run 'blksnapctl demo'; or load the module:"
+                    + " 'modprobe bdevfilter && modprobe veeamblksnap' (Veeam's VAL-7.0/VAL-6.x) or 'modprobe blksnap' (v5);"
+                    + " 'blksnapctl doctor' says what is missing"
             } else {
-                message += ": load the module (modprobe blksnap) or use the simulator with --sim SOCKET"
+                message += ": load the module ('modprobe bdevfilter && modprobe veeamblksnap' for Veeam's, 'modprobe blksnap'"
+                    + " for v5; 'blksnapctl doctor' says what is missing) or use the simulator with --sim SOCKET"
             }
         }
         return CommandFailure(message, status: status)

@@ -222,7 +222,8 @@ public final class V5Driver: BlksnapDriver {
 
     /// `blksnap-image_MAJ:MIN` names the original `MAJ:MIN` (§1.1).
     public func imageOriginal(ofNodeName name: String) -> ImageNodeName? {
-        DeviceInventory.imageOriginal(ofName: name).map { ImageNodeName(original: $0) }
+        guard name.hasPrefix(DeviceInventory.imageNamePrefix) else { return nil }
+        return ImageNodeName(original: DeviceNumber(parsing: name.dropFirst(DeviceInventory.imageNamePrefix.count)))
     }
 
     // MARK: - Plumbing
