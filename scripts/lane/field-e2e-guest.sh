@@ -184,7 +184,35 @@ section_nbd() {
     run $ctl snapshot destroy "$id"; expect "nbd: destroy" 0
 }
 
-sections=${*:-version doctor lifecycle guards session backup nbd}
+section_kernel_storage() {
+    if [ "$abi" = val6 ]; then
+        run $ctl session "$A" --storage kernel:/tmp --limit 64M -- true
+        expect "kernel-grown storage refused on VAL-6.x (usage)" 64 "does not grow storage itself"
+        return
+    fi
+    # A directory on tmpfs: the kernel makes an O_TMPFILE there and grows it itself
+    # (field spec 2.7.2); no low_free_space event comes, so the session appends nothing.
+    mkdir -p /tmp/kstore
+    before=$(sum "$A")
+    run $ctl --json session "$A" --storage kernel:/tmp/kstore --limit 128M -- \
+        sh -c 'dd if=/dev/urandom of='"$A"' bs=1M count=32 oflag=direct 2>/dev/null && sha256sum "$BLKSNAP_IMAGE_0" | cut -d" " -f1 > /tmp/image.sum'
+    expect "session with kernel-grown storage in a directory (tmpfs)" 0
+    same "$(cat /tmp/image.sum 2>/dev/null)" "$before" && ok "kernel-grown (directory) image = the original" || bad "kernel-grown (directory) image differs"
+    grep -q '"event":"appended"' /tmp/out && bad "the session appended to kernel-grown storage" || ok "nothing appended to kernel-grown storage"
+    # A whole block device the kernel opens exclusively (from sector 4096, 2.7.1).
+    before=$(sum "$A")
+    run $ctl session "$A" --storage "kernel:$S" --limit 200M -- \
+        sh -c 'dd if=/dev/urandom of='"$A"' bs=1M count=16 oflag=direct 2>/dev/null && sha256sum "$BLKSNAP_IMAGE_0" | cut -d" " -f1 > /tmp/image.sum'
+    expect "session with a kernel-grown block device" 0
+    same "$(cat /tmp/image.sum 2>/dev/null)" "$before" && ok "kernel-grown (block device) image = the original" || bad "kernel-grown (block device) image differs"
+    # Guard (2.3, 6 #10): the device holding the storage is never made a member.
+    run $ctl session "$S" --storage "kernel:$S" --limit 64M -- true
+    expect "guard: the storage's own device refused as a member" 1 "holds the difference storage"
+    run $ctl session "$A" --storage kernel:/tmp/kstore -- true
+    expect "kernel-grown storage without --limit refused" 64 "needs --limit"
+}
+
+sections=${*:-version doctor lifecycle guards session kernel_storage backup nbd}
 for s in $sections; do
     echo "== $s"
     "section_$s"

@@ -232,10 +232,10 @@ public final class Session {
                 throw SessionError(.open, error)
             }
         }
+        let creation = SnapshotCreation(devices: configuration.devices, storage: try storageChoice())
         let id: SnapshotID
         do {
-            id = try control.createSnapshot(SnapshotCreation(devices: configuration.devices,
-                                                             storage: .sectorRanges(limitSectors: configuration.limitSectors)))
+            id = try control.createSnapshot(creation)
         } catch {
             throw SessionError(.create, error)
         }
@@ -266,9 +266,11 @@ public final class Session {
                 throw SessionError(.add, error)
             }
         }
-        try extendStorage(lastRequestSectors: requestedSectors, isFirstPortion: true)
-        guard capacitySectors > 0 else {
-            throw SessionError(.storage, errno: .noSpace, "the storage provider gave no storage at all")
+        if storage.kernelGrownPath == nil {
+            try extendStorage(lastRequestSectors: requestedSectors, isFirstPortion: true)
+            guard capacitySectors > 0 else {
+                throw SessionError(.storage, errno: .noSpace, "the storage provider gave no storage at all")
+            }
         }
         do {
             try control.takeSnapshot(id)
@@ -299,6 +301,22 @@ public final class Session {
     }
 
     // MARK: - Storage
+
+    /// The storage the snapshot is created with: kernel-grown when the provider says so
+    /// (the ABI must offer it, and a limit is required), else ranges appended on events.
+    private func storageChoice() throws(SessionError) -> SnapshotCreation.Storage {
+        guard let path = storage.kernelGrownPath else { return .sectorRanges(limitSectors: configuration.limitSectors) }
+        guard driver.capabilities.storageForms.contains(.kernelGrownFile) else {
+            throw SessionError(.storage, BlksnapError.unsupported(
+                driver.abi, .createSnapshot, "the module does not grow storage itself (\(path)): give sector ranges of a block device",
+                devicePath: path))
+        }
+        guard let limit = configuration.limitSectors, limit > 0 else {
+            throw SessionError(.storage, errno: .invalidArgument,
+                               "storage the kernel grows (\(path)) needs a limit: the kernel fills it up to that many sectors")
+        }
+        return .kernelGrown(path: path, limitSectors: limit)
+    }
 
     /// Grows the storage after a request of `lastRequestSectors` (the first portion: the
     /// creation event's request).

@@ -23,4 +23,13 @@ public protocol DifferenceStorageProvider: AnyObject {
 
     /// Sectors still available (nil when unbounded or unknown).
     var remainingSectors: UInt64? { get }
+
+    /// The file, directory or block device the module grows itself, for providers that
+    /// hand out no portions (``KernelGrownStorage``); nil for range providers.
+    var kernelGrownPath: String? { get }
+}
+
+extension DifferenceStorageProvider {
+    /// Range providers hand out portions: nil.
+    public var kernelGrownPath: String? { nil }
 }

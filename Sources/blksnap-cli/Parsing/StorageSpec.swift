@@ -5,18 +5,23 @@ import BlksnapKit
 /// - `DEVICE:SECTOR:COUNT[,SECTOR:COUNT|,DEVICE:SECTOR:COUNT…]`: those ranges of one
 ///   storage device (512-byte sectors);
 /// - `DEVICE` (a block device path): the whole device;
-/// - `dir:PATH`: preallocated files in directory PATH (real kernel only).
+/// - `dir:PATH`: preallocated files in directory PATH (real kernel only);
+/// - `kernel:PATH`: a file, directory or block device the module grows itself up to
+///   `--limit` (VAL-7.0 only).
 enum StorageSpec: Equatable, Sendable, CustomStringConvertible {
     /// Ranges of one device (nil ranges: the whole device).
     case device(path: String, ranges: [SectorRange]?)
     /// Files in a directory.
     case directory(String)
+    /// Storage the module grows itself (VAL-7.0).
+    case kernelGrown(String)
 
     var description: String {
         switch self {
         case .device(let path, nil): path
         case .device(let path, let ranges?): ranges.map { "\(path):\($0)" }.joined(separator: ",")
         case .directory(let path): "dir:\(path)"
+        case .kernelGrown(let path): "kernel:\(path)"
         }
     }
 
@@ -32,8 +37,15 @@ enum StorageSpec: Equatable, Sendable, CustomStringConvertible {
             guard !path.isEmpty else { throw ArgumentValueError("storage 'dir:' needs a directory path after 'dir:'") }
             return .directory(path)
         }
+        if scalars.starts(with: "kernel:".unicodeScalars) {
+            let path = String(scalars.dropFirst(7))
+            guard !path.isEmpty else {
+                throw ArgumentValueError("storage 'kernel:' needs a file, directory or block device path after 'kernel:'")
+            }
+            return .kernelGrown(path)
+        }
         guard !text.isEmpty else {
-            throw ArgumentValueError("storage '' is empty: give DEVICE:SECTOR:COUNT[,…], a block device, or dir:PATH")
+            throw ArgumentValueError("storage '' is empty: give DEVICE:SECTOR:COUNT[,…], a block device, dir:PATH or kernel:PATH")
         }
         var device: String?
         var ranges: [SectorRange] = []

@@ -17,6 +17,17 @@ extension StorageSpec {
                         status: .usage)
                 }
                 return try FileStorageProvider(directory: path, snapshottedDevices: devices, limitBytes: limitBytes, logger: logger)
+            case .kernelGrown(let path):
+                guard backend.driver.capabilities.storageForms.contains(.kernelGrownFile) else {
+                    throw CommandFailure(
+                        "--storage kernel:\(path): the \(backend.driver.abi.displayName) module does not grow storage itself (VAL-7.0 does); give a block device or ranges of one (EOPNOTSUPP)",
+                        status: .usage)
+                }
+                guard limitBytes != nil else {
+                    throw CommandFailure("--storage kernel:\(path) needs --limit SIZE: the kernel grows the storage up to it (EINVAL)",
+                                         status: .usage)
+                }
+                return KernelGrownStorage(path: path)
             }
         } catch let error as StorageError {
             throw CommandFailure("--storage \(self): \(error)", status: error.kind == .systemCall ? .failure : .usage)

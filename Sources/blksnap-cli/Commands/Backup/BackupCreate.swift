@@ -31,7 +31,7 @@ struct BackupCreate: ParsableCommand {
               transform: ArgumentTransforms.device)
     var devices: [DeviceArgument] = []
 
-    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, or dir:PATH.",
+    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, dir:PATH, or kernel:PATH (VAL-7.0 grows it up to --limit).",
                                             valueName: "spec"),
             transform: StorageSpecTransform.storage)
     var storage: StorageSpec

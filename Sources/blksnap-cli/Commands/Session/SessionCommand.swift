@@ -29,8 +29,10 @@ struct SessionCommand: ParsableCommand {
             device was corrupted). Trackers the session attached stay attached unless \
             --detach (detaching discards their CBT). \
             --storage: DEVICE:SECTOR:COUNT[,SECTOR:COUNT...] (ranges of a storage device), a \
-            block device (all of it), or dir:PATH (preallocated files on a filesystem that is \
-            not on a snapshotted device; real kernel only). Events print as lines, or JSON \
+            block device (all of it), dir:PATH (preallocated files on a filesystem that is \
+            not on a snapshotted device; real kernel only), or kernel:PATH (a file, directory or \
+            block device the VAL-7.0 module grows itself up to --limit, which is then required). \
+            Events print as lines, or JSON \
             Lines with --json.
             """)
 
@@ -43,7 +45,7 @@ struct SessionCommand: ParsableCommand {
                                  valueName: "device"))
     var positionals: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, or dir:PATH.",
+    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, dir:PATH, or kernel:PATH (VAL-7.0 grows it up to --limit).",
                                             valueName: "spec"),
             transform: StorageSpecTransform.storage)
     var storage: StorageSpec

@@ -21,7 +21,7 @@ struct SnapshotWatch: ParsableCommand {
     @Argument(help: "Snapshot id (UUID).", transform: ArgumentTransforms.snapshotID)
     var id: SnapshotID
 
-    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, or dir:PATH.",
+    @Option(name: .long, help: ArgumentHelp("Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, dir:PATH, or kernel:PATH (VAL-7.0 grows it up to --limit).",
                                             valueName: "spec"),
             transform: StorageSpecTransform.storage)
     var storage: StorageSpec
