@@ -392,12 +392,15 @@ struct ControlTests {
 /// ``ImageWriteGuard``: pieces of an image write never cross a 4 KiB boundary (§12.1 item 9).
 @Suite("Image write guard")
 struct ImageWriteGuardTests {
-    @Test("Image paths are recognised by the v5 image name")
+    @Test("Image paths are recognised by every ABI's image name")
     func recognises() {
         #expect(ImageWriteGuard.isImage(path: "/dev/blksnap-image_8:16"))
         #expect(ImageWriteGuard.isImage(path: "blksnap-image_240:0"))
+        #expect(ImageWriteGuard.isImage(path: "/dev/veeamblksnapimg_7:0"))
+        #expect(ImageWriteGuard.isImage(path: "/dev/veeamblksnapimg0"))
         #expect(!ImageWriteGuard.isImage(path: "/dev/sda"))
         #expect(!ImageWriteGuard.isImage(path: "/dev/blksnap-control"))
+        #expect(!ImageWriteGuard.isImage(path: "/dev/veeamblksnap"))
     }
 
     @Test("Pieces end at the next 4 KiB boundary and cover the whole write")

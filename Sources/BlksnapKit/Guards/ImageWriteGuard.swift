@@ -17,10 +17,16 @@ public enum ImageWriteGuard {
     /// No piece crosses a multiple of this many bytes (one page).
     public static let pieceBoundaryBytes: UInt64 = 4096
 
-    /// Whether `path` names a snapshot image (`/dev/blksnap-image_<maj>:<min>`, §1.1).
+    /// The image name prefixes of every ABI: v5's `blksnap-image_` (and VAL-6.0's
+    /// `blksnap-image<N>`), VAL-7.0's `veeamblksnapimg_` and VAL-6.x's `veeamblksnapimg<N>`.
+    /// VAL-7.0 runs v5's image-write code and corrupts such writes the same way (field
+    /// spec §6 #13).
+    public static let imageNamePrefixes = ["blksnap-image", "veeamblksnapimg"]
+
+    /// Whether `path` names a snapshot image of any blksnap ABI.
     public static func isImage(path: String) -> Bool {
         let name = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
-        return name.hasPrefix(DeviceInventory.imageNamePrefix)
+        return imageNamePrefixes.contains { name.hasPrefix($0) }
     }
 
     /// The length of the next piece of a write of `remainingBytes` at `offsetBytes`:

@@ -77,7 +77,7 @@ enum KernelIO {
         var text = error.description
         switch error {
         case .noSuchFileOrDirectory: text += ": no such device node (list them with 'blksnapctl sim device list')"
-        case .noSpace: text += ": past the end of the device"
+        case .noSpace: text += ": past the end of the device (on a VAL-6.x snapshot image: its snapshot is corrupted, as EIO elsewhere)"
         case .ioError: text += ": on a snapshot image this means its snapshot is corrupted (see 'blksnapctl snapshot info')"
         default: break
         }
