@@ -50,7 +50,9 @@ dd if=/dev/urandom of="$B" bs=1M count=32 oflag=direct 2> /dev/null
 
 section_version() {
     run $ctl version; expect "version" 0 "2.0.0.0"
-    run $ctl --json version; json "version --json" '.version == "2.0.0.0"'
+    run $ctl --json version; json "version --json" '.version == "2.0.0.0" and .abi == "v5"'
+    run $ctl doctor; expect "doctor: the v5 module is usable" 0 "v5"
+    run $ctl --json doctor; json "doctor --json" '.usable == true and .module.abi == "v5"'
 }
 
 section_lifecycle() {
