@@ -38,9 +38,9 @@ log "building blksnapctl (debug; up to date after the test command)"
 swift build --product blksnapctl >"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; log "build failed"; exit 1; }
 cp "$bin/blksnapctl" "$out/blksnapctl"
 tools=()
-for tool in jq nbdcopy nbdinfo; do
+for tool in jq nbdcopy nbdinfo mkfs.ext4; do
     path="$(command -v "$tool" || true)"
-    if [ -z "$path" ]; then log "$tool is missing (apt-get install jq libnbd-bin)"; exit 1; fi
+    if [ -z "$path" ]; then log "$tool is missing (apt-get install jq libnbd-bin e2fsprogs)"; exit 1; fi
     tools+=(--add "$path=/usr/bin/$tool")
 done
 built=$SECONDS

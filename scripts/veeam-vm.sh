@@ -24,7 +24,7 @@
 # failed to load), but first /init insmods loop.ko (CONFIG_BLK_DEV_LOOP=m), bdevfilter.ko,
 # then veeamblksnap.ko with the --param NAME=VALUE words as its module parameters (e.g.
 # --param diff_storage_minimum=8192). The guest has the modules under
-# /lib/modules/$KVER/{kernel/drivers/block,extra}/ with a modules.dep (busybox modprobe
+# /lib/modules/$KVER/{kernel/drivers/block,extra}/ (plus ext4 and its dependencies under kernel/, not loaded) with a modules.dep (busybox modprobe
 # reloads them: `rmmod veeamblksnap; modprobe veeamblksnap NAME=VALUE`), and the stock config
 # at /boot/config-$KVER. After the script /init writes dmesg to the console log (--console
 # FILE), where a WARNING, BUG, Oops, call trace or panic counts as an oops.
@@ -34,6 +34,8 @@ cache="${BLKSNAP_KERNEL_CACHE:-$root/.build-kernel}"
 veeam_dir="${VEEAM_MODULES_DIR:-}"
 kver="${VEEAM_KVER:-}"
 branches=(VAL-6.3.1 VAL-7.0)
+# ext4 and what it needs, taken from the stock image for tests on a real filesystem.
+ext4_modules=(lib/crc16.ko crypto/crc32c_generic.ko fs/mbcache.ko fs/jbd2/jbd2.ko fs/ext4/ext4.ko)
 
 die() { echo "veeam-vm: $*" >&2; exit 1; }
 log() { echo "veeam-vm: $*" >&2; }
@@ -104,7 +106,7 @@ fetch_kernel() {
     stock="$cache/stock/$kver"
     local version key
     version=$(headers_version)
-    key="$kver $version layout-1"
+    key="$kver $version layout-2"
     if [ -f "$stock/vmlinuz" ] && [ "$(cat "$stock/key" 2>/dev/null)" = "$key" ]; then return 0; fi
     local start=$SECONDS tmp
     rm -rf "$stock"
@@ -119,6 +121,11 @@ fetch_kernel() {
         mkdir -p "$tree/boot" "$tree/lib/modules/$kver/kernel/drivers"
         cp "/boot/vmlinuz-$kver" "/boot/config-$kver" "$tree/boot/"
         cp -r "/lib/modules/$kver/kernel/drivers/block" "$tree/lib/modules/$kver/kernel/drivers/"
+        local ko
+        for ko in "${ext4_modules[@]}"; do
+            mkdir -p "$tree/lib/modules/$kver/kernel/$(dirname "$ko")"
+            cp "/lib/modules/$kver/kernel/$ko" "$tree/lib/modules/$kver/kernel/$ko"
+        done
     else
         log "downloading linux-image-$kver ($version) and extracting vmlinuz, config, loop.ko"
         chmod 777 "$tmp"   # apt-get download runs as _apt where it can
@@ -133,9 +140,11 @@ fetch_kernel() {
         deb=$(ls "$tmp"/linux-image-"$kver"_*.deb 2>/dev/null | head -1)
         [ -n "$deb" ] || { cat "$tmp/apt.log" >&2; die "apt-get download linux-image-$kver failed"; }
         mkdir -p "$tree"
+        local members=() ko
+        for ko in "${ext4_modules[@]}"; do members+=("./lib/modules/$kver/kernel/$ko"); done
         dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tree" \
-            "./boot/vmlinuz-$kver" "./boot/config-$kver" "./lib/modules/$kver/kernel/drivers/block" \
-            || die "$deb lacks vmlinuz, config or drivers/block"
+            "./boot/vmlinuz-$kver" "./boot/config-$kver" "./lib/modules/$kver/kernel/drivers/block" "${members[@]}" \
+            || die "$deb lacks vmlinuz, config, drivers/block or the ext4 modules"
     fi
     cp "$tree/boot/vmlinuz-$kver" "$stock/vmlinuz"
     cp "$tree/boot/config-$kver" "$stock/config"
@@ -151,6 +160,11 @@ fetch_kernel() {
             *) die "unknown module compression: $loop" ;;
         esac
     fi
+    local ko
+    for ko in "${ext4_modules[@]}"; do
+        mkdir -p "$stock/modules/$(dirname "$ko")"
+        cp "$tree/lib/modules/$kver/kernel/$ko" "$stock/modules/$ko"
+    done
     grep -E '^CONFIG_HZ=' "$stock/config" | cut -d= -f2 > "$stock/hz"
     rm -rf "$tmp"
     echo "$key" > "$stock/key"
@@ -240,6 +254,15 @@ vm_stage() {
     fi
     cp "$cache/veeam/$module/bdevfilter.ko" "$cache/veeam/$module/veeamblksnap.ko" "$mdir/extra/"
     printf '%s\n' "extra/bdevfilter.ko:" "extra/veeamblksnap.ko: extra/bdevfilter.ko" >> "$mdir/modules.dep"
+    # ext4 (a module in Debian's kernel) for tests that need a real filesystem: not loaded at
+    # boot; `modprobe ext4` in the guest loads it with its dependencies.
+    local ko deps=()
+    for ko in "${ext4_modules[@]}"; do
+        mkdir -p "$mdir/kernel/$(dirname "$ko")"
+        cp "$stock/modules/$ko" "$mdir/kernel/$ko"
+        [ "$ko" = fs/ext4/ext4.ko ] || { echo "kernel/$ko:" >> "$mdir/modules.dep"; deps+=("kernel/$ko"); }
+    done
+    echo "kernel/fs/ext4/ext4.ko: ${deps[*]}" >> "$mdir/modules.dep"
     cp "$stock/config" "$stage/boot/config-$kver"
     if [ ${#VM_PARAMS[@]} -gt 0 ]; then printf '%s\n' "${VM_PARAMS[@]}"; fi > "$stage/lane/modparams"
 }

@@ -212,7 +212,33 @@ section_kernel_storage() {
     expect "kernel-grown storage without --limit refused" 64 "needs --limit"
 }
 
-sections=${*:-version doctor lifecycle guards session kernel_storage backup nbd}
+section_fallocate_cleanup() {
+    [ "$abi" = val7 ] || { echo "(VAL-7.0 only)"; return; }
+    # Field spec 6 #15: a CREATE whose initial fallocate fails returns ENOSPC and, on ext4,
+    # leaves the partly allocated file behind, the filesystem full. The driver truncates it back.
+    kmod=/lib/modules/$(uname -r)/kernel
+    for m in lib/crc16 crypto/crc32c_generic fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4; do
+        insmod "$kmod/$m.ko" 2> /dev/null
+    done
+    F=$(loop /tmp/f.img 64M)
+    mkfs.ext4 -q -F -m 0 "$F" && mkdir -p /mnt/store && mount -t ext4 "$F" /mnt/store && ok "ext4 mounted on $F" \
+        || { bad "ext4 on a loop device"; return; }
+    avail=$(df -k /mnt/store | tail -1 | awk '{print $4}')
+    fallocate -l $(( (avail - 2048) * 1024 )) /mnt/store/filler   # 2 MiB left, less than the 4 MiB the kernel reserves
+    : > /mnt/store/diff
+    sync
+    before=$(df -k /mnt/store | tail -1 | awk '{print $4}')
+    run $ctl session "$B" --storage kernel:/mnt/store/diff --limit 64M -- true
+    expect "a create whose fallocate fails is refused" 1 "could not be allocated"
+    sync
+    after=$(df -k /mnt/store | tail -1 | awk '{print $4}')
+    echo "fallocate cleanup figures: free before ${before} KiB, after ${after} KiB, diff file $(stat -c %s /mnt/store/diff) bytes"
+    [ "$after" -ge "$before" ] && [ "$(stat -c %s /mnt/store/diff)" = 0 ] \
+        && ok "the storage file the failed create grew was given back" || bad "the failed create left storage allocated"
+    umount /mnt/store
+}
+
+sections=${*:-version doctor lifecycle guards session kernel_storage fallocate_cleanup backup nbd}
 for s in $sections; do
     echo "== $s"
     "section_$s"
