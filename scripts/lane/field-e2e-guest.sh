@@ -106,12 +106,16 @@ section_guards() {
     if [ "$abi" = val7 ]; then
         take_b guards
         run $ctl tracker detach "$B"; expect "guard: detach of a member refused" 1 "is in a taken snapshot"
+        run $ctl snapshot append-storage "$id" --device "$B" --range 0:2048
+        expect "guard: storage on a tracked member refused" 1 "storage writes bypass the filter"
         run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
     else
         run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
         run $ctl snapshot create "$A"; expect "guard: a second snapshot refused" 1 "destroy it first"
         run $ctl tracker detach "$B"; expect "guard: removing a member before take refused" 1
         run $ctl snapshot append-storage "$id" --device "$S" --range 3:65536; expect "guard: misaligned storage range refused" 1 "8 sectors"
+        run $ctl snapshot append-storage "$id" --device "$B" --range 0:2048
+        expect "guard: storage on a tracked member refused" 1 "storage writes bypass the filter"
         run $ctl snapshot add "$id" "$A"; expect "snapshot add names the ABI and the alternative" 64 "at create"
         run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
         run $ctl snapshot create "$A" "$B"; expect "guard: multi-device snapshot refused (not one point in time)" 1 "one point in time"

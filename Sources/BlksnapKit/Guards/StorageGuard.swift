@@ -38,9 +38,20 @@ public enum StorageGuard {
     /// snapshotinfo (reads only).
     public static func check(kernel: any KernelInterface, devicePath: String, ranges: [SectorRange],
                              allowSameDevice: Bool = false, knownMembers: [String] = []) throws(BlksnapError) -> [String] {
+        try check(driver: V5Driver(kernel: kernel), devicePath: devicePath, ranges: ranges,
+                  allowSameDevice: allowSameDevice, knownMembers: knownMembers)
+    }
+
+    /// ``check(kernel:devicePath:ranges:allowSameDevice:knownMembers:)`` for the module of
+    /// `driver`. Veeam's modules show no sysfs `filter` attribute, so on them whether a
+    /// device (or its partition or whole disk) is tracked is asked through the driver's
+    /// CBT query (not tracked: `ENOENT`).
+    public static func check(driver: any BlksnapDriver, devicePath: String, ranges: [SectorRange],
+                             allowSameDevice: Bool = false, knownMembers: [String] = []) throws(BlksnapError) -> [String] {
+        let kernel = driver.kernel
         let storage: BlockDevice
         do {
-            storage = try BlockDevice(path: devicePath, kernel: kernel)
+            storage = try BlockDevice(path: devicePath, driver: driver)
         } catch {
             return []  // the kernel opens the path itself and answers with its own errno
         }
@@ -72,7 +83,7 @@ public enum StorageGuard {
                               allowSameDevice: Bool = false, knownMembers: [String] = []) throws(BlksnapError) -> [String] {
         let warnings: [String]
         do {
-            warnings = try check(kernel: control.kernel, devicePath: devicePath, ranges: ranges,
+            warnings = try check(driver: control.driver, devicePath: devicePath, ranges: ranges,
                                  allowSameDevice: allowSameDevice, knownMembers: knownMembers)
         } catch {
             var refusal = error
@@ -117,9 +128,21 @@ public enum StorageGuard {
                                         members: [(path: String, number: DeviceNumber)], allowSameDevice: Bool,
                                         warnings: inout [String]) throws(BlksnapError) {
         var related = inventory.related(to: number)
+        if storage.driver.abi != .v5 {
+            // No sysfs filter attribute on Veeam's modules: ask each device's CBT.
+            related = related.map { entry in
+                var entry = entry
+                if let device = try? BlockDevice(path: entry.path, driver: storage.driver) {
+                    entry.isTracked = (try? device.cbtInfo()) != nil
+                    try? device.close()
+                }
+                return entry
+            }
+        }
         if related.isEmpty {
             // Not enumerable: ask the storage device itself.
-            let tracked = (try? MemberStatus.probe(storage)).map { $0 != .untracked } ?? false
+            let tracked = storage.driver.abi == .v5 ? (try? MemberStatus.probe(storage)).map { $0 != .untracked } ?? false
+                                                    : (try? storage.cbtInfo()) != nil
             related = [DeviceInventory.Entry(path: storage.path, number: number, isTracked: tracked)]
         }
         for entry in related {
@@ -132,7 +155,7 @@ public enum StorageGuard {
             } else {
                 what = "is tracked by blksnap (possibly a member of a snapshot not taken yet: v5 cannot tell)"
             }
-            if let device = try? BlockDevice(path: entry.path, kernel: storage.kernel) {
+            if let device = try? BlockDevice(path: entry.path, driver: storage.driver) {
                 if let image = (try? MemberStatus.probe(device))?.imagePath { what = "is in a taken snapshot (image \(image))" }
                 try? device.close()
             }

@@ -353,7 +353,7 @@ public final class Session {
             do {
                 let knownMembers: [String]
                 if case .owned = mode { knownMembers = configuration.devices } else { knownMembers = [] }
-                let warnings = try StorageGuard.check(kernel: kernel, devicePath: portion.devicePath, ranges: portion.ranges,
+                let warnings = try StorageGuard.check(driver: driver, devicePath: portion.devicePath, ranges: portion.ranges,
                                                       allowSameDevice: configuration.allowSameDeviceStorage,
                                                       knownMembers: knownMembers)
                 for warning in warnings { onEvent(.warning(message: warning)) }
