@@ -207,29 +207,16 @@ public final class VAL6Driver: BlksnapDriver {
     /// others (§1.8.4).
     public func collectSnapshots(attempts: Int) throws(BlksnapError) -> [SnapshotID] {
         let fd = try control.descriptor(for: .collectSnapshots)
-        var lastError = Errno.noData
-        for _ in 0..<max(1, attempts) {
-            var query = blk_snap_snapshot_collect()
-            try check(kernel.ioctlResult(fd, BLK_SNAP_REQ_SNAPSHOT_COLLECT, on: &query), .collectSnapshots)
-            let expected = Int(query.count)
-            if expected == 0 { return [] }
-            var ids = [blk_snap_uuid](repeating: blk_snap_uuid(), count: expected)
+        let listed = CountThenFill.collect(attempts: attempts, restartOn: .noData, blank: blk_snap_uuid()) { buffer in
             var request = blk_snap_snapshot_collect()
-            request.count = query.count
-            let result = ids.withUnsafeMutableBufferPointer { buffer in
-                request.ids = buffer.baseAddress
-                return kernel.ioctlResult(fd, BLK_SNAP_REQ_SNAPSHOT_COLLECT, on: &request)
-            }
-            switch result {
-            case .success:
-                return ids[0..<min(Int(request.count), expected)].map(SnapshotID.init(val6:))
-            case .failure(let error) where error == .noData:
-                lastError = error  // the list grew between the two calls (or an element faulted): ask again
-            case .failure(let error):
-                throw BlksnapError(.val6, operation: .collectSnapshots, errno: error)
-            }
+            request.count = UInt32(buffer?.count ?? 0)
+            request.ids = buffer?.baseAddress
+            return kernel.ioctlResult(fd, BLK_SNAP_REQ_SNAPSHOT_COLLECT, on: &request).map { _ in request.count }
         }
-        throw BlksnapError(.val6, operation: .collectSnapshots, errno: lastError)
+        switch listed {
+        case .success(let ids): return ids.map(SnapshotID.init(val6:))
+        case .failure(let error): throw BlksnapError(.val6, operation: .collectSnapshots, errno: error)
+        }
     }
 
     /// One `IOCTL_BLK_SNAP_SNAPSHOT_WAIT_EVENT` (nr 11) on a zeroed 4096-byte event (the
@@ -462,29 +449,16 @@ public final class VAL6Driver: BlksnapDriver {
     private func trackers(operation: BlksnapOperation, devicePath: String?,
                           attempts: Int = 8) throws(BlksnapError) -> [blk_snap_cbt_info] {
         let fd = try control.descriptor(for: operation)
-        var lastError = Errno.noBufferSpace
-        for _ in 0..<attempts {
-            var query = blk_snap_tracker_collect()
-            try check(kernel.ioctlResult(fd, BLK_SNAP_REQ_TRACKER_COLLECT, on: &query), operation, devicePath: devicePath)
-            let expected = Int(query.count)
-            if expected == 0 { return [] }
-            var entries = [blk_snap_cbt_info](repeating: blk_snap_cbt_info(), count: expected)
+        let listed = CountThenFill.collect(attempts: attempts, restartOn: .noBufferSpace, blank: blk_snap_cbt_info()) { buffer in
             var request = blk_snap_tracker_collect()
-            request.count = query.count
-            let result = entries.withUnsafeMutableBufferPointer { buffer in
-                request.cbt_info_array = buffer.baseAddress
-                return kernel.ioctlResult(fd, BLK_SNAP_REQ_TRACKER_COLLECT, on: &request)
-            }
-            switch result {
-            case .success:
-                return entries[0..<min(Int(request.count), expected)].filter { !$0.dev_id.isNone }
-            case .failure(let error) where error == .noBufferSpace:
-                lastError = error
-            case .failure(let error):
-                throw BlksnapError(.val6, operation: operation, errno: error, devicePath: devicePath)
-            }
+            request.count = UInt32(buffer?.count ?? 0)
+            request.cbt_info_array = buffer?.baseAddress
+            return kernel.ioctlResult(fd, BLK_SNAP_REQ_TRACKER_COLLECT, on: &request).map { _ in request.count }
         }
-        throw BlksnapError(.val6, operation: operation, errno: lastError, devicePath: devicePath)
+        switch listed {
+        case .success(let entries): return entries.filter { !$0.dev_id.isNone }
+        case .failure(let error): throw BlksnapError(.val6, operation: operation, errno: error, devicePath: devicePath)
+        }
     }
 
     /// The tracker entry of `number` with its CBT parameters, or nil.

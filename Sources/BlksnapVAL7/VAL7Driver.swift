@@ -153,29 +153,16 @@ public final class VAL7Driver: BlksnapDriver {
     /// `IOCTL_BLKSNAP_SNAPSHOT_COLLECT` (0x80105604): as v5, the needed size is not reported.
     public func collectSnapshots(attempts: Int) throws(BlksnapError) -> [SnapshotID] {
         let fd = try control.descriptor(for: .collectSnapshots)
-        var lastError = Errno.noData
-        for _ in 0..<max(1, attempts) {
-            var query = blksnap_snapshot_collect()
-            try check(kernel.ioctlResult(fd, VEEAMBLKSNAP_REQ_SNAPSHOT_COLLECT, on: &query), .collectSnapshots)
-            let expected = Int(query.count)
-            if expected == 0 { return [] }
-            var ids = [blksnap_uuid](repeating: blksnap_uuid(), count: expected)
+        let listed = CountThenFill.collect(attempts: attempts, restartOn: .noData, blank: blksnap_uuid()) { buffer in
             var request = blksnap_snapshot_collect()
-            request.count = UInt32(expected)
-            let result = ids.withUnsafeMutableBufferPointer { buffer in
-                request.ids = userAddress(buffer.baseAddress)
-                return kernel.ioctlResult(fd, VEEAMBLKSNAP_REQ_SNAPSHOT_COLLECT, on: &request)
-            }
-            switch result {
-            case .success:
-                return ids[0..<min(Int(request.count), expected)].map(SnapshotID.init(val7:))
-            case .failure(let error) where error == .noData:
-                lastError = error
-            case .failure(let error):
-                throw BlksnapError(.val7, operation: .collectSnapshots, errno: error)
-            }
+            request.count = UInt32(buffer?.count ?? 0)
+            request.ids = buffer.map { userAddress($0.baseAddress) } ?? 0
+            return kernel.ioctlResult(fd, VEEAMBLKSNAP_REQ_SNAPSHOT_COLLECT, on: &request).map { _ in request.count }
         }
-        throw BlksnapError(.val7, operation: .collectSnapshots, errno: lastError)
+        switch listed {
+        case .success(let ids): return ids.map(SnapshotID.init(val7:))
+        case .failure(let error): throw BlksnapError(.val7, operation: .collectSnapshots, errno: error)
+        }
     }
 
     /// One `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT` (0x90005605), decoded with VAL-7.0's codes
@@ -223,23 +210,13 @@ public final class VAL7Driver: BlksnapDriver {
     /// `BDEVFILTER_ATTACH` (0xc028468c) of the filter `"blksnap"` to the device's path.
     /// VAL-7.0 keeps the path and re-opens it at every take: pass a stable one.
     public func attach(_ device: BlockDevice) throws(BlksnapError) {
-        var argument = bdevfilter_name()
-        try withPath(device.path) { address throws(BlksnapError) in
-            argument.devpath = address
-            fillFilterName(&argument.name)
-            try performFilter(.attachFilter, BDEVFILTER_REQ_ATTACH, on: &argument, device: device)
-        }
+        try filterNameRequest(.attachFilter, BDEVFILTER_REQ_ATTACH, device)
     }
 
     /// `BDEVFILTER_DETACH` (0xc028468d): never refused, not even while the device is in
     /// a taken snapshot (``DetachGuard`` checks first).
     public func detach(_ device: BlockDevice) throws(BlksnapError) {
-        var argument = bdevfilter_name()
-        try withPath(device.path) { address throws(BlksnapError) in
-            argument.devpath = address
-            fillFilterName(&argument.name)
-            try performFilter(.detachFilter, BDEVFILTER_REQ_DETACH, on: &argument, device: device)
-        }
+        try filterNameRequest(.detachFilter, BDEVFILTER_REQ_DETACH, device)
     }
 
     /// `BDEVFILTER_CTL` cbtinfo.
@@ -362,6 +339,16 @@ public final class VAL7Driver: BlksnapDriver {
         withUnsafeMutableBytes(of: &field) { bytes in
             bytes.initializeMemory(as: UInt8.self, repeating: 0)
             bytes.copyBytes(from: "blksnap".utf8)
+        }
+    }
+
+    /// `BDEVFILTER_ATTACH` or `DETACH` with `{devpath, "blksnap"}`.
+    private func filterNameRequest(_ operation: BlksnapOperation, _ request: UInt, _ device: BlockDevice) throws(BlksnapError) {
+        var argument = bdevfilter_name()
+        try withPath(device.path) { address throws(BlksnapError) in
+            argument.devpath = address
+            fillFilterName(&argument.name)
+            try performFilter(operation, request, on: &argument, device: device)
         }
     }
 

@@ -104,33 +104,16 @@ public final class V5Driver: BlksnapDriver {
     /// `ENODATA`), so the protocol restarts, up to `attempts` times.
     public func collectSnapshots(attempts: Int) throws(BlksnapError) -> [SnapshotID] {
         let fd = try control.descriptor(for: .collectSnapshots)
-        var lastError = Errno.noData
-        for _ in 0..<max(1, attempts) {
-            var query = blksnap_snapshot_collect()
-            query.count = 0
-            query.ids = 0
-            try check(kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_COLLECT, on: &query), .collectSnapshots)
-            let expected = Int(query.count)
-            if expected == 0 { return [] }
-
-            var ids = [blksnap_uuid](repeating: blksnap_uuid(), count: expected)
+        let listed = CountThenFill.collect(attempts: attempts, restartOn: .noData, blank: blksnap_uuid()) { buffer in
             var request = blksnap_snapshot_collect()
-            request.count = UInt32(expected)
-            let result = ids.withUnsafeMutableBufferPointer { buffer in
-                request.ids = userAddress(buffer.baseAddress)
-                return kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_COLLECT, on: &request)
-            }
-            switch result {
-            case .success:
-                let written = min(Int(request.count), expected)
-                return ids[0..<written].map(SnapshotID.init)
-            case .failure(let error) where error == .noData:
-                lastError = error  // the list grew between the two calls: ask again
-            case .failure(let error):
-                throw BlksnapError(operation: .collectSnapshots, errno: error)
-            }
+            request.count = UInt32(buffer?.count ?? 0)
+            request.ids = buffer.map { userAddress($0.baseAddress) } ?? 0
+            return kernel.ioctlResult(fd, BLKSNAP_REQ_SNAPSHOT_COLLECT, on: &request).map { _ in request.count }
         }
-        throw BlksnapError(operation: .collectSnapshots, errno: lastError)
+        switch listed {
+        case .success(let ids): return ids.map(SnapshotID.init)
+        case .failure(let error): throw BlksnapError(operation: .collectSnapshots, errno: error)
+        }
     }
 
     /// One `IOCTL_BLKSNAP_SNAPSHOT_WAIT_EVENT`; `ENOENT` (nothing arrived) is nil.
