@@ -4,7 +4,6 @@ import BlksnapSimulator
 @testable import BlksnapVAL7
 import BlksnapVAL6
 import SimKernel
-import Synchronization
 import SystemPackage
 import Testing
 
@@ -13,26 +12,6 @@ import Testing
 /// proven on the real modules by scripts/field-lane.sh.
 @Suite("Field-module drivers")
 struct FieldDriverTests {
-    /// Counts the ioctls that reach the wrapped kernel.
-    final class IoctlCounter: KernelInterface {
-        let inner: any KernelInterface
-        let count = Mutex(0)
-        init(_ inner: any KernelInterface) { self.inner = inner }
-        func open(_ path: String, flags: Int32) throws(Errno) -> CInt { try inner.open(path, flags: flags) }
-        func close(_ fd: CInt) throws(Errno) { try inner.close(fd) }
-        func ioctl(_ fd: CInt, _ request: UInt, _ argument: UnsafeMutableRawPointer) throws(Errno) -> CInt {
-            count.withLock { $0 += 1 }
-            return try inner.ioctl(fd, request, argument)
-        }
-        func pread(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int {
-            try inner.pread(fd, into: buffer, at: offsetBytes)
-        }
-        func pwrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64) throws(Errno) -> Int {
-            try inner.pwrite(fd, from: buffer, at: offsetBytes)
-        }
-        func stat(_ path: String) throws(Errno) -> KernelFileStatus { try inner.stat(path) }
-    }
-
     @Test("VAL-7.0 reports a low-space event with the kernel's real increase: twice the payload")
     func val7LowSpaceIsDoubled() {
         #expect(VAL7Driver.actualRequest(.lowFreeSpace(requestedSectors: 8192, timeLabelNanoseconds: 7))
@@ -66,7 +45,7 @@ struct FieldDriverTests {
 
     @Test("requests an ABI cannot express are refused before any ioctl, naming the ABI")
     func refusedBeforeTheKernel() {
-        let counter = IoctlCounter(SimKernel().kernelInterface)
+        let counter = CountingKernel(SimKernel().kernelInterface)
         let fileStorage = SnapshotCreation(devices: ["/dev/x"], storage: .kernelGrown(path: "/var/tmp/diff", limitSectors: 1 << 20))
         for abi in [BlksnapABI.v5, .val6] {
             let driver = BlksnapDrivers.driver(for: abi, kernel: counter)
@@ -90,6 +69,6 @@ struct FieldDriverTests {
         } throws: { error in
             (error as! BlksnapError).description.contains("name at least one")
         }
-        #expect(counter.count.withLock { $0 } == 0, "no request reached the kernel")
+        #expect(counter.requests.isEmpty, "no request reached the kernel")
     }
 }
