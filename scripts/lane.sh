@@ -111,7 +111,7 @@ e2e_status=skipped
 if [ -f "$e2e" ]; then
     log "booting the VM: end-to-end checks ($e2e)"
     e2e_status=0
-    scripts/kernel-vm.sh run --add "$out/blksnapctl" "${e2e_tools[@]}" "${param_args[@]}" --timeout 1500 \
+    scripts/kernel-vm.sh run --add "$out/blksnapctl" --add "$root/scripts/lane/e2e-lib.sh=/lane/e2e-lib.sh" "${e2e_tools[@]}" "${param_args[@]}" --timeout 1500 \
         --console "$out/e2e-console.log" "$e2e" >"$out/e2e.txt" 2>&1 || e2e_status=$?
     tail -40 "$out/e2e.txt"
     [ "$e2e_status" -eq 0 ] || failed=1

@@ -12,30 +12,7 @@
 set -u
 abi=${1:?usage: field-e2e-guest.sh val7|val6 [SECTION...]}
 shift
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok $1"; }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL $1"
-    for f in /tmp/out /tmp/err; do [ -s "$f" ] && sed "s|^|    $(basename "$f"): |" "$f" | head -20; done
-}
-run() { "$@" > /tmp/out 2> /tmp/err; st=$?; }
-expect() {
-    name=$1 want=$2 text=${3:-}
-    if [ "$st" != "$want" ]; then bad "$name: exit $st, expected $want"; return 1; fi
-    if [ -n "$text" ] && ! grep -qF -- "$text" /tmp/err && ! grep -qF -- "$text" /tmp/out; then
-        bad "$name: output lacks '$text'"; return 1
-    fi
-    ok "$name"
-}
-json() {
-    if [ "$st" != 0 ]; then bad "$1: exit $st"; return 1; fi
-    if [ -s /tmp/out ] && jq -e "$2" /tmp/out > /dev/null 2>&1; then ok "$1 (json: $2)"; else bad "$1: json lacks $2"; fi
-}
-sum() { sha256sum "$1" | cut -d' ' -f1; }
-same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
-loop() { dev=$(losetup -f) && truncate -s "$2" "$1" && losetup "$dev" "$1" && echo "$dev"; }
+. /lane/e2e-lib.sh
 ctl=blksnapctl
 case $abi in
     val7) version=7.0.0.0 abiname=VAL-7.0 image_glob='/dev/veeamblksnapimg_*' ;;
