@@ -74,6 +74,7 @@ public final class Harness {
     let parameters: [String: UInt32]
     var snapshots: [SnapshotModel] = []
     private var nextTracker = 1
+    private var warnedAboutPageLayout = false
 
     var kernel: any KernelInterface { backend.kernel }
     var orig0: DeviceState { devices[0] }
@@ -368,13 +369,29 @@ public final class Harness {
         return true
     }
 
+    /// The buffer of an image write: on the real kernel, pages in descending physical
+    /// order (see `AlignedBuffer(descendingPhysicalPages:)`), so that what v5's spanning
+    /// image writes leave behind is the same in every run.
+    private func imageWriteBuffer(count: Int) -> AlignedBuffer {
+        guard kernel.usesHostDevices else { return AlignedBuffer(count: count) }
+        if let buffer = AlignedBuffer(descendingPhysicalPages: count) { return buffer }
+        if !warnedAboutPageLayout {
+            warnedAboutPageLayout = true
+            let text = "conformance: warning: the write buffer's pages could not be put in descending physical "
+                + "order (needs root for /proc/self/pagemap, and /dev/shm or /tmp); image writes spanning "
+                + "chunks may read back differently from run to run (spec §12.1 item 9)\n"
+            _ = text.utf8CString.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+        }
+        return AlignedBuffer(count: count)
+    }
+
     /// Writes pattern `seed` through the image of `device` in `snapshot`.
     @discardableResult
     /// `guarded`: the write is cut into pieces by BlksnapKit's ``ImageWriteGuard`` (what
     /// blksnapctl does), instead of one pwrite (one bio with `O_DIRECT`).
     func writeImage(_ device: DeviceState, in snapshot: SnapshotModel?, offset: Int, count: Int, seed: UInt64,
                     guarded: Bool = false) -> Bool {
-        let buffer = AlignedBuffer(count: count)
+        let buffer = imageWriteBuffer(count: count)
         Pattern.fill(buffer.bytes, seed: seed)
         let text = "imagewrite \(device.role) @\(offset)+\(count)" + (guarded ? " guarded" : "")
         let fd: CInt

@@ -191,7 +191,8 @@ extension Harness {
         settle()
         check(device, image: snapshot, chunks: 4...7)
         check(device, image: nil, chunks: 4...7)
-        // §12.1 item 9: one O_DIRECT write of 3 chunks starting in a NEW chunk.
+        // §12.1 item 9: one O_DIRECT write of 3 chunks starting in a NEW chunk (on the
+        // kernel from pages in descending physical order: see `imageWriteBuffer`).
         for start in [10, 40, 80] {
             writeImage(device, in: snapshot, offset: start * chunkBytes, count: 3 * chunkBytes, seed: seed(4, UInt64(start)))
             settle()
