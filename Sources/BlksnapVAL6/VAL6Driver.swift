@@ -23,16 +23,17 @@ import SystemPackage
 ///   ``SnapshotCreation/allowsSequentialMultiDeviceTake`` (§1.8.2).
 /// - ``SafetyHazard/misalignedStorageRange``: APPEND_STORAGE of a range whose start is not
 ///   a multiple of 8 sectors (§1.4.8).
-/// - ``SafetyHazard/takeWithoutStorage``: TAKE of a snapshot this process created and
-///   appended no storage to — VAL-6.x would fail it and destroy the snapshot (§1.4.9).
-/// - ``SafetyHazard/concurrentWaiter``: a second WAIT_EVENT on one snapshot from this
-///   process while one is pending (§1.5).
+/// - ``SafetyHazard/takeWithoutStorage``: TAKE of a snapshot created through this library
+///   with no storage appended — VAL-6.x would fail it and destroy the snapshot (§1.4.9).
+/// - ``SafetyHazard/concurrentWaiter``: a second WAIT_EVENT on one snapshot while one is
+///   pending (§1.5).
 /// - ``SafetyHazard/removeMemberBeforeTake``: TRACKER_REMOVE while a snapshot exists that
 ///   is not taken yet, whose members the module cannot tell (§1.4.2).
 ///
-/// The guards see this process only (every driver value of it shares them): a second
-/// process can still create a snapshot between a check and the request. Run one VAL-6.x
-/// client at a time.
+/// On the real kernel the guards see every process using this library on the machine
+/// (``SnapshotRecords``: files under `/run/blksnap/val6`, locked with `flock`), so
+/// separate `blksnapctl` runs are guarded as one program is; clients that do not use
+/// this library are not seen. On a simulated kernel they see this process.
 public final class VAL6Driver: BlksnapDriver {
     /// `/dev/veeamblksnap` (VAL-6.1 … VAL-6.3.1; VAL-6.0 and stable-v1.0: `/dev/blksnap`).
     public static let defaultControlPath = "/dev/veeamblksnap"
@@ -55,6 +56,7 @@ public final class VAL6Driver: BlksnapDriver {
     public let imageNamePrefix: String
 
     private let control: LazyNode
+    private let coordination: VAL6Coordination
 
     /// A driver for the VAL-6.x module behind `kernel`; the control device is opened on
     /// first use. For VAL-6.0 pass `controlPath: "/dev/blksnap"` and
@@ -64,6 +66,7 @@ public final class VAL6Driver: BlksnapDriver {
         self.kernel = kernel
         self.imageNamePrefix = imageNamePrefix
         self.control = LazyNode(kernel: kernel, path: controlPath, flags: O_RDWR, openOperation: .openControl)
+        self.coordination = VAL6Coordination(records: .for(.val6, on: kernel))
     }
 
     /// Opens the control device now.
@@ -128,7 +131,7 @@ public final class VAL6Driver: BlksnapDriver {
             }
             return try create(numbers.map(blk_snap_dev_t.init), operation: .createSnapshot, devicePath: single)
         }
-        VAL6ProcessState.storageSectors.withLock { $0[id] = 0 }
+        coordination.created(id)
         return id
     }
 
@@ -137,7 +140,7 @@ public final class VAL6Driver: BlksnapDriver {
     public func destroySnapshot(_ id: SnapshotID) throws(BlksnapError) {
         var argument = blk_snap_snapshot_destroy(id: blk_snap_uuid(id))
         try perform(.destroySnapshot, BLK_SNAP_REQ_SNAPSHOT_DESTROY, on: &argument, snapshotID: id)
-        _ = VAL6ProcessState.storageSectors.withLock { $0.removeValue(forKey: id) }
+        coordination.forget(id)
     }
 
     /// `IOCTL_BLK_SNAP_SNAPSHOT_APPEND_STORAGE` (nr 7): the ranges of the block device at
@@ -175,27 +178,22 @@ public final class VAL6Driver: BlksnapDriver {
             let (sum, overflow) = total.addingReportingOverflow(range.countSectors)
             return overflow ? .max : sum
         }
-        VAL6ProcessState.storageSectors.withLock { sectors in
-            if let before = sectors[id] {
-                let (sum, overflow) = before.addingReportingOverflow(appended)
-                sectors[id] = overflow ? .max : sum
-            }
-        }
+        coordination.appended(appended, to: id)
     }
 
     /// `IOCTL_BLK_SNAP_SNAPSHOT_TAKE` (nr 8). Devices are frozen and switched one at a
     /// time (§1.8.2). A failure before the images exist **destroys** the snapshot (its id
-    /// is gone; `ESRCH`, `EALREADY` and `ENODEV` leave it alone), so a snapshot this
-    /// process created without appending storage is refused
+    /// is gone; `ESRCH`, `EALREADY` and `ENODEV` leave it alone), so a snapshot created
+    /// through this library without appending storage is refused
     /// (``SafetyHazard/takeWithoutStorage``); ids created elsewhere are sent as they are.
     public func takeSnapshot(_ id: SnapshotID) throws(BlksnapError) {
-        if VAL6ProcessState.storageSectors.withLock({ $0[id] }) == 0 {
+        if coordination.appendedSectors(id) == 0 {
             throw .val6Guarded(.takeWithoutStorage, .takeSnapshot,
                            "no difference storage was appended to \(id): VAL-6.x would fail the take (EFAULT) and "
                            + "destroy the snapshot; append sector ranges first",
                            errno: .noSpace, snapshotID: id)
         }
-        defer { _ = VAL6ProcessState.storageSectors.withLock { $0.removeValue(forKey: id) } }
+        defer { coordination.forget(id) }
         var argument = blk_snap_snapshot_take(id: blk_snap_uuid(id))
         try perform(.takeSnapshot, BLK_SNAP_REQ_SNAPSHOT_TAKE, on: &argument, snapshotID: id)
     }
@@ -223,20 +221,20 @@ public final class VAL6Driver: BlksnapDriver {
     /// module copies in the whole page), decoded with VAL-6.x's codes (low free space 0,
     /// corrupted 1); `ENOENT` (nothing arrived) is nil.
     ///
-    /// One waiter per snapshot: a second concurrent wait on the same id from this process
-    /// is refused (``SafetyHazard/concurrentWaiter``; two waiters woken by one event
-    /// corrupt the module's event list, §1.5).
+    /// One waiter per snapshot: a second concurrent wait on the same id (from this process
+    /// or, on the real kernel, another) is refused (``SafetyHazard/concurrentWaiter``; two
+    /// waiters woken by one event corrupt the module's event list, §1.5).
     public func waitEventOnce(_ id: SnapshotID, timeoutTicks: UInt32) throws(BlksnapError) -> SnapshotEvent? {
         precondition(timeoutTicks <= capabilities.maximumWaitTicks, "WAIT_EVENT timeout above 2^31-1 ticks oopses VAL-6.x")
         precondition(MemoryLayout<blk_snap_snapshot_event>.size == Int(BLK_SNAP_EVENT_COPY_IN_SIZE),
                      "blk_snap_snapshot_event must be the page the module copies in")
-        guard VAL6ProcessState.beginWaiting(id) else {
+        guard let waiter = coordination.beginWaiting(id) else {
             throw .val6Guarded(.concurrentWaiter, .waitEvent,
-                           "another thread of this process is already waiting for the events of \(id): a second "
-                           + "VAL-6.x waiter on one snapshot corrupts the module's event list; wait from one thread only",
+                           "another thread or process is already waiting for the events of \(id): a second "
+                           + "VAL-6.x waiter on one snapshot corrupts the module's event list; wait from one place only",
                            errno: .resourceBusy, snapshotID: id)
         }
-        defer { VAL6ProcessState.endWaiting(id) }
+        defer { coordination.endWaiting(waiter) }
         let fd = try control.descriptor(for: .waitEvent, snapshotID: id)
         let event = UnsafeMutablePointer<blk_snap_snapshot_event>.allocate(capacity: 1)
         defer { event.deallocate() }
@@ -545,18 +543,11 @@ public final class VAL6Driver: BlksnapDriver {
         return status.deviceNumber
     }
 
-    /// Runs `body` holding the process-wide lifecycle lock (``VAL6ProcessState/lifecycle``).
+    /// Runs `body` holding the lifecycle lock (``VAL6Coordination/withLifecycleLock(_:)``).
     private func underLifecycleLock<Value: Sendable>(
         _ body: () throws(BlksnapError) -> Value
     ) throws(BlksnapError) -> Value {
-        let result = VAL6ProcessState.lifecycle.withLock { _ -> Result<Value, BlksnapError> in
-            do throws(BlksnapError) {
-                return .success(try body())
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try coordination.withLifecycleLock(body)
     }
 
     private func perform<T>(_ operation: BlksnapOperation, _ request: UInt, on value: inout T,

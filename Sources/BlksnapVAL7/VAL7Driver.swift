@@ -3,7 +3,6 @@ import Glibc
 #endif
 import BlksnapKit
 internal import CVeeamBlksnapUAPI
-import Synchronization
 import SystemPackage
 
 /// Veeam's VAL-7.0 module (`veeam-field-modules.md` §2): `/dev/veeamblksnap` for
@@ -38,8 +37,10 @@ public final class VAL7Driver: BlksnapDriver {
 
     private let control: LazyNode
     private let filter: LazyNode
-    /// The devices holding each snapshot's storage, as this driver created or appended it.
-    private let storageDevices = Mutex<[SnapshotID: Set<DeviceNumber>]>([:])
+    /// The devices holding each snapshot's storage, as drivers created or appended it
+    /// (on the real kernel shared by every process: `/run/blksnap/val7`).
+    private let records: SnapshotRecords
+    private static let storageDevicesKey = "storage-devices"
 
     /// A driver for the VAL-7.0 module behind `kernel`; its nodes are opened on first use.
     public init(kernel: any KernelInterface = LinuxKernel(), controlPath: String = VAL7Driver.defaultControlPath,
@@ -47,6 +48,7 @@ public final class VAL7Driver: BlksnapDriver {
         self.kernel = kernel
         self.control = LazyNode(kernel: kernel, path: controlPath, flags: O_RDWR, openOperation: .openControl)
         self.filter = LazyNode(kernel: kernel, path: filterPath, flags: O_RDWR, openOperation: .openControl)
+        self.records = .for(.val7, on: kernel)
     }
 
     /// Opens `/dev/veeamblksnap` now.
@@ -110,7 +112,7 @@ public final class VAL7Driver: BlksnapDriver {
     public func destroySnapshot(_ id: SnapshotID) throws(BlksnapError) {
         var uuid = blksnap_uuid(id)
         try perform(.destroySnapshot, VEEAMBLKSNAP_REQ_SNAPSHOT_DESTROY, on: &uuid, snapshotID: id)
-        _ = storageDevices.withLock { $0.removeValue(forKey: id) }
+        records.forget(id, keys: [Self.storageDevicesKey])
     }
 
     /// `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE` (0x40285622): ranges of the block device
@@ -139,7 +141,10 @@ public final class VAL7Driver: BlksnapDriver {
         }
         try check(result, .appendStorage, devicePath: devicePath, snapshotID: id)
         if let number = try? kernel.stat(devicePath).deviceNumber {
-            storageDevices.withLock { _ = $0[id, default: []].insert(number) }
+            records.update(Self.storageDevicesKey, of: id) { lines in
+                let known = lines ?? []
+                return known.contains(number.description) ? known : known + [number.description]
+            }
         }
     }
 
@@ -263,7 +268,8 @@ public final class VAL7Driver: BlksnapDriver {
     /// storage (VAL-7.0 would answer 0 and ignore it, or, for range storage, snapshot
     /// its own storage).
     public func addToSnapshot(_ device: BlockDevice, _ id: SnapshotID) throws(BlksnapError) {
-        if let number = try? device.deviceNumber(), storageDevices.withLock({ $0[id]?.contains(number) ?? false }) {
+        if let number = try? device.deviceNumber(),
+           records.lines(Self.storageDevicesKey, of: id)?.contains(number.description) ?? false {
             throw BlksnapError.guarded(.storageDeviceAdded, .addToSnapshot,
                            "\(device.path) holds the difference storage of \(id): VAL-7.0 would accept it and either "
                            + "ignore it (file or block-device storage: no image, no protection) or copy-on-write "
@@ -300,7 +306,9 @@ public final class VAL7Driver: BlksnapDriver {
         try check(kernel.ioctlResult(fd, VEEAMBLKSNAP_REQ_SNAPSHOT_CREATE, on: &argument), .createSnapshot,
                   devicePath: storagePath)
         let id = SnapshotID(val7: argument.id)
-        storageDevices.withLock { $0[id] = devices }
+        if !devices.isEmpty {
+            records.update(Self.storageDevicesKey, of: id) { _ in devices.map(\.description).sorted() }
+        }
         return id
     }
 

@@ -85,7 +85,14 @@ section_guards() {
         run $ctl tracker detach "$B"; expect "guard: detach of a member refused" 1 "is in a taken snapshot"
         run $ctl snapshot append-storage "$id" --device "$B" --range 0:2048
         expect "guard: storage on a tracked member refused" 1 "storage writes bypass the filter"
+        run $ctl snapshot add "$id" "$A"; expect "guard: add after take refused (names VAL-7.0)" 1 "VAL-7.0 would accept"
         run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
+        # Another blksnapctl run appended $S as storage: the record is shared (/run/blksnap/val7).
+        run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
+        run $ctl snapshot append-storage "$id" --device "$S" --range 0:65536; expect "guards: append-storage (range mode)" 0
+        run $ctl snapshot add "$id" "$S"; expect "guard: the storage's device refused as a member (appended by another run)" 1 "holds the difference storage"
+        run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
+        [ -e "/run/blksnap/val7/$id.storage-devices" ] && bad "the storage record outlives the snapshot" || ok "destroy forgets the storage record"
     else
         run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
         run $ctl snapshot create "$A"; expect "guard: a second snapshot refused" 1 "destroy it first"
@@ -94,6 +101,15 @@ section_guards() {
         run $ctl snapshot append-storage "$id" --device "$B" --range 0:2048
         expect "guard: storage on a tracked member refused" 1 "storage writes bypass the filter"
         run $ctl snapshot add "$id" "$A"; expect "snapshot add names the ABI and the alternative" 64 "at create"
+        # Each blksnapctl run is its own process: the guards below see what earlier runs did.
+        run $ctl snapshot take "$id"; expect "guard: take without storage refused (created by another run)" 1 "no difference storage"
+        run $ctl --json snapshot list; json "the snapshot survives the refused take" "[.snapshots[] | select(. == \"$id\")] | length == 1"
+        run $ctl snapshot wait-event "$id" --timeout-ms 100; expect "wait-event: the creation event" 0
+        $ctl snapshot wait-event "$id" --timeout-ms 15000 > /tmp/waiter.out 2>&1 & waiter=$!
+        n=0; while [ ! -e "/run/blksnap/val6/$id.wait.lock" ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
+        sleep 0.5
+        run $ctl snapshot wait-event "$id" --timeout-ms 100; expect "guard: a second waiter refused (another process)" 1 "already waiting"
+        wait $waiter; st=$?; same "$st" 75 && ok "the first waiter ran to its timeout (exit 75)" || bad "first waiter: exit $st"
         run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
         run $ctl snapshot create "$A" "$B"; expect "guard: multi-device snapshot refused (not one point in time)" 1 "one point in time"
         run $ctl tracker attach "$B"; echo "tracker attach on VAL-6.x: exit $st"
