@@ -2,7 +2,7 @@ import SystemPackage
 
 /// `snapshotadd` that refuses a snapshot already taken.
 ///
-/// v5 accepts `snapshotadd` after take with 0, but the device gets no difference area,
+/// v5 (and VAL-7.0, field spec §2.3) accepts `snapshotadd` after take with 0, but the device gets no difference area,
 /// no image and no copy-on-write, and stays busy for other snapshots until destroy
 /// (§2.2). Nothing in v5 says whether snapshot ID is taken without side effects (TAKE
 /// would take it, WAIT_EVENT consumes an event). The guard infers it:
@@ -35,7 +35,8 @@ public enum SnapshotAddGuard {
         let snapshots = try control.collectSnapshots()
         if snapshots == [id] { return .taken }
         if !snapshots.contains(id) { return .notTaken }  // the kernel answers ESRCH
-        return .unknown("\(snapshots.count) snapshots exist and \(inventory.images.count) image(s): v5 does not say which snapshot an image belongs to")
+        return .unknown("\(snapshots.count) snapshots exist and \(inventory.images.count) image(s): "
+                        + "\(control.driver.abi.displayName) does not say which snapshot an image belongs to")
     }
 
     /// Adds `device` to snapshot `id` unless the snapshot is taken.
@@ -63,7 +64,8 @@ public enum SnapshotAddGuard {
         switch state {
         case .taken:
             throw .guarded(.addAfterTake, .addToSnapshot,
-                           "snapshot \(id) is already taken: v5 would accept \(device.path) but give it no image and no copy-on-write, and keep it busy until destroy; create a new snapshot for it",
+                           "snapshot \(id) is already taken: \(control.driver.abi.displayName) would accept \(device.path) but "
+                           + "give it no image and no copy-on-write, and keep it busy until destroy; create a new snapshot for it",
                            errno: .alreadyInProcess, devicePath: device.path, snapshotID: id)
         case .unknown(let reason):
             warnings.append("cannot tell whether snapshot \(id) is taken (\(reason)): if it is, \(device.path) gets no image")

@@ -8,8 +8,8 @@ struct SnapshotAdd: ParsableCommand {
         abstract: "Add a tracked DEVICE to snapshot ID (before take).",
         discussion: """
             The device must be tracked ('tracker attach'); EBUSY: it is in another snapshot. \
-            Refused when snapshot ID is already taken: v5 would accept the device but give it no \
-            image and no copy-on-write. v5 cannot say which snapshot an image belongs to, so this \
+            Refused when snapshot ID is already taken: the module would accept the device but give it \
+            no image and no copy-on-write. The module cannot say which snapshot an image belongs to, so this \
             is recognized while ID is the only snapshot (a warning otherwise).
             """)
 
