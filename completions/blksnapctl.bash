@@ -418,9 +418,9 @@ _blksnapctl_snapshot() {
 
 _blksnapctl_snapshot_create() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --allow-sequential-take --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi)
+    non_repeating_options=(--sim --log-level --abi --storage --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -433,6 +433,12 @@ _blksnapctl_snapshot_create() {
         ;;
     '--abi')
         __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
+    '--storage')
+        return
+        ;;
+    '--limit')
         return
         ;;
     esac

@@ -48,7 +48,7 @@ function __blksnapctl_parse_tokens -S
             __blksnapctl_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'create'
-                __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'version' 'h/help'
+                __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'storage=' 'limit=' 'allow-sequential-take' 'version' 'h/help'
             case 'add'
                 __blksnapctl_parse_subcommand 2 'sim=' 'json' 'log-level=' 'abi=' 'version' 'h/help'
             case 'append-storage'
@@ -254,6 +254,9 @@ complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" json' -l 'json' -d 'Print one JSON document (JSON Lines for streaming commands) with snake_case fields.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" log-level' -l 'log-level' -d 'Log lines of the library and servers on stderr from this level up: trace, debug, info, notice, warning, error, critical (default: $BLKSNAPCTL_LOG_LEVEL, else notice).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" abi' -l 'abi' -d 'The module\'s ABI instead of the one its nodes suggest: v5, val6 (Veeam VAL-6.x) or val7 (Veeam VAL-7.0); its VERSION answer must agree (default: $BLKSNAPCTL_ABI, else detected).' -rfka 'v5 val6 val7'
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" storage' -l 'storage' -d 'kernel:PATH: storage the VAL-7.0 module grows itself up to --limit (a directory, file or block device).' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" limit' -l 'limit' -d 'VAL-7.0: the most storage the module may ask for or grow (K, M, G suffixes).' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" allow-sequential-take' -l 'allow-sequential-take' -d 'VAL-6.x: allow several devices, which the module takes one after another (not one point in time).'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" version' -l 'version' -d 'Show the version.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot create" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl snapshot add" sim' -l 'sim' -d 'Talk to the simulator listening on this Unix socket instead of the kernel (default: $BLKSNAPCTL_SIM).' -rfka ''

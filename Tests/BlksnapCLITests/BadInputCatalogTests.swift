@@ -129,6 +129,12 @@ struct BadInputCatalogTests {
         rows.append(Case(["snapshot", "append-storage", "ID", "--range", "0:8"], 64, quoting: "--device"))
         rows.append(Case(["snapshot", "append-storage", "ID", "--device", "/dev/sdb"], 64, quoting: "--range"))
         rows.append(Case(["sim", "device", "add", "sdx"], 64, quoting: "--size"))
+        // Create-time storage the loaded ABI (v5 here) does not take.
+        rows.append(Case(["snapshot", "create", "sdb", "--storage", "kernel:/tmp/grow", "--limit", "64M"], 64,
+                         quoting: "kernel:/tmp/grow"))
+        rows.append(Case(["snapshot", "create", "sdb", "--limit", "64M"], 64, quoting: "--limit"))
+        rows.append(Case(["snapshot", "create", "sdb", "--storage", "/dev/sdb"], 64, quoting: "/dev/sdb"))
+        rows.append(Case(["snapshot", "create", "sdb", "--limit", "0"], 64, quoting: "--limit"))
         return rows
     }
 

@@ -112,6 +112,9 @@ section_guards() {
         wait $waiter; st=$?; same "$st" 75 && ok "the first waiter ran to its timeout (exit 75)" || bad "first waiter: exit $st"
         run $ctl snapshot destroy "$id"; expect "guards: destroy" 0
         run $ctl snapshot create "$A" "$B"; expect "guard: multi-device snapshot refused (not one point in time)" 1 "one point in time"
+        run $ctl snapshot create "$A" "$B" --allow-sequential-take; expect "multi-device snapshot with --allow-sequential-take" 0
+        run $ctl snapshot destroy "$(head -1 /tmp/out)"; expect "multi-device snapshot: destroy" 0
+        run $ctl snapshot create "$A" --limit 64M; expect "snapshot create --limit refused on VAL-6.x (usage)" 64 "no storage limit"
         run $ctl tracker attach "$B"; echo "tracker attach on VAL-6.x: exit $st"
     fi
 }
@@ -207,6 +210,19 @@ section_kernel_storage() {
     expect "guard: the storage's own device refused as a member" 1 "holds the difference storage"
     run $ctl session "$A" --storage kernel:/tmp/kstore -- true
     expect "kernel-grown storage without --limit refused" 64 "needs --limit"
+    # The same storage from separate commands: snapshot create --storage kernel:DIR --limit.
+    before=$(sum "$A")
+    run $ctl --json snapshot create "$A" --storage kernel:/tmp/kstore --limit 64M
+    json "snapshot create --storage kernel:DIR --limit" '.id | test("-")'
+    id=$(jq -r .id /tmp/out)
+    run $ctl snapshot take "$id"; expect "take with kernel-grown storage from snapshot create" 0
+    run $ctl --json snapshot info "$A"; image=$(jq -r .image /tmp/out)
+    dd if=/dev/urandom of="$A" bs=1M count=8 oflag=direct 2> /dev/null
+    same "$(sum "$image")" "$before" && ok "snapshot create kernel:DIR: image = the original" || bad "snapshot create kernel:DIR: image differs"
+    run $ctl snapshot destroy "$id"; expect "snapshot create kernel:DIR: destroy" 0
+    run $ctl snapshot create "$S" --storage "kernel:$S" --limit 64M
+    expect "guard: snapshot create refuses the storage's own device as a member" 1 "holds the difference storage"
+    run $ctl --json snapshot list; json "the refused create left no snapshot" '.snapshots | length == 0'
 }
 
 section_fallocate_cleanup() {
