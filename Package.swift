@@ -61,7 +61,7 @@ let package = Package(
             providers: [.apt(["libfuse3-dev"])]
         ),
         // The kernel side, reimplemented: answers the same requests on the same bytes.
-        .target(name: "SimKernel", dependencies: ["CBlksnapUAPI"]),
+        .target(name: "SimKernel", dependencies: ["CBlksnapUAPI", "CVeeamBlksnapUAPI"]),
         // The FUSE export of a SimKernel: devices and images as files loop devices can use.
         .target(name: "SimFuse", dependencies: ["SimKernel", "CFuse3"]),
         // The typed Swift API over the ioctls. Links no simulator.
@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "BlksnapSimulator",
             dependencies: [
-                "BlksnapKit", "SimKernel", "CBlksnapUAPI",
+                "BlksnapKit", "SimKernel", "CBlksnapUAPI", "CVeeamBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -193,7 +193,7 @@ let package = Package(
             name: "BlksnapKitTests",
             dependencies: [
                 "BlksnapKit", "BlksnapDrivers", "BlksnapVAL6", "BlksnapVAL7", "BlksnapServiceLifecycle", "BlksnapSimulator",
-                "SimKernel", "CBlksnapUAPI",
+                "SimKernel", "CBlksnapUAPI", "CVeeamBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

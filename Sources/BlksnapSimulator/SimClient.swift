@@ -28,8 +28,9 @@ public final class SimClient: KernelInterface, Sendable {
     private struct Pool {
         /// Connected sockets not in use.
         var idle: [Int32] = []
-        /// Descriptors that name the control device (their ioctls dispatch by nr).
-        var controlDescriptors: Set<Int32> = []
+        /// What each descriptor that is not a block device names (control devices
+        /// read user memory differently).
+        var nodes: [Int32: SimNodeKind] = [:]
     }
     private let pool: Mutex<Pool>
     /// Idle connections kept for reuse; more are closed when returned.
@@ -52,21 +53,23 @@ public final class SimClient: KernelInterface, Sendable {
 
     // MARK: - KernelInterface
 
+    /// Beside the socket (``WireProtocol/sharedStateDirectory(socketPath:)``): every
+    /// client of this simulator shares the drivers' snapshot records.
+    public var sharedStateDirectory: String? { WireProtocol.sharedStateDirectory(socketPath: socketPath) }
+
     /// `open(2)` in the simulator's namespace; the descriptor is the simulator's.
     public func open(_ path: String, flags: Int32) throws(Errno) -> CInt {
-        guard case .open(let result, let isControl) = try kernelCall(.open(path: path, flags: flags)) else {
+        guard case .open(let result, let node) = try kernelCall(.open(path: path, flags: flags)) else {
             throw .protocolError
         }
         guard let fd = CInt(exactly: try Self.value(result)) else { throw .protocolError }
-        pool.withLock { pool in
-            if isControl { pool.controlDescriptors.insert(fd) } else { pool.controlDescriptors.remove(fd) }
-        }
+        pool.withLock { $0.nodes[fd] = node == .blockDevice ? nil : node }
         return fd
     }
 
     /// `close(2)` of a simulator descriptor.
     public func close(_ fd: CInt) throws(Errno) {
-        _ = pool.withLock { $0.controlDescriptors.remove(fd) }
+        _ = pool.withLock { $0.nodes.removeValue(forKey: fd) }
         _ = try Self.value(try kernelCall(.close(fd: fd)).result)
     }
 
@@ -78,8 +81,8 @@ public final class SimClient: KernelInterface, Sendable {
     /// `ioctl(2)` with the argument given as a raw user address (0 or garbage allowed:
     /// the call then fails with the kernel's fault errno).
     public func ioctl(_ fd: CInt, _ request: UInt, address: UInt64) throws(Errno) -> CInt {
-        let isControl = pool.withLock { $0.controlDescriptors.contains(fd) }
-        let regions = SimUserMemoryCapture.regions(for: request, argument: address, onControlDevice: isControl)
+        let node = pool.withLock { $0.nodes[fd] } ?? .blockDevice
+        let regions = SimUserMemoryCapture.regions(for: request, argument: address, node: node)
         let reply = try kernelCall(.ioctl(fd: fd, request: UInt64(request), argument: address, regions: regions))
         guard case .ioctl(let result, let writes) = reply else { throw .protocolError }
         guard SimUserMemoryCapture.apply(writes, within: regions) else { throw .protocolError }

@@ -1,4 +1,5 @@
 import CBlksnapUAPI
+import SimKernel
 
 /// A block of user memory an ioctl makes the kernel read or write, and the user
 /// pointers embedded in it.
@@ -11,7 +12,8 @@ struct SimUserBuffer: Sendable {
     var embedded: @Sendable ([UInt8]) -> [(address: UInt64, buffer: SimUserBuffer)] = { _ in [] }
 }
 
-/// THE table of user memory per request, derived from the v5 UAPI (spec §1.2–§1.4):
+/// THE table of user memory per request, derived from the v5 UAPI (spec §1.2–§1.4) and
+/// VAL-7.0's (``VAL7IoctlArguments``, field spec §2.3–§2.4):
 /// for each request, the argument struct's size, whether the kernel writes it, and
 /// the user pointers inside it (paths, range arrays, id arrays, CBT buffers) with
 /// their lengths and directions. `SimClient` ships exactly this memory.
@@ -30,11 +32,16 @@ enum SimIoctlArguments {
 
     /// The memory the argument of `request` references.
     ///
-    /// - Parameter onControlDevice: true when the descriptor is `/dev/blksnap-control`.
+    /// - Parameter node: what the descriptor names.
     /// - Returns: the argument struct's buffer (with its embedded pointers), or nil
     ///   when the request touches no user memory.
-    static func argument(for request: UInt, onControlDevice: Bool) -> SimUserBuffer? {
-        onControlDevice ? control(nr: blksnap_ioc_nr(request)) : block(request)
+    static func argument(for request: UInt, node: SimNodeKind) -> SimUserBuffer? {
+        switch node {
+        case .v5Control: return control(nr: blksnap_ioc_nr(request))
+        case .blockDevice: return block(request)
+        case .val7Control: return VAL7IoctlArguments.control(request)
+        case .bdevFilter: return VAL7IoctlArguments.filter(request)
+        }
     }
 
     // MARK: - /dev/blksnap-control (by nr)
@@ -128,13 +135,13 @@ enum SimIoctlArguments {
     // MARK: - Helpers
 
     /// `count × elementBytes`, limited to ``maximumBufferBytes``.
-    private static func capped(_ count: UInt64, _ elementBytes: Int) -> Int {
+    static func capped(_ count: UInt64, _ elementBytes: Int) -> Int {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(elementBytes))
         return overflow ? maximumBufferBytes : Int(min(bytes, UInt64(maximumBufferBytes)))
     }
 
     /// Loads a native-endian integer at `offset` (zero if the bytes are too short).
-    private static func load<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int) -> T {
+    static func load<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int) -> T {
         guard offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return 0 }
         return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
     }

@@ -21,8 +21,8 @@ enum SimUserMemoryCapture {
     }
 
     /// The regions to ship for `request` with its argument at `argument`.
-    static func regions(for request: UInt, argument: UInt64, onControlDevice: Bool) -> [MappedUserMemory.Region] {
-        guard let buffer = SimIoctlArguments.argument(for: request, onControlDevice: onControlDevice) else { return [] }
+    static func regions(for request: UInt, argument: UInt64, node: SimNodeKind) -> [MappedUserMemory.Region] {
+        guard let buffer = SimIoctlArguments.argument(for: request, node: node) else { return [] }
         var spans: [Span] = []
         collect(address: argument, buffer: buffer, into: &spans, depth: 0)
         var budget = SimIoctlArguments.maximumTotalBytes

@@ -8,14 +8,18 @@ import Glibc
 /// - Original devices get synthetic majors from the local/experimental range
 ///   240–254: major 240 with increasing minors (the next major once 2^20 minors are used).
 /// - Images get major 259 (`blkext`) with increasing minors, never reused.
-/// - `/dev/blksnap-control` is the misc char device 10:``controlMinor``.
+/// - The dialect's control device (`/dev/blksnap-control`, `/dev/veeamblksnap`) is the
+///   misc char device 10:``controlMinor``; VAL-7.0's `/dev/bdevfilter` is 10:``filterControlMinor``.
+/// - Image names carry the dialect's prefix (`blksnap-image_M:m`, `veeamblksnapimg_M:m`).
 final class BlockLayer: @unchecked Sendable {
     /// Major of misc devices.
     static let controlMajor: UInt32 = 10
-    /// The dynamic misc minor the simulator gives `blksnap-control`.
+    /// The dynamic misc minor the simulator gives the control device.
     static let controlMinor: UInt32 = 248
-    /// Name of the control node.
-    static let controlName = "blksnap-control"
+    /// The dynamic misc minor the simulator gives `bdevfilter`.
+    static let filterControlMinor: UInt32 = 247
+    /// The user API whose node and image names this namespace uses.
+    let dialect: SimDialect
     /// Major of the extended-devt allocator (images).
     static let imageMajor: UInt32 = 259
     /// First synthetic major for simulated devices.
@@ -32,21 +36,25 @@ final class BlockLayer: @unchecked Sendable {
     }
     private let state = PthreadMutex(State())
 
+    init(dialect: SimDialect = .v5) { self.dialect = dialect }
+
     /// Adds an original device. `EEXIST` if the name is taken (or is the control
-    /// device's), `EINVAL` for an empty name, one containing `/` or starting with
-    /// `blksnap-image`, or block sizes that are not powers of two ≥ 512, `ENOSPC` when the
+    /// device's), `EINVAL` for an empty name, one containing `/` or starting with the
+    /// image prefix, or block sizes that are not powers of two ≥ 512, `ENOSPC` when the
     /// synthetic majors are exhausted.
     func addDevice(name: String, capacitySectors: UInt64, logicalBlockSize: UInt32,
                    physicalBlockSize: UInt32, ioMin: UInt32,
                    backing: SimBlockDevice.Backing) throws(SimErrno) -> GenDisk {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != "..",
-              !name.hasPrefix(SnapshotImage.namePrefix) else { throw SimErrno(EINVAL) }
+              !name.hasPrefix(dialect.imageNamePrefix) else { throw SimErrno(EINVAL) }
         guard logicalBlockSize >= 512, logicalBlockSize.nonzeroBitCount == 1,
               physicalBlockSize >= logicalBlockSize, physicalBlockSize.nonzeroBitCount == 1
         else { throw SimErrno(EINVAL) }
         // Reserve the number first, create the media outside the lock (file I/O).
         let number: (UInt32, UInt32) = try state.withLock { (s) throws(SimErrno) -> (UInt32, UInt32) in
-            if s.disks[name] != nil || name == Self.controlName { throw SimErrno(EEXIST) }
+            if s.disks[name] != nil || name == dialect.controlName || name == dialect.filterControlName {
+                throw SimErrno(EEXIST)
+            }
             if s.nextDeviceMinor >= Self.minorsPerMajor {
                 guard s.nextDeviceMajor < Self.lastDeviceMajor else { throw SimErrno(ENOSPC) }
                 s.nextDeviceMajor += 1
@@ -71,7 +79,7 @@ final class BlockLayer: @unchecked Sendable {
     func addImage(original: SimBlockDevice, capacitySectors: UInt64, diffArea: DiffArea,
                   originalCBT: CBTMap) -> GenDisk? {
         state.withLock { s in
-            let name = "\(SnapshotImage.namePrefix)_\(original.major):\(original.minor)"
+            let name = "\(dialect.imageNamePrefix)_\(original.major):\(original.minor)"
             if s.disks[name] != nil { return nil }
             let minor = s.nextImageMinor
             s.nextImageMinor += 1
@@ -111,14 +119,17 @@ final class BlockLayer: @unchecked Sendable {
     func lookup(path: String) -> Node? {
         guard path.hasPrefix("/dev/") else { return nil }
         let name = String(path.dropFirst(5))
-        if name == Self.controlName { return .control }
+        if name == dialect.controlName { return .control }
+        if name == dialect.filterControlName { return .filterControl }
         return disk(named: name).map { .disk($0) }
     }
 
     /// What a path names.
     enum Node {
-        /// `/dev/blksnap-control`.
+        /// The control device (`/dev/blksnap-control`, `/dev/veeamblksnap`).
         case control
+        /// VAL-7.0's `/dev/bdevfilter`.
+        case filterControl
         /// A disk (device or image).
         case disk(GenDisk)
     }
@@ -129,7 +140,7 @@ final class BlockLayer: @unchecked Sendable {
     func openBlockDevice(path: String) -> Result<SimBlockDevice, SimErrno> {
         switch lookup(path: path) {
         case nil: return .failure(SimErrno(ENOENT))
-        case .control: return .failure(SimErrno(ENOTBLK))
+        case .control, .filterControl: return .failure(SimErrno(ENOTBLK))
         case .disk(let disk):
             guard let device = disk.device else { return .failure(SimErrno(EOPNOTSUPP)) }
             return .success(device)

@@ -74,7 +74,7 @@ final class DiffArea: @unchecked Sendable {
 
     /// Take step 2 for one member (§2.3, §4.1): computes the chunk size from the
     /// original's capacity and io_min. Fails with EFAULT when the chunk would exceed
-    /// `chunk_maximum_shift`, or when `storage.capacitySectors == 0`.
+    /// `chunk_maximum_shift`, or (v5) when `storage.capacitySectors == 0`.
     init(original: SimBlockDevice, capacitySectors: UInt64, storage: DiffStorage,
          events: EventQueue, params: LiveParams) throws(SimErrno) {
         self.original = original
@@ -82,7 +82,8 @@ final class DiffArea: @unchecked Sendable {
         let shift = Self.chunkShift(capacitySectors: capacitySectors, ioMinBytes: original.ioMin, params: current)
         if shift > current.chunkMaximumShift { throw SimErrno(EFAULT) }  // Quirk.chunkMaximumShiftIsALimit
         // "In-memory difference storage is not supported."
-        if storage.capacitySectors == 0 { throw SimErrno(EFAULT) }
+        // VAL-7.0 does not check (field spec §2.4.4): no storage shows up as overflow at the first store.
+        if storage.checksCapacityAtTake && storage.capacitySectors == 0 { throw SimErrno(EFAULT) }
         self.storage = storage
         self.events = events
         self.params = params

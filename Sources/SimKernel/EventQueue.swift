@@ -5,7 +5,7 @@ import CBlksnapUAPI
 
 /// One event of a snapshot's queue (spec §6.1).
 public struct SimEvent: Sendable, Equatable {
-    /// `blksnap_event_code_low_free_space` (0) or `blksnap_event_code_corrupted` (1).
+    /// low_free_space (v5 0, VAL-7.0 1) or corrupted (v5 1, VAL-7.0 0).
     public var code: UInt32
     /// CLOCK_MONOTONIC nanoseconds at the time the event was queued.
     public var timeLabel: Int64
@@ -21,6 +21,14 @@ public struct SimEvent: Sendable, Equatable {
 final class EventQueue: @unchecked Sendable {
     private let queue = WaitQueue()
     private var events: [SimEvent] = []
+    /// The dialect's codes (VAL-7.0 swaps v5's).
+    private let lowFreeSpaceCode: UInt32
+    private let corruptedCode: UInt32
+
+    init(dialect: SimDialect = .v5) {
+        lowFreeSpaceCode = dialect.lowFreeSpaceCode
+        corruptedCode = dialect.corruptedCode
+    }
 
     /// Queues an event stamped with the current monotonic time and wakes waiters.
     func push(code: UInt32, payload: [UInt8]) {
@@ -34,15 +42,13 @@ final class EventQueue: @unchecked Sendable {
     /// Queues a low_free_space event with `requested_nr_sect` = `sectors`.
     func pushLowFreeSpace(requestedSectors sectors: UInt64) {
         var payload = blksnap_event_low_free_space(requested_nr_sect: sectors)
-        push(code: UInt32(blksnap_event_code_low_free_space.rawValue),
-             payload: withUnsafeBytes(of: &payload) { Array($0) })
+        push(code: lowFreeSpaceCode, payload: withUnsafeBytes(of: &payload) { Array($0) })
     }
 
     /// Queues a corrupted event for device `major:minor` with positive errno `errorCode`.
     func pushCorrupted(major: UInt32, minor: UInt32, errorCode: Int32) {
         var payload = blksnap_event_corrupted(dev_id_mj: major, dev_id_mn: minor, err_code: errorCode)
-        push(code: UInt32(blksnap_event_code_corrupted.rawValue),
-             payload: withUnsafeBytes(of: &payload) { Array($0) })
+        push(code: corruptedCode, payload: withUnsafeBytes(of: &payload) { Array($0) })
     }
 
     /// Waits up to `timeoutNanoseconds` for an event and dequeues it (§6.3).

@@ -118,5 +118,22 @@ extension SimKernel {
                  summary: "A removed device that backs difference storage keeps accepting the storage's writes in the simulator (v5 would fail them with an I/O error and corrupt the diff areas)."),
         SimQuirk(id: "wholeDiskFilterVsPartitions", specSection: "§2.1", handling: .diverged,
                  summary: "Partitions are not simulated; every simulated device is a whole disk."),
+        // VAL-7.0 (dialect val7; sections of veeam-field-modules.md).
+        SimQuirk(id: "val7FullNumberDispatch", specSection: "§2.3, §2.4 (VAL-7.0)", handling: .reproduced,
+                 summary: "/dev/veeamblksnap and /dev/bdevfilter dispatch on the full request number: wrong direction or size bits give ENOTTY."),
+        SimQuirk(id: "val7RequestedTwice", specSection: "§2.7.3 (VAL-7.0; the real module differs from the text)", handling: .reproduced,
+                 summary: "Range mode adds each low_free_space portion to `requested` twice (diff_storage_calculate_requested, then diff_storage_event_low); the event carries the portion once. Seen on the real module; the spec says once."),
+        SimQuirk(id: "val7DroppedRangeTails", specSection: "§2.7.3 (VAL-7.0)", handling: .reproduced,
+                 summary: "A leading range too small for a chunk is dropped without counting as filled (v5 counts it); allocation never passes `requested`, whatever was appended."),
+        SimQuirk(id: "val7StorageDeviceIgnored", specSection: "§2.3 (VAL-7.0)", handling: .reproduced,
+                 summary: "snapshotadd of the block device that is the storage answers 0 and adds nothing; in range mode the storage's device becomes an ordinary member."),
+        SimQuirk(id: "val7TakeFailureRemovesMembers", specSection: "§2.8.3 (VAL-7.0)", handling: .reproduced,
+                 summary: "A take failing while creating diff areas, or BROKEN after it, removes every member from the snapshot (v5 keeps them)."),
+        SimQuirk(id: "val7NowaitAlwaysFails", specSection: "§2.8.1 (VAL-7.0)", handling: .reproduced,
+                 summary: "While a snapshot is taken every REQ_NOWAIT write to a member fails EAGAIN (v5: only when the chunk needs work)."),
+        SimQuirk(id: "val7FileStorageNotSimulated", specSection: "§2.7.2 (VAL-7.0)", handling: .diverged,
+                 summary: "File and directory storage need a filesystem, which the simulator's namespace lacks: a path that is not a simulated device gives ENOENT at CREATE."),
+        SimQuirk(id: "val7SetlogWritesNoFile", specSection: "§2.4.7 (VAL-7.0)", handling: .diverged,
+                 summary: "SETLOG keeps the path and level (EALREADY for the same ones) but writes no log file."),
     ]
 }

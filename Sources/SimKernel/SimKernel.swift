@@ -67,12 +67,14 @@ public struct SimCBTState: Sendable, Equatable {
     public var mapMemoryBytes: UInt64
 }
 
-/// The v5 blksnap module and the block-device filter layer, reimplemented.
+/// A blksnap module and the block-device filter layer, reimplemented, speaking one
+/// ``SimDialect``: v5 (the default) or Veeam's VAL-7.0.
 ///
 /// It answers `open`, `close`, `ioctl`, `pread`, `pwrite` and `stat` in its own
-/// namespace: `/dev/blksnap-control`, the simulated devices `/dev/NAME`, and the
-/// images `/dev/blksnap-image_<maj>:<min>`. Return values follow the kernel: a
-/// non-negative result, or a negative errno.
+/// namespace: the dialect's control device (`/dev/blksnap-control`; VAL-7.0:
+/// `/dev/veeamblksnap` and `/dev/bdevfilter`), the simulated devices `/dev/NAME`, and
+/// the images (`/dev/blksnap-image_<maj>:<min>`; VAL-7.0: `veeamblksnapimg_<maj>:<min>`).
+/// Return values follow the kernel: a non-negative result, or a negative errno.
 ///
 /// Locking mirrors the kernel: the global snapshot list has a reader/writer lock, each
 /// snapshot an `rw_lock`, each tracker a ctl mutex, each disk a request-queue freeze
@@ -81,21 +83,29 @@ public struct SimCBTState: Sendable, Equatable {
 public final class SimKernel: @unchecked Sendable {
     /// The module parameters in force.
     public let params: LiveParams
+    /// The user API this kernel answers.
+    public let dialect: SimDialect
 
-    let blockLayer = BlockLayer()
+    let blockLayer: BlockLayer
     let snapshots = SnapshotList()
+    /// VAL-7.0's log configuration (SETLOG).
+    let moduleLog = ModuleLog()
 
     private enum OpenFile {
         case control
+        case filterControl
         case disk(GenDisk)
     }
     private let files = PthreadMutex<[Int32: OpenFile]>([:])
     /// First descriptor number handed out (0–2 look like the standard streams).
     private static let firstDescriptor: Int32 = 3
 
-    /// Creates a simulator with these parameters (normalized as at module load).
-    public init(params: Params = Params()) {
+    /// Creates a simulator with these parameters (normalized as at module load),
+    /// speaking `dialect`.
+    public init(params: Params = Params(), dialect: SimDialect = .v5) {
         self.params = LiveParams(params)
+        self.dialect = dialect
+        self.blockLayer = BlockLayer(dialect: dialect)
     }
 
     // MARK: Simulated hardware
@@ -154,6 +164,7 @@ public final class SimKernel: @unchecked Sendable {
         switch blockLayer.lookup(path: path) {
         case nil: return -ENOENT
         case .control: file = .control
+        case .filterControl: file = .filterControl
         case .disk(let disk): file = .disk(disk)
         }
         return files.withLock { table in
@@ -173,9 +184,10 @@ public final class SimKernel: @unchecked Sendable {
 
     /// `ioctl(2)`: `argument` is a user address in `memory`.
     ///
-    /// On the control device: the blksnap ioctls (§1.2). On a device or image: the
-    /// BLKFILTER ioctls (§1.3) and BLKGETSIZE64, BLKSSZGET, BLKPBSZGET, BLKIOMIN; any
-    /// other request → `-ENOTTY`. Unknown descriptor → `-EBADF`.
+    /// On the control device: the dialect's blksnap ioctls (v5 §1.2; VAL-7.0 §2.4). On
+    /// VAL-7.0's `/dev/bdevfilter`: its ioctls (§2.3). On a device or image: BLKGETSIZE64,
+    /// BLKSSZGET, BLKPBSZGET, BLKIOMIN and, in v5, the BLKFILTER ioctls (§1.3); any other
+    /// request → `-ENOTTY`. Unknown descriptor → `-EBADF`.
     ///
     /// - Parameter interrupted: polled by sleeping calls (WAIT_EVENT); returning true
     ///   acts as a signal (the call ends with `-EINTR`).
@@ -185,10 +197,19 @@ public final class SimKernel: @unchecked Sendable {
         case nil:
             return -EBADF
         case .control:
-            return Control(params: params, snapshots: snapshots, blockLayer: blockLayer)
-                .ioctl(request: request, argument: argument, memory: memory, interrupted: interrupted)
+            switch dialect {
+            case .v5:
+                return Control(params: params, snapshots: snapshots, blockLayer: blockLayer)
+                    .ioctl(request: request, argument: argument, memory: memory, interrupted: interrupted)
+            case .val7:
+                return VAL7Control(params: params, snapshots: snapshots, blockLayer: blockLayer, log: moduleLog)
+                    .ioctl(request: request, argument: argument, memory: memory, interrupted: interrupted)
+            }
+        case .filterControl:
+            return BdevFilter(params: params, snapshots: snapshots, blockLayer: blockLayer)
+                .ioctl(request: request, argument: argument, memory: memory)
         case .disk(let disk):
-            return BlockFilter(params: params, snapshots: snapshots)
+            return BlockFilter(params: params, snapshots: snapshots, dialect: dialect)
                 .ioctl(disk: disk, request: request, argument: argument, memory: memory)
         }
     }
@@ -283,6 +304,9 @@ public final class SimKernel: @unchecked Sendable {
         case .control:
             return .success(SimStat(mode: UInt32(S_IFCHR) | 0o600, major: BlockLayer.controlMajor,
                                     minor: BlockLayer.controlMinor, sizeBytes: 0))
+        case .filterControl:
+            return .success(SimStat(mode: UInt32(S_IFCHR) | 0o600, major: BlockLayer.controlMajor,
+                                    minor: BlockLayer.filterControlMinor, sizeBytes: 0))
         case .disk(let disk):
             return .success(SimStat(mode: UInt32(S_IFBLK) | 0o660, major: disk.major, minor: disk.minor,
                                     sizeBytes: disk.capacitySectors * 512))

@@ -27,10 +27,11 @@ final class Snapshot: @unchecked Sendable {
     private var isTaken = false
     private let references = PthreadMutex(1)
 
-    /// CREATE's allocation: a new id, an empty storage and event queue.
+    /// CREATE's allocation: a new id, an empty storage and event queue (with the codes
+    /// of the namespace's dialect).
     init(params: LiveParams, blockLayer: BlockLayer) {
         id = .random()
-        events = EventQueue()
+        events = EventQueue(dialect: blockLayer.dialect)
         storage = DiffStorage(params: params, events: events)
         self.params = params
         self.blockLayer = blockLayer
@@ -62,7 +63,12 @@ final class Snapshot: @unchecked Sendable {
     /// already a member; `EBUSY` if the tracker belongs to another snapshot. Accepted
     /// even after take (§2.2: useless, Quirk.snapshotaddAfterTake).
     func addDevice(_ tracker: Tracker) -> Int32 {
-        rwLock.withWriteLock {
+        // VAL-7.0: the device that is the storage answers 0 and is not added (field spec
+        // §2.3, Quirk.val7StorageDeviceIgnored).
+        if let device = storage.storageBlockDevice, device.major == tracker.major, device.minor == tracker.minor {
+            return 0
+        }
+        return rwLock.withWriteLock {
             for member in trackers where member === tracker
                 || (member.major == tracker.major && member.minor == tracker.minor) {
                 return -EALREADY
@@ -99,6 +105,9 @@ final class Snapshot: @unchecked Sendable {
             }
             if failure != 0 {
                 releaseDiffAreas()
+                // VAL-7.0 also removes every member: a retry needs new snapshotadds
+                // (field spec §2.8.3, Quirk.val7TakeFailureRemovesMembers).
+                if blockLayer.dialect == .val7 { unlinkMembers() }
                 return failure
             }
             // 3. freeze_bdev of every original: no filesystem in the simulator.
@@ -160,7 +169,8 @@ final class Snapshot: @unchecked Sendable {
     }
 
     /// Take step 10 failure path: remove images, stop COW, drop diff areas; `isTaken`
-    /// stays set, so the snapshot is BROKEN (Quirk.brokenSnapshot).
+    /// stays set, so the snapshot is BROKEN (Quirk.brokenSnapshot). VAL-7.0 also removes
+    /// the members, whose devices are then free for another snapshot (field spec §2.8.3).
     private func releaseMembers() {
         for tracker in trackers {
             if let image = tracker.image {
@@ -169,6 +179,13 @@ final class Snapshot: @unchecked Sendable {
             }
             tracker.releaseSnapshot()
         }
+        if blockLayer.dialect == .val7 { unlinkMembers() }
+    }
+
+    /// Removes every member (VAL-7.0's `snapshot_release_trackers`).
+    private func unlinkMembers() {
+        for tracker in trackers { tracker.unlink() }
+        trackers.removeAll()
     }
 
     /// The final release (§2.4), run by the last `put`.

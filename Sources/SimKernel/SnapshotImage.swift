@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// The snapshot image of one original device (kernel: snapimage.c, spec §4.4):
-/// `/dev/blksnap-image_<maj>:<min>`, a bio-based disk whose reads and writes are
+/// `/dev/blksnap-image_<maj>:<min>` (VAL-7.0: `veeamblksnapimg_<maj>:<min>`), a bio-based disk whose reads and writes are
 /// served by the device's ``DiffArea``.
 ///
 /// Fields:
@@ -17,9 +17,6 @@ import Glibc
 /// Created at take step 9, deleted at destroy (or when a take fails after step 8);
 /// owned by its ``GenDisk`` and by the ``Tracker`` that it images.
 final class SnapshotImage: @unchecked Sendable {
-    /// `BLKSNAP_IMAGE_NAME`.
-    static let namePrefix = "blksnap-image"
-
     let name: String
     let major: UInt32
     let minor: UInt32

@@ -27,6 +27,8 @@ final class Tracker: @unchecked Sendable {
     let queue: RWSemaphore
     let cbt: CBTMap
     let ctlMutex = PthreadMutex(())
+    /// The module whose filter this is (VAL-7.0 fails every `REQ_NOWAIT` write while taken).
+    let dialect: SimDialect
 
     private struct State {
         var snapshotIsTaken = false
@@ -40,7 +42,8 @@ final class Tracker: @unchecked Sendable {
     /// original device or on a snapshot image (Quirk.filterOnImages).
     ///
     /// - Throws: `ENOMEM` for a 0-sector device (§1.3).
-    init(disk: GenDisk, params: LiveParams) throws(SimErrno) {
+    init(disk: GenDisk, params: LiveParams, dialect: SimDialect = .v5) throws(SimErrno) {
+        self.dialect = dialect
         self.device = disk.device
         self.major = disk.major
         self.minor = disk.minor
@@ -96,6 +99,9 @@ final class Tracker: @unchecked Sendable {
         // A corrupted diff area lets the bio pass: copyOnWrite checks that under its own
         // lock (returning 0), so no separate lock round trip is spent on it here.
         guard taken, let area else { return 0 }
+        // VAL-7.0 fails every REQ_NOWAIT write while a snapshot is taken (field spec
+        // §2.8.1, Quirk.val7NowaitAlwaysFails); v5 only when the chunk needs work.
+        if nowait && dialect == .val7 { return -EAGAIN }
         let result = area.copyOnWrite(sector: sector, count: count, nowait: nowait)
         return result == -EAGAIN ? -EAGAIN : 0
     }
@@ -120,7 +126,7 @@ final class Tracker: @unchecked Sendable {
     /// Runs sub-command `cmd` under the ctl mutex. `optlen` is the kernel's copy:
     /// whatever the handler would store in it never reaches user space.
     func control(cmd: UInt32, opt: UInt64, optlen: UInt32, memory: some UserMemory,
-                 snapshots: SnapshotList) -> Int32 {
+                 snapshots: SnapshotList, dialect: SimDialect) -> Int32 {
         // cmd > 5 → ENOTTY; cmd == 5 indexes past the table in v5 (Quirk.ctlCommandFive).
         guard cmd < 5 else { return -ENOTTY }
         return ctlMutex.withLock { _ in
@@ -130,7 +136,7 @@ final class Tracker: @unchecked Sendable {
             case UInt32(blkfilter_ctl_blksnap_cbtmap.rawValue):
                 return cbtMap(opt: opt, optlen: optlen, memory: memory)
             case UInt32(blkfilter_ctl_blksnap_cbtdirty.rawValue):
-                return cbtDirty(opt: opt, optlen: optlen, memory: memory)
+                return cbtDirty(opt: opt, optlen: optlen, memory: memory, everyRange: dialect == .val7)
             case UInt32(blkfilter_ctl_blksnap_snapshotadd.rawValue):
                 return snapshotAdd(opt: opt, optlen: optlen, memory: memory, snapshots: snapshots)
             default:
@@ -158,14 +164,18 @@ final class Tracker: @unchecked Sendable {
         return ok ? 0 : -EINVAL
     }
 
-    /// cbtdirty: applies `dirty_sectors[0]` `count` times (Quirk.cbtdirtyFirstRangeOnly).
-    private func cbtDirty(opt: UInt64, optlen: UInt32, memory: some UserMemory) -> Int32 {
+    /// cbtdirty: v5 applies `dirty_sectors[0]` `count` times (Quirk.cbtdirtyFirstRangeOnly);
+    /// VAL-7.0 (`everyRange`) applies each range in turn (field spec §2.3). A fault reading
+    /// a range gives ENODATA, the first marking error is returned; earlier ranges stay.
+    private func cbtDirty(opt: UInt64, optlen: UInt32, memory: some UserMemory, everyRange: Bool) -> Int32 {
         guard optlen >= UInt32(MemoryLayout<blksnap_cbtdirty>.size) else { return -EINVAL }
         guard let request = memory.read(blksnap_cbtdirty.self, at: opt) else { return -ENODATA }
         var index: UInt32 = 0
         while index < request.count {
             // The v5 loop never advances the pointer.
-            guard let range = memory.read(blksnap_sectors.self, at: request.dirty_sectors) else {
+            let stride = UInt64(MemoryLayout<blksnap_sectors>.size)
+            let address = everyRange ? request.dirty_sectors &+ UInt64(index) &* stride : request.dirty_sectors
+            guard let range = memory.read(blksnap_sectors.self, at: address) else {
                 return -ENODATA
             }
             let result = cbt.markBoth(sector: range.offset, count: range.count)

@@ -10,7 +10,7 @@ import Testing
 /// The one table of user memory per request (spec §1.2–§1.4).
 @Suite struct SimClientArgumentTableTests {
     private func size(_ request: UInt, control: Bool) -> Int? {
-        SimIoctlArguments.argument(for: request, onControlDevice: control)?.lengthBytes
+        SimIoctlArguments.argument(for: request, node: control ? .v5Control : .blockDevice)?.lengthBytes
     }
 
     @Test func argumentSizesFollowTheUAPI() {
@@ -32,7 +32,7 @@ import Testing
 
     @Test func directionsAreTheKernelsNotTheDeclaredBits() {
         func writes(_ request: UInt, _ control: Bool) -> Bool? {
-            SimIoctlArguments.argument(for: request, onControlDevice: control)?.kernelWrites
+            SimIoctlArguments.argument(for: request, node: control ? .v5Control : .blockDevice)?.kernelWrites
         }
         #expect(writes(BLKSNAP_REQ_VERSION, true) == true)           // declared _IOW
         #expect(writes(BLKSNAP_REQ_SNAPSHOT_CREATE, true) == true)   // declared _IOW
@@ -60,7 +60,7 @@ import Testing
         args.count = 3
         args.ranges = 0x2000
         let bytes = withUnsafeBytes(of: args) { Array($0) }
-        let inner = SimIoctlArguments.argument(for: BLKSNAP_REQ_SNAPSHOT_APPEND_STORAGE, onControlDevice: true)!.embedded(bytes)
+        let inner = SimIoctlArguments.argument(for: BLKSNAP_REQ_SNAPSHOT_APPEND_STORAGE, node: .v5Control)!.embedded(bytes)
         #expect(inner.map(\.address) == [0x1000, 0x2000])
         #expect(inner.map(\.buffer.lengthBytes) == [12, 48])
         #expect(inner.map(\.buffer.kernelWrites) == [false, false])
@@ -68,7 +68,7 @@ import Testing
 
     @Test func embeddedPointersOfCollect() {
         let collect = blksnap_snapshot_collect(count: 5, ids: 0x3000)
-        let inner = SimIoctlArguments.argument(for: BLKSNAP_REQ_SNAPSHOT_COLLECT, onControlDevice: true)!
+        let inner = SimIoctlArguments.argument(for: BLKSNAP_REQ_SNAPSHOT_COLLECT, node: .v5Control)!
             .embedded(withUnsafeBytes(of: collect) { Array($0) })
         #expect(inner.map(\.address) == [0x3000])
         #expect(inner.map(\.buffer.lengthBytes) == [80])
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func embeddedPointersOfFilterControl() {
-        let entry = SimIoctlArguments.argument(for: BLKSNAP_REQ_BLKFILTER_CTL, onControlDevice: false)!
+        let entry = SimIoctlArguments.argument(for: BLKSNAP_REQ_BLKFILTER_CTL, node: .blockDevice)!
         func option(cmd: UInt32, optlen: UInt32) -> SimUserBuffer {
             var ctl = blkfilter_ctl()
             ctl.cmd = cmd
@@ -107,28 +107,28 @@ import Testing
     }
 
     @Test func captureShipsNothingForNullAndTheReadablePrefixOtherwise() {
-        #expect(SimUserMemoryCapture.regions(for: BLKSNAP_REQ_VERSION, argument: 0, onControlDevice: true).isEmpty)
-        #expect(SimUserMemoryCapture.regions(for: BLKSNAP_REQ_VERSION, argument: 0x10, onControlDevice: true).isEmpty)
+        #expect(SimUserMemoryCapture.regions(for: BLKSNAP_REQ_VERSION, argument: 0, node: .v5Control).isEmpty)
+        #expect(SimUserMemoryCapture.regions(for: BLKSNAP_REQ_VERSION, argument: 0x10, node: .v5Control).isEmpty)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let base = mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
         defer { munmap(base, 2 * page) }
         mprotect(base + page, page, PROT_NONE)
         // A WAIT_EVENT struct 100 bytes before the hole: 100 bytes shipped, writable.
         let event = UInt64(UInt(bitPattern: base + page - 100))
-        let regions = SimUserMemoryCapture.regions(for: BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, argument: event, onControlDevice: true)
+        let regions = SimUserMemoryCapture.regions(for: BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, argument: event, node: .v5Control)
         #expect(regions.map(\.address) == [event])
         #expect(regions.map(\.bytes.count) == [100])
         #expect(regions.map(\.writable) == [true])
         // Read-only second page: the writable part and the read-only part are split.
         mprotect(base + page, page, PROT_READ)
-        let split = SimUserMemoryCapture.regions(for: BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, argument: event, onControlDevice: true)
+        let split = SimUserMemoryCapture.regions(for: BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, argument: event, node: .v5Control)
         #expect(split.map(\.bytes.count) == [100, 3996])
         #expect(split.map(\.writable) == [true, false])
         // Overlapping buffers are merged into one region (COLLECT whose ids overlap it).
         let collect = base.assumingMemoryBound(to: blksnap_snapshot_collect.self)
         collect.pointee = blksnap_snapshot_collect(count: 2, ids: UInt64(UInt(bitPattern: base + 8)))
         let merged = SimUserMemoryCapture.regions(for: BLKSNAP_REQ_SNAPSHOT_COLLECT,
-                                                  argument: UInt64(UInt(bitPattern: base)), onControlDevice: true)
+                                                  argument: UInt64(UInt(bitPattern: base)), node: .v5Control)
         #expect(merged.map(\.bytes.count) == [40])
     }
 

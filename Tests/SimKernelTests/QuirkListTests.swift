@@ -18,11 +18,11 @@ struct QuirkListTests {
         #expect(SimKernel.quirks.contains { $0.id == "ctlCommandFive" && $0.handling == .diverged })
     }
 
-    @Test("Every `Quirk.<id>` mentioned in Sources/SimKernel is in the list")
+    @Test("Every `Quirk.<id>` mentioned in Sources/SimKernel (and its folders) is in the list")
     func referencesResolve() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Sources/SimKernel").standardized
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".swift") }
+        let files = try #require(FileManager.default.subpaths(atPath: directory.path)).filter { $0.hasSuffix(".swift") }
         let known = Set(SimKernel.allQuirks.map(\.id))
         var referenced: Set<String> = []
         for file in files {

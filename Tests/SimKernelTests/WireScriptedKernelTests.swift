@@ -203,6 +203,14 @@ final class ScriptedKernel: SimServerBackend, @unchecked Sendable {
         default: .failure(SimErrno(ENOENT))
         }
     }
+
+    func nodeKind(path: String) -> SimNodeKind? {
+        switch path {
+        case Self.controlPath: .v5Control
+        case Self.diskPath: .blockDevice
+        default: nil
+        }
+    }
 }
 
 /// A server on a scripted kernel in a fresh temporary directory.

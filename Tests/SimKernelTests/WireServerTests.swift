@@ -239,7 +239,7 @@ import Testing
         defer { harness.tearDown() }
         let (first, token) = try harness.rawConnection()
         defer { Glibc.close(first) }
-        guard case .open(let fd, true) = try WireHarness.roundTrip(first, .open(path: ScriptedKernel.controlPath, flags: O_RDWR)) else {
+        guard case .open(let fd, .v5Control) = try WireHarness.roundTrip(first, .open(path: ScriptedKernel.controlPath, flags: O_RDWR)) else {
             Issue.record("open of the control device failed"); return
         }
         let (second, sameToken) = try harness.rawConnection(session: token)
@@ -248,7 +248,7 @@ import Testing
         #expect(try WireHarness.roundTrip(second, .close(fd: Int32(fd))).result == 0)
         #expect(try WireHarness.roundTrip(first, .close(fd: Int32(fd))).result == -Int64(EBADF))
         // Another session cannot use this session's descriptors.
-        guard case .open(let other, false) = try WireHarness.roundTrip(first, .open(path: ScriptedKernel.diskPath, flags: O_RDWR)) else {
+        guard case .open(let other, .blockDevice) = try WireHarness.roundTrip(first, .open(path: ScriptedKernel.diskPath, flags: O_RDWR)) else {
             Issue.record("open of the disk failed"); return
         }
         let (stranger, strangerToken) = try harness.rawConnection()

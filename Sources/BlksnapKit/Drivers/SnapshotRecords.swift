@@ -7,14 +7,15 @@ import Synchronization
 /// storage appended to a VAL-6.x snapshot before its take, the device holding a VAL-7.0
 /// snapshot's storage), and the locks its guards hold across a check and a request.
 ///
-/// The hazards these serve are module-wide, so on the real kernel the records are shared
-/// by every process on the machine that uses this library (``hostWide(_:)``): one small
-/// text file per snapshot and key under `/run/blksnap/ABI/` (root only; gone at reboot),
-/// read and written under `flock(2)`, which the kernel drops when a process dies. A
-/// separate `blksnapctl` run thus sees what earlier runs did. On a simulated kernel
-/// (``processOnly(_:)``) the records live in this process. Clients that do not use this
-/// library are not seen. If the directory cannot be made (not root) the records and
-/// locks fall back to this process.
+/// The hazards these serve are module-wide, so the records are shared by every process
+/// that uses this library on the same kernel (``for(_:on:)``): one small text file per
+/// snapshot and key under the kernel's ``KernelInterface/sharedStateDirectory`` (the real
+/// kernel: `/run/blksnap/ABI/`, root only, gone at reboot; a simulator served on a socket:
+/// a directory beside the socket), read and written under `flock(2)`, which the kernel
+/// drops when a process dies. A separate `blksnapctl` run thus sees what earlier runs
+/// did. A kernel only this process uses (an in-process simulator) keeps them in the
+/// process (``processOnly(_:)``). Clients that do not use this library are not seen. If
+/// the directory cannot be made (not root) the records and locks fall back to this process.
 public final class SnapshotRecords: Sendable {
     /// The shared directory, or nil for records of this process only.
     public let directory: String?
@@ -22,18 +23,20 @@ public final class SnapshotRecords: Sendable {
     private let heldLocks = Mutex<Set<String>>([])
     private let processLocks = Mutex<[String: ProcessLock]>([:])
 
-    private static let hostWideRecords = Mutex<[BlksnapABI: SnapshotRecords]>([:])
+    private static let sharedRecords = Mutex<[String: SnapshotRecords]>([:])
     private static let processOnlyRecords = Mutex<[BlksnapABI: SnapshotRecords]>([:])
 
     /// Records in `directory` (shared between processes), or in this process when nil.
     public init(directory: String?) { self.directory = directory }
 
-    /// The machine-wide records of `abi`'s drivers: `/run/blksnap/ABI`.
-    public static func hostWide(_ abi: BlksnapABI) -> SnapshotRecords {
-        hostWideRecords.withLock { records in
-            if let existing = records[abi] { return existing }
-            let made = SnapshotRecords(directory: "/run/blksnap/\(abi.rawValue)")
-            records[abi] = made
+    /// The records of `abi`'s drivers shared through `directory/ABI` (one value per path
+    /// in this process).
+    public static func shared(_ abi: BlksnapABI, in directory: String) -> SnapshotRecords {
+        let path = "\(directory)/\(abi.rawValue)"
+        return sharedRecords.withLock { records in
+            if let existing = records[path] { return existing }
+            let made = SnapshotRecords(directory: path)
+            records[path] = made
             return made
         }
     }
@@ -48,9 +51,9 @@ public final class SnapshotRecords: Sendable {
         }
     }
 
-    /// ``hostWide(_:)`` when `kernel` is the real one, else ``processOnly(_:)``.
+    /// ``shared(_:in:)`` in the kernel's shared-state directory, else ``processOnly(_:)``.
     public static func `for`(_ abi: BlksnapABI, on kernel: any KernelInterface) -> SnapshotRecords {
-        kernel.usesHostDevices ? hostWide(abi) : processOnly(abi)
+        kernel.sharedStateDirectory.map { shared(abi, in: $0) } ?? processOnly(abi)
     }
 
     // MARK: - Values

@@ -66,6 +66,10 @@ public protocol KernelInterface: Sendable {
     /// The block devices of this kernel's namespace, or nil when the backend cannot
     /// list them.
     func deviceInventory() -> DeviceInventory?
+    /// Where every process using this kernel keeps what drivers must remember about
+    /// snapshots (``SnapshotRecords``): `/run/blksnap` for the real kernel, a directory
+    /// beside a simulator's socket; nil when only this process uses the kernel.
+    var sharedStateDirectory: String? { get }
 }
 
 extension KernelInterface {
@@ -75,4 +79,6 @@ extension KernelInterface {
     public var ticksPerSecond: UInt32? { nil }
     /// Not listable unless the backend can.
     public func deviceInventory() -> DeviceInventory? { nil }
+    /// This process only, unless the backend is shared.
+    public var sharedStateDirectory: String? { nil }
 }

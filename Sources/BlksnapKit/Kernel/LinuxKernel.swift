@@ -75,6 +75,9 @@ public struct LinuxKernel: KernelInterface {
     /// The host's devices: udev, sysfs and host files apply.
     public var usesHostDevices: Bool { true }
 
+    /// `/run/blksnap` (root only, gone at reboot).
+    public var sharedStateDirectory: String? { "/run/blksnap" }
+
     /// The host's block devices, from sysfs.
     public func deviceInventory() -> DeviceInventory? { DeviceInventory.readHost() }
 

@@ -104,12 +104,29 @@ public final class SimServer: @unchecked Sendable {
         }
         guard let (connections, wasStarted) = stopping else { return }
         var status = Glibc.stat()
-        if lstat(socketPath, &status) == 0, status.st_ino == socketInode { unlink(socketPath) }
+        if lstat(socketPath, &status) == 0, status.st_ino == socketInode {
+            unlink(socketPath)
+            Self.removeTree(WireProtocol.sharedStateDirectory(socketPath: socketPath))
+        }
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)
         for connection in connections { connection.disconnect() }
         if !wasStarted { Glibc.close(listener) }
         _ = threads.wait(timeout: .now() + timeoutSeconds)
+    }
+
+    /// Removes the clients' shared-state directory: its ABI folders and their small files
+    /// (no deeper levels exist).
+    private static func removeTree(_ path: String, depth: Int = 0) {
+        guard depth < 3, let directory = opendir(path) else { return }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let child = path + "/" + name
+            if unlink(child) != 0 { removeTree(child, depth: depth + 1) }
+        }
+        closedir(directory)
+        rmdir(path)
     }
 
     /// Number of clients connected now.
@@ -296,13 +313,9 @@ public final class SimServer: @unchecked Sendable {
             return .error(result: -Int64(EPROTO), message: "hello sent twice")
         case .open(let path, let flags):
             let kernelFD = kernel.open(path, flags: flags)
-            guard kernelFD >= 0 else { return .open(result: Int64(kernelFD), isControlDevice: false) }
-            let isControl: Bool
-            switch kernel.stat(path) {
-            case .success(let status): isControl = status.mode & UInt32(S_IFMT) == UInt32(S_IFCHR)
-            case .failure: isControl = path == "/dev/blksnap-control"
-            }
-            return .open(result: Int64(session.register(kernelFD)), isControlDevice: isControl)
+            guard kernelFD >= 0 else { return .open(result: Int64(kernelFD), node: .blockDevice) }
+            let node = kernel.nodeKind(path: path) ?? .blockDevice
+            return .open(result: Int64(session.register(kernelFD)), node: node)
         case .close(let fd):
             guard let kernelFD = session.remove(fd) else { return .status(.close, result: -Int64(EBADF)) }
             return .status(.close, result: Int64(kernel.close(kernelFD)))
@@ -444,6 +457,7 @@ protocol SimServerBackend: AnyObject, Sendable {
     func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) -> Int
     func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offsetBytes: UInt64, nowait: Bool) -> Int
     func stat(_ path: String) -> Result<SimStat, SimErrno>
+    func nodeKind(path: String) -> SimNodeKind?
 }
 
 extension SimKernel: SimServerBackend {}

@@ -172,8 +172,8 @@ public enum WireReply: Sendable, Equatable {
     case hello(result: Int64, session: [UInt8])
     /// A reply that carries only the result (close, pwrite, resize, remove, setParam).
     case status(WireMessageType, result: Int64)
-    /// `open`: the descriptor (result) and whether it is the control device.
-    case open(result: Int64, isControlDevice: Bool)
+    /// `open`: the descriptor (result) and what it names.
+    case open(result: Int64, node: SimNodeKind)
     /// `ioctl`: the result and the kernel's writes to user memory, in order.
     case ioctl(result: Int64, writes: [MappedUserMemory.Region])
     /// `pread`: the count (result) and the bytes.
@@ -224,8 +224,8 @@ public enum WireReply: Sendable, Equatable {
             w.u32(WireProtocol.magic); w.u16(WireProtocol.version); w.u16(0); w.raw(session)
         case .status:
             break
-        case .open(_, let isControl):
-            w.bool(isControl)
+        case .open(_, let node):
+            w.u8(node.rawValue)
         case .ioctl(_, let writes):
             w.u32(UInt32(writes.count))
             for write in writes { w.u64(write.address); w.blob(write.bytes) }
@@ -270,7 +270,8 @@ public enum WireReply: Sendable, Equatable {
         case .close, .pwrite, .resizeDevice, .removeDevice, .setParam:
             reply = .status(type, result: result)
         case .open:
-            reply = .open(result: result, isControlDevice: try r.bool())
+            guard let node = SimNodeKind(rawValue: try r.u8()) else { throw WireError.malformed("unknown node kind") }
+            reply = .open(result: result, node: node)
         case .ioctl:
             let count = try r.count(minimumElementBytes: 12)
             var writes: [MappedUserMemory.Region] = []

@@ -36,7 +36,7 @@
 /// | type | name | request body | reply body |
 /// |---|---|---|---|
 /// | 0x01 | hello | u32 magic "BSNP", u16 version, u16 0, token[16] | u32 magic, u16 version, u16 0, token[16] |
-/// | 0x02 | open | string path, i32 flags | u8 isControlDevice (result = fd) |
+/// | 0x02 | open | string path, i32 flags | u8 node: 0 block device, 1 v5 control, 2 VAL-7.0 control, 3 bdevfilter (result = fd) |
 /// | 0x03 | close | i32 fd | — |
 /// | 0x04 | ioctl | i32 fd, u64 request, u64 argument, u32 n, n × region | u32 m, m × write |
 /// | 0x05 | pread | i32 fd, u64 offsetBytes, u32 lengthBytes | blob bytes (result = count) |
@@ -72,7 +72,12 @@ public enum WireProtocol {
     /// `"BSNP"` read as a little-endian u32.
     public static let magic: UInt32 = 0x504E_5342
     /// The protocol version this build speaks.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
+
+    /// Where the clients of the server on `socketPath` share what their drivers must
+    /// remember about snapshots (BlksnapKit's `SnapshotRecords`): beside the socket. The
+    /// server removes it when it stops.
+    public static func sharedStateDirectory(socketPath: String) -> String { socketPath + ".state" }
     /// Size of a frame header in bytes.
     public static let headerBytes = 8
     /// The largest body a frame may announce (64 MiB).

@@ -101,7 +101,7 @@ struct Control {
 
     /// COLLECT (§1.2, §7): partial fill with ENODATA, a fault while writing an id stops
     /// the walk with result 0 (Quirk.collectPartialFill, Quirk.collectFaultReturnsZero).
-    private func collect(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
+    func collect(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
         guard var request = memory.read(blksnap_snapshot_collect.self, at: argument) else { return -ENODATA }
         let result: Int32 = snapshots.withSnapshots { list in
             var written: UInt32 = 0
@@ -127,12 +127,14 @@ struct Control {
         return memory.write(request, at: argument) ? result : -ENODATA
     }
 
-    /// WAIT_EVENT (§6.3): 20 bytes in (fault → EINVAL), ESRCH, a wait of `timeout_ms`
-    /// jiffies (Quirk.waitTimeoutInJiffies), ENOENT on timeout, EINTR on a signal, the
-    /// full 4096-byte struct out only on success (fault → EINVAL).
-    private func waitEvent(_ argument: UInt64, _ memory: some UserMemory, interrupted: () -> Bool) -> Int32 {
+    /// WAIT_EVENT (§6.3): 20 bytes in (fault → EINVAL; VAL-7.0 `faultErrno` ENODATA),
+    /// ESRCH, a wait of `timeout_ms` jiffies (Quirk.waitTimeoutInJiffies), ENOENT on
+    /// timeout, EINTR on a signal, the full 4096-byte struct out only on success (fault →
+    /// `faultErrno`). VAL-7.0's `event_wait` is v5's (field spec §2.4.6).
+    func waitEvent(_ argument: UInt64, _ memory: some UserMemory, interrupted: () -> Bool,
+                   faultErrno: Int32 = EINVAL) -> Int32 {
         let copyIn = Int(BLKSNAP_EVENT_COPY_IN_SIZE)
-        guard let header = memory.readBytes(at: argument, count: copyIn) else { return -EINVAL }
+        guard let header = memory.readBytes(at: argument, count: copyIn) else { return -faultErrno }
         let id = SimUUID(bytes: Array(header[0..<16]))
         let timeoutJiffies = header[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard let snapshot = snapshots.get(id) else { return -ESRCH }
@@ -162,7 +164,7 @@ struct Control {
         withUnsafeBytes(of: event.code.littleEndian) { reply.replaceSubrange(20..<24, with: $0) }
         withUnsafeBytes(of: event.timeLabel.littleEndian) { reply.replaceSubrange(24..<32, with: $0) }
         reply.replaceSubrange(32..<32 + event.payload.count, with: event.payload)
-        return memory.copyToUser(argument, fromBytes: reply) ? 0 : -EINVAL
+        return memory.copyToUser(argument, fromBytes: reply) ? 0 : -faultErrno
     }
 
     /// What v5 answers when a WAIT_EVENT of `timeoutJiffies` ≥ 2^31 ends with an event

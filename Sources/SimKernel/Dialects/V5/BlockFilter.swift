@@ -13,6 +13,8 @@ struct BlockFilter {
 
     let params: LiveParams
     let snapshots: SnapshotList
+    /// VAL-7.0's stock kernel has no block-device filter ioctls: `/dev/bdevfilter` does it.
+    let dialect: SimDialect
 
     /// `strncmp(name, "blksnap", 32) == 0` on the user's 32 bytes.
     static func nameMatches(_ bytes: [UInt8]) -> Bool {
@@ -34,6 +36,7 @@ struct BlockFilter {
         case BLKSNAP_REQ_BLKIOMIN:
             return memory.write(disk.ioMin, at: argument) ? 0 : -EFAULT
         case BLKSNAP_REQ_BLKFILTER_ATTACH, BLKSNAP_REQ_BLKFILTER_DETACH, BLKSNAP_REQ_BLKFILTER_CTL:
+            guard dialect == .v5 else { return -ENOTTY }
             // Images take a filter too (Quirk.filterOnImages).
             switch command {
             case BLKSNAP_REQ_BLKFILTER_ATTACH: return attach(disk: disk, argument, memory)
@@ -67,7 +70,12 @@ struct BlockFilter {
     /// refused by blksnap, even for a member of a taken snapshot (Quirk.detachNeverRefused).
     private func detach(disk: GenDisk, _ argument: UInt64, _ memory: some UserMemory) -> Int32 {
         guard let name = memory.readBytes(at: argument, count: Int(BLKFILTER_NAME_LENGTH)) else { return -EFAULT }
-        return disk.queue.withWriteLock {
+        return detach(disk: disk, name: name)
+    }
+
+    /// The detach both dialects share: ENOENT (no filter), EINVAL (another name).
+    func detach(disk: GenDisk, name: [UInt8]) -> Int32 {
+        disk.queue.withWriteLock {
             guard disk.filter != nil else { return -ENOENT }
             guard Self.nameMatches(name) else { return -EINVAL }
             disk.setFilter(nil)
@@ -85,6 +93,6 @@ struct BlockFilter {
         let name = withUnsafeBytes(of: request.name) { Array($0) }
         guard let tracker, Self.nameMatches(name) else { return -ENOENT }
         return tracker.control(cmd: request.cmd, opt: request.opt, optlen: request.optlen,
-                               memory: memory, snapshots: snapshots)
+                               memory: memory, snapshots: snapshots, dialect: dialect)
     }
 }
