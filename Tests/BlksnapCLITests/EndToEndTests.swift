@@ -28,6 +28,23 @@ struct EndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: directory), "demo leaves no files behind")
     }
 
+    @Test("demo --abi val7 runs the same scenario on a simulated VAL-7.0 module; val6 is refused (64)")
+    func demoOnVAL7() throws {
+        let json = try CLITestSupport.run(["demo", "--abi", "val7", "--json"])
+        #expect(json.status == 0, "demo --abi val7 failed: \(json.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["result"] as? String == "pass")
+        #expect(document["abi"] as? String == "val7")
+        #expect(document["module_version"] as? String == "7.0.0.0")
+        let checks = try #require(document["checks"] as? [[String: Any]])
+        #expect(checks.count >= 20 && checks.allSatisfy { $0["passed"] as? Bool == true })
+        let imageChecks = checks.compactMap { $0["actual"] as? String }.filter { $0.hasPrefix("/dev/veeamblksnapimg_") }
+        #expect(imageChecks.count == 4, "the images have VAL-7.0's names: \(imageChecks)")
+        let refused = try CLITestSupport.run(["demo", "--abi", "val6"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("does not speak VAL-6.x"))
+    }
+
     @Test(.enabled(if: access("/dev/blksnap-control", F_OK) != 0, "the blksnap module is loaded here"))
     func versionWithoutModuleExits69() throws {
         let outcome = try CLITestSupport.run(["version"])

@@ -14,7 +14,9 @@ struct Demo: ParsableCommand {
             images (pread of /dev/blksnap-image_MAJ:MIN) that they still hold the old data. \
             Then shows the CBT changes and the events, destroys the snapshot, takes an \
             incremental second one to show the overwritten blocks, and cleans up. Needs no \
-            module and no root. Exits 1 if any check fails.
+            module and no root. Exits 1 if any check fails. --abi val7 runs it on a simulated \
+            Veeam VAL-7.0 module (/dev/veeamblksnap, /dev/bdevfilter, images \
+            /dev/veeamblksnapimg_MAJ:MIN); the default is v5.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -30,7 +32,7 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         let report = DemoReport(narrate: !global.json)
-        let scenario = DemoScenario(report: report)
+        let scenario = DemoScenario(report: report, dialect: try SimServe.dialect(global.resolvedABI()))
         let outcome = Result { () throws(CommandFailure) in try scenario.run() }
         scenario.cleanUp(keepFiles: keepFiles)
         switch outcome {

@@ -35,6 +35,8 @@ final class DemoReport: Encodable {
     var result = "running"
     var workDirectory = ""
     var moduleVersion = ""
+    /// The ABI the simulator spoke (`v5`, `val7`).
+    var abi = ""
     var parameters: [String: UInt32] = [:]
     var devices: [Device] = []
     var snapshots: [String] = []
@@ -50,7 +52,7 @@ final class DemoReport: Encodable {
     init(narrate: Bool) { self.narrate = narrate }
 
     private enum CodingKeys: String, CodingKey {
-        case result, workDirectory, moduleVersion, parameters, devices, snapshots, steps, checks, events, cbt
+        case result, workDirectory, moduleVersion, abi, parameters, devices, snapshots, steps, checks, events, cbt
     }
 
     /// Records a finished step and, in text mode, prints its sentence and then the

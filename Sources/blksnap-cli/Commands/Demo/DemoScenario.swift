@@ -1,3 +1,4 @@
+import BlksnapDrivers
 import BlksnapKit
 import BlksnapSimulator
 import Foundation
@@ -42,7 +43,21 @@ final class DemoScenario {
     private let storage = Disk(role: "difference storage", name: "demo-storage", sizeBytes: 16 << 20)
     private var liveSnapshots: [SnapshotID] = []
 
-    init(report: DemoReport) { self.report = report }
+    /// The module the simulator speaks.
+    private let dialect: SimDialect
+
+    init(report: DemoReport, dialect: SimDialect = .v5) {
+        self.report = report
+        self.dialect = dialect
+    }
+
+    /// The ABI of `dialect`, for the driver.
+    private var abi: BlksnapABI {
+        switch dialect {
+        case .v5: return .v5
+        case .val7: return .val7
+        }
+    }
 
     // MARK: - The scenario
 
@@ -122,8 +137,10 @@ final class DemoScenario {
         var params = Params()
         params.chunkMinimumShift = 16
         params.diffStorageMinimum = 8192
-        let kernel = SimKernel(params: params)
-        backend = Backend(kernel: kernel.kernelInterface)
+        let kernel = SimKernel(params: params, dialect: dialect)
+        let interface = kernel.kernelInterface
+        backend = Backend(kernel: interface, driver: BlksnapDrivers.driver(for: abi, kernel: interface))
+        report.abi = dialect.rawValue
         let current = kernel.params.current
         for name in Params.names { report.parameters[name] = current.value(of: name) }
         for disk in [diskA, diskB, storage] {
@@ -153,8 +170,9 @@ final class DemoScenario {
         self.control = control
         let version = try performing(backend) { () throws(BlksnapError) in try control.version() }
         report.moduleVersion = version.description
-        report.check("module version", expected: Version.v5.description, actual: version.description)
-        report.step("Opened /dev/blksnap-control of the simulator: module version \(version).")
+        let expected = dialect == .v5 ? Version.v5 : Version(major: 7, minor: 0, revision: 0, build: 0)
+        report.check("module version", expected: expected.description, actual: version.description)
+        report.step("Opened \(backend.driver.controlPath) of the simulator (\(abi.displayName)): module version \(version).")
         return control
     }
 
@@ -201,7 +219,7 @@ final class DemoScenario {
         for disk in [diskA, diskB] {
             guard let device = disk.device else { continue }
             let info = try performing(backend) { () throws(BlksnapError) in try device.snapshotInfo() }
-            let expectedImage = "/dev/blksnap-image_\(disk.number)"
+            let expectedImage = "/dev/\(dialect.imageNamePrefix)_\(disk.number)"
             report.check("image of \(disk.path) \(label)", expected: expectedImage, actual: info.imagePath ?? "none")
             guard let image = info.imagePath else { continue }
             images.append(image)
@@ -276,7 +294,7 @@ final class DemoScenario {
         }
         if events.isEmpty { report.detail("no event queued") }
         if let expectingFirst {
-            report.check("first event of a new snapshot is \(expectingFirst) (v5 queues one at creation)",
+            report.check("first event of a new snapshot is \(expectingFirst) (the module queues one at creation)",
                          expected: expectingFirst, actual: events.first.map(eventName) ?? "none")
         }
         report.step("Polled the events of snapshot \(id) (wait-event with timeout 0): \(events.count) received.")

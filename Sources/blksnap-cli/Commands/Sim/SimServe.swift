@@ -22,6 +22,11 @@ struct SimServe: ParsableCommand {
             diff_storage_minimum, ...) plus hz, the simulated tick rate. On SIGINT/SIGTERM the \
             server disconnects its clients, removes the socket and exits 0.
 
+            --abi (or BLKSNAPCTL_ABI) chooses the module the simulator speaks: v5 (the default, \
+            /dev/blksnap-control) or val7 (Veeam VAL-7.0: /dev/veeamblksnap and /dev/bdevfilter, \
+            images /dev/veeamblksnapimg_MAJ:MIN, storage as sector ranges or a whole simulated \
+            device). Clients detect it as they detect a real module. VAL-6.x is not simulated yet.
+
             With --mount, the same process also serves a FUSE filesystem on MOUNTPOINT: \
             MOUNTPOINT/dev/NAME for every simulated device and \
             MOUNTPOINT/dev/blksnap-image_MAJ:MIN for every live image, regular files sized to \
@@ -54,6 +59,7 @@ struct SimServe: ParsableCommand {
         var pid: Int32
         var params: [String: UInt32]
         var mount: String?
+        var abi: String
     }
 
     func validate() throws {
@@ -71,8 +77,9 @@ struct SimServe: ParsableCommand {
 
     func run() throws {
         let socketPath = socket ?? (root.hasSuffix("/") ? root : root + "/") + "blksnapctl.sock"
+        let dialect = try Self.dialect(global.resolvedABI())
         try Self.makeDirectory(root)
-        let kernel = SimKernel(params: parameters)
+        let kernel = SimKernel(params: parameters, dialect: dialect)
         let server: SimServer
         do {
             server = try SimServer(kernel: kernel, socketPath: socketPath, rootDirectory: root)
@@ -104,8 +111,8 @@ struct SimServe: ParsableCommand {
         var values: [String: UInt32] = [:]
         for name in Params.names { values[name] = current.value(of: name) }
         global.output.emit(Report(socket: socketPath, root: root, pid: getpid(), params: values,
-                                  mount: fuseMount?.mountPoint)) {
-            ["simulator serving on \(socketPath) (root \(root), pid \(getpid())); use --sim \(socketPath); stop with SIGINT or SIGTERM"]
+                                  mount: fuseMount?.mountPoint, abi: kernel.dialect.rawValue)) {
+            ["simulator (\(kernel.dialect)) serving on \(socketPath) (root \(root), pid \(getpid())); use --sim \(socketPath); stop with SIGINT or SIGTERM"]
                 + (fuseMount.map { ["devices and images served as files under \($0.mountPoint)/dev (FUSE, direct I/O)"] } ?? [])
         }
         var number: UInt8 = 0
@@ -153,6 +160,19 @@ struct SimServe: ParsableCommand {
                 let failure = Errno(rawValue: errno)
                 throw CommandFailure("sim serve: cannot create the root directory \(path): \(prefix): \(failure.description) (\(ErrnoName.name(of: failure)))")
             }
+        }
+    }
+}
+
+extension SimServe {
+    /// The dialect for `--abi`: v5 when none is given; VAL-6.x is a usage error (64).
+    static func dialect(_ abi: BlksnapABI?) throws(CommandFailure) -> SimDialect {
+        switch abi {
+        case nil, .v5?: return .v5
+        case .val7?: return .val7
+        case .val6?:
+            throw CommandFailure("--abi val6: the simulator does not speak VAL-6.x yet; use v5 or val7 (EOPNOTSUPP)",
+                                 status: .usage)
         }
     }
 }
