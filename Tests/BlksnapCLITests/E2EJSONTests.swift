@@ -14,7 +14,7 @@ struct E2EJSONTests {
     @Test func everyCommandPrintsItsDocumentedDocument() throws {
         let sim = try E2ESimulator()
         var checked: Set<String> = ["sim serve"]
-        E2E.expectKeys(sim.ready, ["socket", "root", "pid", "params"], "sim serve")
+        E2E.expectKeys(sim.ready, ["socket", "root", "pid", "params", "abi"], "sim serve")
 
         let version = try sim.json(["version"])
         E2E.expectKeys(version, ["version", "major", "minor", "revision", "build", "abi", "module", "backend"], "version")

@@ -177,7 +177,7 @@ struct E2ELifecycleTests {
     /// SIGTERM that removes the socket; afterwards commands exit 69 naming the socket.
     @Test func serverStopsCleanlyAndClientsThenExit69() throws {
         let sim = try E2ESimulator()
-        E2E.expectKeys(sim.ready, ["socket", "root", "pid", "params"], "sim serve")
+        E2E.expectKeys(sim.ready, ["socket", "root", "pid", "params", "abi"], "sim serve")
         #expect(sim.ready["socket"] as? String == sim.socket)
         #expect(sim.ready["pid"] as? Int32 == sim.process.processIdentifier)
         #expect((sim.ready["params"] as? [String: Any])?["diff_storage_minimum"] as? Int == 8192)
