@@ -165,10 +165,11 @@ let package = Package(
         // normalized transcript (a library so a host test can run it in process).
         .target(
             name: "BlksnapConformance",
-            dependencies: ["BlksnapKit", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
         // blksnap-conformance: the scenarios on the real module (--backend kernel) or SimKernel (--backend sim).
-        .executableTarget(name: "blksnap-conformance", dependencies: ["BlksnapConformance"]),
+        .executableTarget(name: "blksnap-conformance", dependencies: ["BlksnapConformance", "BlksnapKit"]),
         // Examples/: the backup-to-file tool of the Examples package, compiled here too so
         // every build checks it and the tests run it against the simulator.
         .executableTarget(

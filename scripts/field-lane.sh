@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The field-module lane (issue 22): blksnapctl end to end on Veeam's out-of-tree modules,
 # VAL-7.0 and VAL-6.3.1, each built against Debian's stock kernel and booted with it in a VM
-# (scripts/veeam-vm.sh). Runs scripts/lane/field-e2e-guest.sh inside, once per module.
+# (scripts/veeam-vm.sh). Runs scripts/lane/field-e2e-guest.sh inside, once per module. For
+# VAL-7.0 it also runs the conformance scenarios (blksnap-conformance --abi val7) on the real
+# module in the VM and on SimKernel's VAL-7.0 dialect on the host: the transcripts must be
+# identical (SimKernel does not speak VAL-6.x yet).
 #
 #   scripts/field-lane.sh [--module val7|val6]... [--keep DIR] [SECTION...]
 #
@@ -34,9 +37,16 @@ if [ "$status" -ne 0 ]; then log "the modules could not be built"; exit 1; fi
 
 mkdir -p "$out"
 bin="$(swift build --show-bin-path)"
-log "building blksnapctl (debug; up to date after the test command)"
-swift build --product blksnapctl >"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; log "build failed"; exit 1; }
-cp "$bin/blksnapctl" "$out/blksnapctl"
+log "building blksnapctl and blksnap-conformance (debug; up to date after the test command)"
+for product in blksnapctl blksnap-conformance; do
+    swift build --product "$product" >>"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; log "build failed"; exit 1; }
+    cp "$bin/$product" "$out/$product"
+done
+seed=20261202
+steps=1000
+params=(chunk_minimum_shift=16 diff_storage_minimum=8192)
+runner_args=(--abi val7 --seed "$seed" --steps "$steps")
+for p in "${params[@]}"; do runner_args+=(--param "$p"); done
 tools=()
 for tool in jq nbdcopy nbdinfo mkfs.ext4; do
     path="$(command -v "$tool" || true)"
@@ -57,6 +67,34 @@ for module in "${modules[@]}"; do
     grep -E '^(ok|FAIL|e2e:|== |devices:|session figures|backup figures|tracker attach on)' "$out/$module.txt" | sed "s/^/$module: /"
     [ "$st" -eq 0 ] || { failed=1; tail -20 "$out/$module.txt" | sed "s/^/$module: /" >&2; }
     summary+=("$module: exit $st, $(grep -E '^e2e:' "$out/$module.txt" | tail -1 || echo 'no summary'), $((SECONDS - t0)) s")
+    [ "$module" = val7 ] && [ ${#sections[@]} -eq 0 ] || continue
+    # Conformance: the same scenarios on the real module and on SimKernel's VAL-7.0 dialect.
+    t0=$SECONDS
+    log "booting the stock kernel with val7: conformance runner on the real module"
+    st=0
+    scripts/veeam-vm.sh run --module val7 --param chunk_minimum_shift=16 --param diff_storage_minimum=8192 --timeout 1500 \
+        --add "$out/blksnap-conformance" --console "$out/val7-conformance-console.log" \
+        scripts/lane/conformance-guest.sh "${runner_args[@]}" >"$out/val7-conformance.txt" 2>&1 || st=$?
+    sed -n '/^@@TRANSCRIPT-BEGIN$/,/^@@TRANSCRIPT-END$/p' "$out/val7-conformance.txt" | sed '1d;$d' >"$out/val7-kernel.txt"
+    "$out/blksnap-conformance" --backend sim "${runner_args[@]}" >"$out/val7-sim.txt" 2>"$out/val7-sim.err" || st=1
+    if [ "$st" -ne 0 ]; then
+        failed=1; log "val7 conformance: a run failed (status $st)"; tail -20 "$out/val7-conformance.txt" >&2
+    elif grep '^conformance: warning:' "$out/val7-conformance.txt" >&2; then
+        failed=1; log "val7 conformance: the kernel run warned (above)"
+    elif diff -u "$out/val7-kernel.txt" "$out/val7-sim.txt" >"$out/val7-diff.txt"; then
+        log "val7 conformance: transcripts identical"
+    else
+        failed=1
+        log "val7 conformance: transcripts differ (--- kernel, +++ sim), $(grep -c '^[-+][^-+]' "$out/val7-diff.txt") lines:"
+        head -80 "$out/val7-diff.txt" >&2
+    fi
+    echo "field-lane: val7 conformance lines: kernel $(wc -l <"$out/val7-kernel.txt"), sim $(wc -l <"$out/val7-sim.txt")"
+    for area in cbt events overflow imagewrite multidevice detach params walk; do
+        printf 'field-lane:   %-12s %5d / %5d\n' "$area" "$(grep -c "^$area " "$out/val7-kernel.txt" || true)" \
+            "$(grep -c "^$area " "$out/val7-sim.txt" || true)"
+    done
+    echo "field-lane: val7 random walk seed $seed, $steps steps"
+    summary+=("val7 conformance: exit $st, $((SECONDS - t0)) s")
 done
 printf 'field-lane: %s\n' "${summary[@]}"
 echo "field-lane: wall time $((SECONDS - start)) s (build $((built - start)) s)"

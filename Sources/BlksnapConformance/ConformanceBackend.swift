@@ -10,6 +10,8 @@ import BlksnapSimulator
 public struct ConformanceBackend: Sendable {
     /// `kernel` or `sim`, for messages.
     public var name: String
+    /// The module's user API: which driver the scenarios use, which areas run.
+    public var abi: BlksnapABI = .v5
     /// The syscall boundary every scenario goes through.
     public var kernel: any KernelInterface
     /// Paths of the originals `ORIG0`, `ORIG1` and of the storage device `STORE`.
@@ -44,9 +46,10 @@ public struct ConformanceBackend: Sendable {
     /// Checks `/sys/module/blksnap/parameters/NAME` against `parameters` first.
     /// - Throws: ``ConformanceError`` naming a parameter that differs or cannot be read.
     public static func kernel(orig0: String, orig1: String, store: String, parameters: [String: UInt32],
-                              settleTicks: UInt32 = 50) throws(ConformanceError) -> ConformanceBackend {
+                              settleTicks: UInt32 = 50, abi: BlksnapABI = .v5) throws(ConformanceError) -> ConformanceBackend {
+        let parameterDirectory = "/sys/module/\(moduleName(abi))/parameters/"
         for (name, expected) in parameters.sorted(by: { $0.key < $1.key }) {
-            let path = "/sys/module/blksnap/parameters/" + name
+            let path = parameterDirectory + name
             guard let text = readSmallFile(path),
                   let value = UInt32(text.filter { !$0.isWhitespace }) else {
                 throw ConformanceError("cannot read \(path)")
@@ -55,22 +58,31 @@ public struct ConformanceBackend: Sendable {
                 throw ConformanceError("module parameter \(name) is \(value), expected \(expected)")
             }
         }
-        return ConformanceBackend(name: "kernel", kernel: LinuxKernel(), orig0: orig0, orig1: orig1, store: store,
+        return ConformanceBackend(name: "kernel", abi: abi, kernel: LinuxKernel(), orig0: orig0, orig1: orig1, store: store,
                                   settleTicks: settleTicks, dataOpenFlags: directIO,
                                   setParameter: { name, value in
-                                      writeSmallFile("/sys/module/blksnap/parameters/" + name, "\(value)\n")
+                                      writeSmallFile(parameterDirectory + name, "\(value)\n")
                                   })
     }
+
+    /// The module's name under `/sys/module`: `blksnap` (v5), `veeamblksnap` (Veeam's).
+    static func moduleName(_ abi: BlksnapABI) -> String { abi == .v5 ? "blksnap" : "veeamblksnap" }
 
     /// SimKernel in process with the same parameters and devices of the same sizes.
     ///
     /// - Throws: ``ConformanceError`` for an unknown parameter name.
-    public static func simulator(parameters: [String: UInt32]) throws(ConformanceError) -> ConformanceBackend {
+    public static func simulator(parameters: [String: UInt32], abi: BlksnapABI = .v5) throws(ConformanceError) -> ConformanceBackend {
+        let dialect: SimDialect
+        switch abi {
+        case .v5: dialect = .v5
+        case .val7: dialect = .val7
+        case .val6: throw ConformanceError("the simulator does not speak VAL-6.x yet")
+        }
         var params = Params()
         for (name, value) in parameters where !params.set(name, to: value) {
             throw ConformanceError("unknown module parameter \(name)")
         }
-        let sim = SimKernel(params: params)
+        let sim = SimKernel(params: params, dialect: dialect)
         do {
             for (name, bytes) in [("orig0", originalBytes), ("orig1", originalBytes), ("store", storageBytes)] {
                 // Loop devices: 512-byte logical and physical blocks, io_min 512.
@@ -80,7 +92,7 @@ public struct ConformanceBackend: Sendable {
         } catch {
             throw ConformanceError("cannot create the simulated devices: errno \(error.code)")
         }
-        return ConformanceBackend(name: "sim", kernel: SimKernelBackend(sim), orig0: "/dev/orig0",
+        return ConformanceBackend(name: "sim", abi: abi, kernel: SimKernelBackend(sim), orig0: "/dev/orig0",
                                   orig1: "/dev/orig1", store: "/dev/store", settleTicks: 0, dataOpenFlags: 0,
                                   setParameter: { name, value in
                                       var known = false

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlksnapDrivers
 import BlksnapKit
 import CBlksnapUAPI
 import SystemPackage
@@ -20,8 +21,12 @@ final class DeviceState {
     /// The model's tracker: a new number at every successful attach, nil when detached.
     var tracker: Int?
 
+    /// The image name before `_MAJOR:MINOR` (`blksnap-image`, VAL-7.0 `veeamblksnapimg`).
+    let imagePrefix: String
+
     init(role: String, path: String, number: DeviceNumber, sizeBytes: UInt64, control: BlockDevice, fd: CInt,
-         modelled: Bool) {
+         modelled: Bool, imagePrefix: String) {
+        self.imagePrefix = imagePrefix
         self.role = role
         self.path = path
         self.number = number
@@ -31,7 +36,7 @@ final class DeviceState {
         self.content = modelled ? [UInt8](repeating: 0, count: Int(sizeBytes)) : []
     }
 
-    var imagePath: String { "/dev/blksnap-image_\(number.major):\(number.minor)" }
+    var imagePath: String { "/dev/\(imagePrefix)_\(number.major):\(number.minor)" }
 }
 
 /// The model of one image: the chunks whose snapshot data differs from the live
@@ -90,26 +95,28 @@ public final class Harness {
         self.parameters = parameters
         chunkBytes = 1 << Int(parameters["chunk_minimum_shift"] ?? 18)
         maxInQueue = Int(parameters["chunk_maximum_in_queue"] ?? 16)
+        let driver = BlksnapDrivers.driver(for: backend.abi, kernel: backend.kernel)
         do {
-            control = try Control(kernel: backend.kernel)
-            controlFD = try backend.kernel.open(Control.defaultPath, flags: O_RDWR)
+            control = try Control(driver: driver)
+            controlFD = try backend.kernel.open(driver.controlPath, flags: O_RDWR)
         } catch {
-            throw ConformanceError("cannot open \(Control.defaultPath): \(error)")
+            throw ConformanceError("cannot open \(driver.controlPath): \(error)")
         }
+        let imagePrefix = backend.abi == .val7 ? "veeamblksnapimg" : "blksnap-image"
         var devices: [DeviceState] = []
         let layout = [("ORIG0", backend.orig0, ConformanceBackend.originalBytes),
                       ("ORIG1", backend.orig1, ConformanceBackend.originalBytes),
                       ("STORE", backend.store, ConformanceBackend.storageBytes)]
         for (role, path, bytes) in layout {
             do {
-                let device = try BlockDevice(path: path, kernel: backend.kernel)
+                let device = try BlockDevice(path: path, driver: driver)
                 let size = try device.capacityBytes()
                 guard size == bytes else { throw ConformanceError("\(path) has \(size) bytes, expected \(bytes)") }
                 let number = try device.deviceNumber()
                 let fd = try backend.kernel.open(path, flags: O_RDWR | backend.dataOpenFlags)
                 symbols.register(device: number, as: role)
                 devices.append(DeviceState(role: role, path: path, number: number, sizeBytes: size, control: device,
-                                           fd: fd, modelled: role != "STORE"))
+                                           fd: fd, modelled: role != "STORE", imagePrefix: imagePrefix))
             } catch let error as ConformanceError {
                 throw error
             } catch {

@@ -88,13 +88,12 @@ public final class Symbols {
         device(DeviceNumber(major: major, minor: minor))
     }
 
-    /// An image name `blksnap-image_M:m` with the original's role in place of `M:m`;
-    /// other names are returned as they are.
+    /// An image name `blksnap-image_M:m` (VAL-7.0: `veeamblksnapimg_M:m`) with the
+    /// original's role in place of `M:m`; other names are returned as they are.
     public func imageName(_ name: String) -> String {
-        let prefix = "blksnap-image_"
-        guard name.hasPrefix(prefix), let number = DeviceNumber(parsing: name.dropFirst(prefix.count)) else {
-            return name.isEmpty ? "\"\"" : "\"\(name)\""
+        for prefix in ["blksnap-image_", "veeamblksnapimg_"] where name.hasPrefix(prefix) {
+            if let number = DeviceNumber(parsing: name.dropFirst(prefix.count)) { return "IMAGE(\(device(number)))" }
         }
-        return "IMAGE(\(device(number)))"
+        return name.isEmpty ? "\"\"" : "\"\(name)\""
     }
 }

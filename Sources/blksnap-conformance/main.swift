@@ -2,8 +2,9 @@
 import Glibc
 #endif
 import BlksnapConformance
+import BlksnapKit
 
-// blksnap-conformance --backend kernel|sim [--param NAME=VALUE]... [--orig0 PATH --orig1 PATH --store PATH]
+// blksnap-conformance --backend kernel|sim [--abi v5|val7] [--param NAME=VALUE]... [--orig0 PATH --orig1 PATH --store PATH]
 //                     [--seed N] [--steps N] [--settle-ticks N] [--area NAME]... [--counts]
 // Prints the normalized transcript on stdout; with --counts, the lines per area on stderr.
 
@@ -27,6 +28,7 @@ var steps = 1000
 var settleTicks: UInt32 = 50
 var areas: [String] = []
 var counts = false
+var abi = BlksnapABI.v5
 @MainActor func value(_ option: String) -> String {
     guard !arguments.isEmpty else { fail("\(option) needs a value") }
     return arguments.removeFirst()
@@ -48,6 +50,10 @@ while !arguments.isEmpty {
         if settleTicks >= 1 << 31 { fail("--settle-ticks must stay below 2^31 (spec §12.1 item 10)") }
     case "--area": areas.append(value(option))
     case "--counts": counts = true
+    case "--abi":
+        let text = value(option)
+        guard let parsed = BlksnapABI(rawValue: text), parsed != .val6 else { fail("--abi wants v5 or val7, got \(text)") }
+        abi = parsed
     default: fail("unknown argument \(option)")
     }
 }
@@ -64,9 +70,9 @@ do {
             fail("--backend kernel needs --orig0, --orig1 and --store")
         }
         backend = try ConformanceBackend.kernel(orig0: orig0, orig1: orig1, store: store, parameters: parameters,
-                                                settleTicks: settleTicks)
+                                                settleTicks: settleTicks, abi: abi)
     case "sim":
-        backend = try ConformanceBackend.simulator(parameters: parameters)
+        backend = try ConformanceBackend.simulator(parameters: parameters, abi: abi)
     default:
         fail("--backend must be kernel or sim")
     }
@@ -75,7 +81,7 @@ do {
 }
 
 let runner = ConformanceRunner(backend: backend, parameters: parameters, seed: seed, steps: steps,
-                               selected: areas.isEmpty ? ConformanceRunner.areas : areas)
+                               selected: areas.isEmpty ? ConformanceRunner.areas(for: abi) : areas)
 do {
     let transcript = try runner.run { print($0) }
     if counts {

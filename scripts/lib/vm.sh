@@ -125,7 +125,9 @@ INIT
     grep -av '^@@LANE-EXIT ' "$out.clean" || true
     if grep -aqE "$VM_OOPS" "$con"; then
         echo "kernel-vm: the kernel logged an oops/BUG/panic:" >&2
-        tr -d '\r' < "$con" | grep -aA30 -E "$VM_OOPS_SHOW" | head -60 >&2
+        # The excerpt is informative only: no match (e.g. a bare Call Trace) must not end the
+        # caller under set -e -o pipefail.
+        { tr -d '\r' < "$con" | grep -aB2 -A30 -E "$VM_OOPS_SHOW|Call Trace" | head -60 >&2; } || true
     fi
     if [ -n "$marker" ]; then return "$marker"; fi
     if [ "$status" -eq 124 ]; then echo "kernel-vm: QEMU ran out of time (${timeout} s)" >&2; return 124; fi
