@@ -750,7 +750,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --storage --compress --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -769,6 +769,9 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--storage')
+        return
+        ;;
+    '--compress')
         return
         ;;
     '--step')

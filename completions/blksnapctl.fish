@@ -78,7 +78,7 @@ function __blksnapctl_parse_tokens -S
             __blksnapctl_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'create'
-                __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'storage=' 'full' 'step=' 'limit=' 'allow-same-device' 'version' 'h/help'
+                __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'storage=' 'full' 'compress=' 'step=' 'limit=' 'allow-same-device' 'version' 'h/help'
             case 'list'
                 __blksnapctl_parse_subcommand 0 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'version' 'h/help'
             case 'verify'
@@ -355,6 +355,7 @@ complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" quiet' -l 'quiet' -d 'Print nothing but errors (and the --json document).'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" storage' -l 'storage' -d 'Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, dir:PATH, or kernel:PATH (VAL-7.0 grows it up to --limit).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" full' -l 'full' -d 'Make full backups even where an incremental is possible.'
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" compress' -l 'compress' -d 'Store clusters compressed: zstd[:LEVEL] (levels 1-19, default 3), zlib, or none (default: the repository\'s default).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" step' -l 'step' -d 'Append at least this much storage per step (K, M, G suffixes).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" limit' -l 'limit' -d 'Append at most this much storage in total.' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" allow-same-device' -l 'allow-same-device' -d 'Allow --storage on a tracked device, a member, or its partition or whole disk.'

@@ -29,6 +29,8 @@ public struct BackupRunResult: Sendable {
     public var plans: [BackupPlan]
     /// How long the copy took (take to last fsync), in seconds.
     public var copySeconds: Double
+    /// How the data clusters were stored (the one asked for, else the repository's default).
+    public var compression: BackupCompression
 }
 
 /// `backup create`: a ``Session`` (snapshot, storage kept ahead of demand, teardown)
@@ -49,21 +51,27 @@ public final class BackupRun {
     private let session: Session
     private let forceFull: Bool
     private let blockBytes: Int
+    private let compression: BackupCompression?
     private let onEvent: @Sendable (BackupRunEvent) -> Void
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
     /// `logger` receives the session's lines (storage extensions, teardown); none by default.
     public convenience init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
                             storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                            compression: BackupCompression? = nil,
                             logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
                             onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.init(repository: repository, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
-                  forceFull: forceFull, blockBytes: blockBytes, logger: logger, onEvent: onEvent)
+                  forceFull: forceFull, blockBytes: blockBytes, compression: compression, logger: logger, onEvent: onEvent)
     }
 
     /// Prepares a run whose requests go through `driver` (the module's ABI).
+    ///
+    /// `compression` nil stores clusters as the repository's default says (recorded by
+    /// its first run: that run's `compression`, or none); a value applies to this run only.
     public init(repository: BackupRepository, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                compression: BackupCompression? = nil,
                 logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
@@ -71,6 +79,7 @@ public final class BackupRun {
         self.configuration = configuration
         self.forceFull = forceFull
         self.blockBytes = blockBytes
+        self.compression = compression
         self.onEvent = onEvent
         let marker = repository.path(of: Self.snapshotMarker)
         session = Session(driver: driver, configuration: configuration, storage: storage, logger: logger) { event in
@@ -138,6 +147,8 @@ public final class BackupRun {
         try repository.lockForWriting()
         for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
         try destroyLeftoverSnapshot()
+        let repositoryDefault = try repository.catalog.recordDefaultCompression(ifUnset: self.compression ?? .none)
+        let compression = self.compression ?? repositoryDefault
         var devices: [BlockDevice] = []
         var identities: [DeviceIdentity] = []
         defer { for device in devices { try? device.close() } }
@@ -154,7 +165,7 @@ public final class BackupRun {
         try thread.start()
         var prepared: [PreparedBackup] = []
         var plans: [BackupPlan] = []
-        let creator = BackupCreator(repository: repository, blockBytes: blockBytes)
+        let creator = BackupCreator(repository: repository, blockBytes: blockBytes, compression: compression)
         let started = ContinuousClock.now
         var copyFailure: BackupError?
         let takenAt = Date()
@@ -223,7 +234,7 @@ public final class BackupRun {
             let ids = records.compactMap(\.id).map(String.init).joined(separator: ", ")
             throw BackupError(.io, "backups \(ids) are committed, but the session's teardown failed: \(teardown.description)", errno: teardown.errno)
         }
-        return BackupRunResult(records: records, plans: plans, copySeconds: copySeconds)
+        return BackupRunResult(records: records, plans: plans, copySeconds: copySeconds, compression: compression)
     }
 
     static func seconds(_ duration: Duration) -> Double {

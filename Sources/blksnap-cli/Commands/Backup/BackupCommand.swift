@@ -80,6 +80,9 @@ struct BackupReport: Encodable {
     var bytesRead: Int64
     var bytesWritten: Int64
     var changedBytes: Int64
+    var compression: String
+    var dataClusters: Int64
+    var compressedClusters: Int64
     var status: String
     var fullReason: String?
 
@@ -98,6 +101,9 @@ struct BackupReport: Encodable {
         bytesRead = record.bytesRead
         bytesWritten = record.bytesWritten
         changedBytes = record.changedBytes
+        compression = record.compression
+        dataClusters = record.dataClusters
+        compressedClusters = record.compressedClusters
         status = record.status.rawValue
         fullReason = record.fullReason
     }
