@@ -639,7 +639,7 @@ _blksnapctl_session() {
     repeating_flags=()
     non_repeating_flags=(--json --detach --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --pre-snapshot --post-snapshot --hook-timeout --storage --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -652,6 +652,15 @@ _blksnapctl_session() {
         ;;
     '--abi')
         __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
+    '--pre-snapshot')
+        return
+        ;;
+    '--post-snapshot')
+        return
+        ;;
+    '--hook-timeout')
         return
         ;;
     '--storage')
@@ -750,7 +759,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --storage --compress --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --pre-snapshot --post-snapshot --hook-timeout --storage --compress --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -766,6 +775,15 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--pre-snapshot')
+        return
+        ;;
+    '--post-snapshot')
+        return
+        ;;
+    '--hook-timeout')
         return
         ;;
     '--storage')

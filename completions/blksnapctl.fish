@@ -67,7 +67,7 @@ function __blksnapctl_parse_tokens -S
                 __blksnapctl_parse_subcommand 1 'sim=' 'json' 'log-level=' 'abi=' 'version' 'h/help'
             end
         case 'session'
-            __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'storage=' 'step=' 'limit=' 'detach' 'allow-same-device' 'version' 'h/help'
+            __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'pre-snapshot=' 'post-snapshot=' 'hook-timeout=' 'storage=' 'step=' 'limit=' 'detach' 'allow-same-device' 'version' 'h/help'
         case 'nbd'
             __blksnapctl_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -78,7 +78,7 @@ function __blksnapctl_parse_tokens -S
             __blksnapctl_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'create'
-                __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'storage=' 'full' 'compress=' 'step=' 'limit=' 'allow-same-device' 'version' 'h/help'
+                __blksnapctl_parse_subcommand -r 1 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'pre-snapshot=' 'post-snapshot=' 'hook-timeout=' 'storage=' 'full' 'compress=' 'step=' 'limit=' 'allow-same-device' 'version' 'h/help'
             case 'list'
                 __blksnapctl_parse_subcommand 0 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'version' 'h/help'
             case 'verify'
@@ -319,6 +319,9 @@ complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" json' -l 'json' -d 'Print one JSON document (JSON Lines for streaming commands) with snake_case fields.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" log-level' -l 'log-level' -d 'Log lines of the library and servers on stderr from this level up: trace, debug, info, notice, warning, error, critical (default: $BLKSNAPCTL_LOG_LEVEL, else notice).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" abi' -l 'abi' -d 'The module\'s ABI instead of the one its nodes suggest: v5, val6 (Veeam VAL-6.x) or val7 (Veeam VAL-7.0); its VERSION answer must agree (default: $BLKSNAPCTL_ABI, else detected).' -rfka 'v5 val6 val7'
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" pre-snapshot' -l 'pre-snapshot' -d 'Run this shell command before the snapshot is taken (BLKSNAP_HOOK, BLKSNAP_DEVICES in its environment); a non-zero exit or a timeout aborts with nothing taken (exit 1).' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" post-snapshot' -l 'post-snapshot' -d 'Run this shell command once the take happened or failed (BLKSNAP_TAKE=ok|failed besides); its failure makes the point crash-consistent.' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" hook-timeout' -l 'hook-timeout' -d 'Kill a hook still running after this many seconds (default 60).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" storage' -l 'storage' -d 'Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, dir:PATH, or kernel:PATH (VAL-7.0 grows it up to --limit).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" step' -l 'step' -d 'Append at least this much per step (K, M, G suffixes; default: what the kernel asks).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl session" limit' -l 'limit' -d 'Append at most this much storage in total.' -rfka ''
@@ -353,6 +356,9 @@ complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" abi' -l 'abi' -d 'The module\'s ABI instead of the one its nodes suggest: v5, val6 (Veeam VAL-6.x) or val7 (Veeam VAL-7.0); its VERSION answer must agree (default: $BLKSNAPCTL_ABI, else detected).' -rfka 'v5 val6 val7'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" repo' -l 'repo' -d 'The backup repository (a directory; created by the first backup create).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" quiet' -l 'quiet' -d 'Print nothing but errors (and the --json document).'
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" pre-snapshot' -l 'pre-snapshot' -d 'Run this shell command before the snapshot is taken (BLKSNAP_HOOK, BLKSNAP_DEVICES in its environment); a non-zero exit or a timeout aborts with nothing taken (exit 1).' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" post-snapshot' -l 'post-snapshot' -d 'Run this shell command once the take happened or failed (BLKSNAP_TAKE=ok|failed besides); its failure makes the point crash-consistent.' -rfka ''
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" hook-timeout' -l 'hook-timeout' -d 'Kill a hook still running after this many seconds (default 60).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" storage' -l 'storage' -d 'Difference storage: DEVICE:SECTOR:COUNT[,...], a block device, dir:PATH, or kernel:PATH (VAL-7.0 grows it up to --limit).' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" full' -l 'full' -d 'Make full backups even where an incremental is possible.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup create" compress' -l 'compress' -d 'Store clusters compressed: zstd[:LEVEL] (levels 1-19, default 3), zlib, or none (default: the repository\'s default).' -rfka ''

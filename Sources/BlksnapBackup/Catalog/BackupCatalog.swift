@@ -81,6 +81,12 @@ public final class BackupCatalog: Sendable {
                 table.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v3-consistency") { db in
+            // application: hooks quiesced it; crash: no hook or a hook failed (every earlier backup).
+            try db.alter(table: "backup") { table in
+                table.add(column: "consistency", .text).notNull().defaults(to: BackupConsistency.crash.rawValue)
+            }
+        }
         return migrator
     }
 

@@ -76,6 +76,8 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
     public var compression: String
     /// Of ``dataClusters``, those stored compressed (the others did not shrink).
     public var compressedClusters: Int64
+    /// Whether hooks quiesced the application for the snapshot (``SnapshotHooks``).
+    public var consistency: BackupConsistency
     /// The snapshot's id.
     public var snapshotId: String
     /// Trust.
@@ -87,7 +89,7 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
                 cbtBlockSize: Int64, type: BackupType, parentId: Int64?, fullReason: String?, fileName: String,
                 fileSize: Int64, bytesRead: Int64, bytesWritten: Int64, changedBytes: Int64, dataClusters: Int64,
                 zeroClusters: Int64, compression: String = BackupCompression.none.description, compressedClusters: Int64 = 0,
-                snapshotId: String, status: BackupStatus) {
+                consistency: BackupConsistency = .crash, snapshotId: String, status: BackupStatus) {
         self.id = id
         self.takenAt = takenAt
         self.devicePath = devicePath
@@ -111,6 +113,7 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
         self.zeroClusters = zeroClusters
         self.compression = compression
         self.compressedClusters = compressedClusters
+        self.consistency = consistency
         self.snapshotId = snapshotId
         self.status = status
     }

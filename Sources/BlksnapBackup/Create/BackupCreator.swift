@@ -135,7 +135,8 @@ public struct BackupCreator {
     /// Makes a prepared backup part of the repository: rename to its name, `fsync` the
     /// directory, then commit its catalog row with the hash of every cluster. A crash
     /// before the commit leaves a file no row names (``BackupRepository/removeLeftovers()``).
-    public func commit(_ prepared: PreparedBackup) throws(BackupError) -> BackupRecord {
+    /// `consistency` says whether hooks quiesced the application for its snapshot.
+    public func commit(_ prepared: PreparedBackup, consistency: BackupConsistency = .crash) throws(BackupError) -> BackupRecord {
         let final = repository.path(of: prepared.fileName)
         try HostFile.rename(prepared.temporaryPath, to: final)
         try HostFile.syncDirectory(repository.directory)
@@ -150,6 +151,7 @@ public struct BackupCreator {
             bytesWritten: Int64(prepared.summary.fileSize), changedBytes: Int64(plan.changedBytes),
             dataClusters: Int64(prepared.summary.dataClusters), zeroClusters: Int64(prepared.summary.zeroClusters),
             compression: prepared.compression.description, compressedClusters: Int64(prepared.summary.compressedClusters),
+            consistency: consistency,
             snapshotId: prepared.snapshotID, status: .complete)
         return try repository.catalog.insert(record, clusters: prepared.summary.clusters)
     }

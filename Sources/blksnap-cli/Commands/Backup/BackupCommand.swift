@@ -83,6 +83,7 @@ struct BackupReport: Encodable {
     var compression: String
     var dataClusters: Int64
     var compressedClusters: Int64
+    var consistency: String
     var status: String
     var fullReason: String?
 
@@ -104,6 +105,7 @@ struct BackupReport: Encodable {
         compression = record.compression
         dataClusters = record.dataClusters
         compressedClusters = record.compressedClusters
+        consistency = record.consistency.rawValue
         status = record.status.rawValue
         fullReason = record.fullReason
     }

@@ -26,11 +26,16 @@ struct BackupCreate: ParsableCommand {
             and later read); the others are stored as they are. The catalog's SHA-256 of a data \
             cluster is of its uncompressed bytes. The first backup create of a repository \
             records its --compress (none if not given) as the repository's default, which \
-            later runs without --compress use; 'backup list' shows it.
+            later runs without --compress use; 'backup list' shows it. \
+            --pre-snapshot runs before the snapshot is created (to quiesce an application), \
+            --post-snapshot once the take happened or failed; a failing or timed-out pre hook \
+            aborts with nothing taken (exit 1). A backup is recorded application-consistent \
+            when a pre hook was given and every hook exited 0, crash-consistent otherwise.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var hookOptions: HookOptions
 
     @Argument(help: ArgumentHelp("Devices to back up (paths or MAJ:MIN).", valueName: "device"),
               transform: ArgumentTransforms.device)
@@ -64,6 +69,7 @@ struct BackupCreate: ParsableCommand {
     struct Report: Encodable {
         var repository: String
         var compression: String
+        var consistency: String
         var snapshotCopySeconds: Double
         var removedLeftovers: [String]
         var backups: [Entry]
@@ -107,8 +113,11 @@ struct BackupCreate: ParsableCommand {
         let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
         let run = BackupRun(repository: repo, driver: backend.driver, configuration: configuration, storage: provider,
-                            forceFull: full, compression: compress, logger: try global.logger("session")) { event in
+                            forceFull: full, compression: compress, hooks: hookOptions.hooks,
+                            logger: try global.logger("session")) { event in
             switch event {
+            case .hook(let name, let outcome):
+                if !outcome.succeeded || !quiet { Diagnostics.error("\(name) hook \(outcome)") }
             case .removedLeftover(let name):
                 removed.append(name)
                 if !quiet { Diagnostics.error("removed \(name), left by an interrupted backup") }
@@ -144,7 +153,8 @@ struct BackupCreate: ParsableCommand {
             throw BackupCommand.failure(error)
         }
         progress.finish()
-        let report = Report(repository: repo.directory, compression: result.compression.description, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items,
+        let report = Report(repository: repo.directory, compression: result.compression.description,
+                            consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items,
                             backups: zip(result.records, result.plans).map { record, plan in
                                 Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)
                             })

@@ -40,7 +40,8 @@ struct BackupList: ParsableCommand {
                 let kind = backup.parent.map { "incremental on \($0)" } ?? "full"
                 let flag = backup.status == "complete" ? "" : " [\(backup.status.uppercased())]"
                 let compressed = backup.compression == BackupCompression.none.description ? "" : ", \(backup.compression) \(backup.compressedClusters)/\(backup.dataClusters) clusters"
-                return "\(backup.id)  \(backup.device)  \(kind)  generation \(backup.cbtGeneration) number \(backup.cbtChangesNumber)  \(backup.takenAt)  file \(ProgressLine.size(UInt64(backup.fileSize))) (read \(ProgressLine.size(UInt64(backup.bytesRead)))\(compressed))  \(backup.fileName)\(flag)"
+                let consistent = backup.consistency == "application" ? "  application-consistent" : ""
+                return "\(backup.id)  \(backup.device)  \(kind)\(consistent)  generation \(backup.cbtGeneration) number \(backup.cbtChangesNumber)  \(backup.takenAt)  file \(ProgressLine.size(UInt64(backup.fileSize))) (read \(ProgressLine.size(UInt64(backup.bytesRead)))\(compressed))  \(backup.fileName)\(flag)"
             }
         }
     }
