@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// The SHA-256 and the compressed form of each cluster of a block, computed on all cores
 /// at once (as ``ClusterHashing`` does for uncompressed backups): compressing is the
@@ -56,32 +57,44 @@ final class ClusterEncoding {
         clusters.withUnsafeBufferPointer { inputs in
             results.withUnsafeMutableBufferPointer { outputs in
                 let work = Work(inputs: inputs, outputs: outputs, slots: slots, clusterBytes: clusterBytes,
-                                compressors: compressors)
+                                compressors: compressors, next: NextIndex())
                 if parts <= 1 {
-                    work.encode(part: 0, of: 1)
+                    work.encode(part: 0)
                 } else {
-                    DispatchQueue.concurrentPerform(iterations: parts) { part in work.encode(part: part, of: parts) }
+                    DispatchQueue.concurrentPerform(iterations: parts) { part in work.encode(part: part) }
                 }
             }
         }
         return results
     }
 
+    /// The next cluster of a block to encode, taken by whichever thread is free: a thread
+    /// that another process preempts leaves its share to the others instead of holding up
+    /// the block (a text-like cluster costs zstd ten times what a random one does).
+    private final class NextIndex: Sendable {
+        let value = Atomic<Int>(0)
+
+        func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+    }
+
     /// The inputs and outputs of one block, shared by the encoding threads.
     ///
-    /// `@unchecked Sendable`: inputs are only read; part `p` of `n` writes only the result
-    /// slots and compressed slots `p, p + n, p + 2n, …` and uses only compressor `p`, so no
-    /// two threads touch the same memory or context; the caller waits for every part.
+    /// `@unchecked Sendable`: inputs are only read; each cluster index is taken by exactly
+    /// one thread (``NextIndex``), which alone writes its result slot and compressed slot;
+    /// part `p` uses only compressor `p`; the caller waits for every part.
     private struct Work: @unchecked Sendable {
         let inputs: UnsafeBufferPointer<UnsafeRawBufferPointer>
         let outputs: UnsafeMutableBufferPointer<Encoded>
         let slots: UnsafeMutableRawBufferPointer
         let clusterBytes: Int
         let compressors: [ClusterCompressor]
+        let next: NextIndex
 
-        func encode(part: Int, of parts: Int) {
+        func encode(part: Int) {
             let compressor = compressors[part]
-            for index in stride(from: part, to: inputs.count, by: parts) {
+            while true {
+                let index = next.take()
+                guard index < inputs.count else { return }
                 let input = inputs[index]
                 // One byte short of a cluster: a cluster is stored compressed only if it shrinks.
                 let slot = UnsafeMutableRawBufferPointer(rebasing: slots[(index * clusterBytes)..<((index + 1) * clusterBytes - 1)])
