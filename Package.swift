@@ -7,7 +7,7 @@ import PackageDescription
 let coreOnly = Context.environment["BLKSNAP_CORE_ONLY"] == "1"
 /// What the core-only manifest leaves out: the servers, backups, CLI, bench and their tests.
 let heavyTargets: Set<String> = [
-    "BlksnapNBD", "BlksnapBackup", "blksnap-cli", "CBenchSupport", "BlksnapBench", "blksnap-bench",
+    "BlksnapNBD", "BlksnapBackup", "CZstd", "CZlib", "blksnap-cli", "CBenchSupport", "BlksnapBench", "blksnap-bench",
     "BlksnapCLITests", "BlksnapBackupTests", "BlksnapNBDTests", "BlksnapBenchTests",
 ]
 let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "blksnapctl", "blksnap-bench"]
@@ -59,6 +59,18 @@ let package = Package(
             name: "CFuse3",
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
+        ),
+        // libzstd (Debian: libzstd-dev), for zstd-compressed qcow2 clusters in backups.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        // zlib (Debian: zlib1g-dev), for qcow2's default (raw deflate) compressed clusters.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
         // The kernel side, reimplemented: answers the same requests on the same bytes.
         .target(name: "SimKernel", dependencies: ["CBlksnapUAPI", "CVeeamBlksnapUAPI"]),
@@ -122,7 +134,7 @@ let package = Package(
         .target(
             name: "BlksnapBackup",
             dependencies: [
-                "BlksnapKit",
+                "BlksnapKit", "CZstd", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

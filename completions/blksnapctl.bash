@@ -645,7 +645,7 @@ _blksnapctl_session() {
     repeating_flags=()
     non_repeating_flags=(--json --detach --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --pre-snapshot --post-snapshot --hook-timeout --storage --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -658,6 +658,15 @@ _blksnapctl_session() {
         ;;
     '--abi')
         __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
+    '--pre-snapshot')
+        return
+        ;;
+    '--post-snapshot')
+        return
+        ;;
+    '--hook-timeout')
         return
         ;;
     '--storage')
@@ -756,7 +765,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --storage --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --pre-snapshot --post-snapshot --hook-timeout --storage --compress --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -774,7 +783,19 @@ _blksnapctl_backup_create() {
     '--repo')
         return
         ;;
+    '--pre-snapshot')
+        return
+        ;;
+    '--post-snapshot')
+        return
+        ;;
+    '--hook-timeout')
+        return
+        ;;
     '--storage')
+        return
+        ;;
+    '--compress')
         return
         ;;
     '--step')

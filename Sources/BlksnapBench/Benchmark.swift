@@ -11,6 +11,7 @@ public enum Benchmark {
         for count in [1, 4, 16] { keys += ["scaling_devices_\(count)", "scaling_devices_\(count)_memory"] }
         keys.append("cli_version")
         keys += ["backup_full_vs_read", "backup_full_vs_qemu_img", "backup_incremental_read_ratio", "backup_incremental_time_ratio"]
+        keys += ["backup_zstd_size_vs_qemu_img", "backup_zstd_vs_qemu_img"]
         keys += ["nbd_copy_vs_pread", "nbd_copy_vs_qemu_nbd", "nbd_block_status_16tib"]
         keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
         return keys
@@ -127,7 +128,43 @@ public enum Benchmark {
                                    value: BenchSummary(samples.map { $0.incrementalSeconds / $0.fullSeconds }),
                                    target: "<= 0.03", check: { $0 <= 0.03 },
                                    note: "copy time of that incremental ÷ copy time of the full backup"))
+        figures += try compressedBackups(configuration, scratch)
         return figures
+    }
+
+    /// Figure 8's compressed half: size and speed of `backup create --compress zstd`
+    /// against `qemu-img convert -c -O qcow2 -o compression_type=zstd` of the same bytes.
+    private static func compressedBackups(_ configuration: BenchConfiguration, _ scratch: ScratchDirectory) throws(BenchError) -> [BenchFigure] {
+        let samples = try CompressedBackupBenchmark(configuration: configuration, scratch: scratch).run()
+        let size = Double(configuration.backupDeviceBytes) / Double(1 << 20)
+        let pairs = samples.compactMap { sample -> (CompressedBackupBenchmark.Sample, Double, UInt64)? in
+            guard let seconds = sample.qemuImgSeconds, let bytes = sample.qemuImgFileBytes else { return nil }
+            return (sample, seconds, bytes)
+        }
+        let image = "a \(bytesText(configuration.backupDeviceBytes)) image of 1/8 zero, 2/8 random and 5/8 text-like 64 KiB clusters"
+        guard !pairs.isEmpty else {
+            return [.unavailable(key: "backup_zstd_size_vs_qemu_img", title: "8 zstd backup size ÷ qemu-img convert -c", unit: "x",
+                                 target: "<= 1.05", reason: "qemu-img is not installed (qemu-utils)"),
+                    .unavailable(key: "backup_zstd_vs_qemu_img", title: "8 zstd backup ÷ qemu-img convert -c", unit: "x",
+                                 target: ">= 1.0", reason: "qemu-img is not installed (qemu-utils)")]
+        }
+        let mebibytes = { (bytes: UInt64) in Double(bytes) / Double(1 << 20) }
+        return [
+            BenchFigure(key: "backup_zstd_size_vs_qemu_img", title: "8 zstd backup size ÷ qemu-img convert -c", unit: "x",
+                        value: BenchSummary(pairs.map { Double($0.0.backupFileBytes) / Double($0.2) }),
+                        measured: BenchSummary(pairs.map { mebibytes($0.0.backupFileBytes) }),
+                        baseline: BenchSummary(pairs.map { mebibytes($0.2) }),
+                        measuredUnit: "MiB", target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "file size of a full 'backup create --compress zstd' (level 3) of \(image) ÷ the file of "
+                            + "'qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd' of the original's raw backing file"),
+            BenchFigure(key: "backup_zstd_vs_qemu_img", title: "8 zstd backup ÷ qemu-img convert -c", unit: "x",
+                        value: BenchSummary(pairs.map { $0.1 / $0.0.backupSeconds }),
+                        measured: BenchSummary(pairs.map { size / $0.0.backupSeconds }),
+                        baseline: BenchSummary(pairs.map { size / $0.1 }),
+                        measuredUnit: "MiB/s", target: ">= 1.0", check: { $0 >= 1.0 },
+                        note: "throughput of that backup (read, SHA-256 and zstd per cluster on \(ClusterHashing.workers) threads, "
+                            + "write, fsync) ÷ that qemu-img convert -c (process wall time, no hashing)"),
+        ]
     }
 
     private static func nbdExports(

@@ -45,12 +45,13 @@ struct BackupRunTests {
             return bytes
         }
 
-        func run(_ repository: BackupRepository, onFirstBlock: (@Sendable () -> Void)? = nil) throws -> BackupRunResult {
+        func run(_ repository: BackupRepository, compression: BackupCompression? = nil,
+                 onFirstBlock: (@Sendable () -> Void)? = nil) throws -> BackupRunResult {
             let provider = try DeviceRangeProvider(kernel: backend, devicePath: storage)
             let fired = Mutex(false)
             let run = BackupRun(repository: repository, kernel: backend,
                                 configuration: SessionConfiguration(devices: [device], pollMilliseconds: 10, hz: 1000),
-                                storage: provider, blockBytes: 1 << 20) { event in
+                                storage: provider, blockBytes: 1 << 20, compression: compression) { event in
                 if case .progress = event, let onFirstBlock, fired.withLock({ let was = $0; $0 = true; return !was }) {
                     onFirstBlock()
                 }

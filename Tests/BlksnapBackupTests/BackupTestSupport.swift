@@ -21,6 +21,29 @@ final class TemporaryDirectory {
 enum QEMUImg {
     /// Whether qemu-img is installed (scripts/install-deps.sh installs qemu-utils).
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-img") }
+    /// Under CI=true the tests that need qemu-img run (and fail without it) instead of skipping.
+    static let isRequired = ProcessInfo.processInfo.environment["CI"] == "true"
+    /// Whether a suite that needs qemu-img runs.
+    static var shouldRun: Bool { available || isRequired }
+    /// Why such a suite is skipped.
+    static let reason = "skipped: qemu-img (qemu-utils) is not installed"
+
+    /// Runs `tool` (a program of qemu-utils, e.g. qemu-io) and requires exit 0; returns its output.
+    @discardableResult
+    static func tool(_ tool: String, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        try #require(process.terminationStatus == 0, "\(tool) \(arguments.joined(separator: " ")): \(output)", sourceLocation: sourceLocation)
+        return output
+    }
 
     /// Runs qemu-img; returns (status, stdout + stderr).
     @discardableResult

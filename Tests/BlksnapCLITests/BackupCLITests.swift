@@ -267,6 +267,27 @@ struct BackupCLITests {
         let noRepo = try server.ctl(["backup", "list", "--repo", server.directory.appendingPathComponent("nothing").path])
         #expect(noRepo.status == 1 && noRepo.stderr.contains("no backup repository"), "\(noRepo.stderr)")
     }
+
+    @Test("hooks: a failing pre hook exits 1 with nothing taken; hooks exiting 0 make the backup application-consistent")
+    func hooks() throws {
+        let server = try Self.simulator(size: "4M")
+        let repo = server.directory.appendingPathComponent("repo").path
+        let marker = server.directory.appendingPathComponent("post").path
+        let failed = try server.ctl(["backup", "create", "/dev/d0", "--repo", repo, "--storage", "/dev/st",
+                                     "--pre-snapshot", "exit 7", "--post-snapshot", "echo \"$BLKSNAP_TAKE\" > \(marker)"])
+        #expect(failed.status == 1 && failed.stderr.contains("exited 7") && failed.stderr.contains("nothing was taken"), "\(failed.stderr)")
+        #expect((try? String(contentsOfFile: marker, encoding: .utf8)) == "failed\n")
+        #expect((try server.json(["snapshot", "list"])["snapshots"] as? [Any])?.isEmpty ?? true, "no snapshot left")
+        #expect(try Self.list(server, repo: repo).isEmpty)
+        let badTimeout = try server.ctl(["backup", "create", "/dev/d0", "--repo", repo, "--storage", "/dev/st", "--hook-timeout", "0"])
+        #expect(badTimeout.status == 64, "\(badTimeout.stderr)")
+        let quiesced = try Self.create(server, repo: repo, extra: ["--pre-snapshot", "true", "--post-snapshot", "true"]).backup
+        #expect(quiesced["consistency"] as? String == "application")
+        let plain = try Self.create(server, repo: repo).backup
+        #expect(plain["consistency"] as? String == "crash")
+        let text = try server.ctl(["backup", "list", "--repo", repo])
+        #expect(text.stdout.contains("application-consistent"), "\(text.stdout)")
+    }
 }
 
 /// xorshift64* for the CLI tests.

@@ -126,6 +126,28 @@ struct SessionCommandTests {
         #expect(try ctl(server, ["cbt", "info", "/dev/sdb"]).status == 0, "attached before: untouched")
     }
 
+    @Test("hooks: a failing pre hook exits 1 before anything is created (the command never runs); hooks exiting 0 give the command BLKSNAP_CONSISTENCY=application")
+    func hooks() throws {
+        let server = try Server()
+        try prepare(server)
+        let directory = server.root.path
+        let ran = directory + "/ran"
+        let failed = try ctl(server, ["session", "sda", "--storage", "/dev/store:0:8192", "--pre-snapshot", "exit 4",
+                                      "--post-snapshot", "test \"$BLKSNAP_TAKE\" = failed && touch \(directory)/post",
+                                      "--", "touch", ran])
+        #expect(failed.status == 1 && failed.stderr.contains("exited 4"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ran))
+        #expect(FileManager.default.fileExists(atPath: directory + "/post"))
+        #expect(try ctl(server, ["snapshot", "list"]).stdout.isEmpty)
+        let quiesced = try ctl(server, ["session", "sda", "--storage", "/dev/store:0:8192", "--pre-snapshot", "true",
+                                        "--post-snapshot", "test \"$BLKSNAP_TAKE\" = ok", "--",
+                                        "sh", "-c", "test \"$BLKSNAP_CONSISTENCY\" = application"])
+        #expect(quiesced.status == 0, "\(quiesced.stderr)")
+        let plain = try ctl(server, ["session", "sda", "--storage", "/dev/store:0:8192", "--",
+                                     "sh", "-c", "test \"$BLKSNAP_CONSISTENCY\" = crash"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+    }
+
     @Test("without a command the session runs until SIGTERM, then tears down and exits 0")
     func untilSignal() throws {
         let server = try Server()

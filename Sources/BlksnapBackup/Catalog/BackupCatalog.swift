@@ -69,7 +69,59 @@ public final class BackupCatalog: Sendable {
                 table.primaryKey(["backup_id", "file_offset"])
             }
         }
+        migrator.registerMigration("v2-compression") { db in
+            // How each backup's data clusters are stored; earlier backups are uncompressed.
+            try db.alter(table: "backup") { table in
+                table.add(column: "compression", .text).notNull().defaults(to: BackupCompression.none.description)
+                table.add(column: "compressed_clusters", .integer).notNull().defaults(to: 0)
+            }
+            // Repository-wide settings recorded once (the default compression).
+            try db.create(table: "setting") { table in
+                table.primaryKey("name", .text)
+                table.column("value", .text).notNull()
+            }
+        }
+        migrator.registerMigration("v3-consistency") { db in
+            // application: hooks quiesced it; crash: no hook or a hook failed (every earlier backup).
+            try db.alter(table: "backup") { table in
+                table.add(column: "consistency", .text).notNull().defaults(to: BackupConsistency.crash.rawValue)
+            }
+        }
         return migrator
+    }
+
+    /// The setting name of the repository's default compression.
+    static let defaultCompressionSetting = "default_compression"
+
+    /// The repository's default compression, recorded by its first `backup create`; nil
+    /// before that.
+    ///
+    /// - Throws: ``BackupError`` `.corrupted` when the recorded value is not one this
+    ///   version reads.
+    public func defaultCompression() throws(BackupError) -> BackupCompression? {
+        let text = try reading { db in
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = ?", arguments: [Self.defaultCompressionSetting])
+        }
+        guard let text else { return nil }
+        do {
+            return try BackupCompression(parsing: text)
+        } catch {
+            throw BackupError(.corrupted, "the catalog \(path) records the default compression '\(text)', which this version does not know: \(error.message)")
+        }
+    }
+
+    /// Records `compression` as the repository's default unless one is recorded already;
+    /// returns the default in force afterwards.
+    public func recordDefaultCompression(ifUnset compression: BackupCompression) throws(BackupError) -> BackupCompression {
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO setting (name, value) VALUES (?, ?)",
+                               arguments: [Self.defaultCompressionSetting, compression.description])
+            }
+        } catch {
+            throw Self.failure("updating", path, error)
+        }
+        return try defaultCompression() ?? compression
     }
 
     /// Every backup, oldest first.

@@ -71,6 +71,13 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
     public var dataClusters: Int64
     /// Clusters marked as reading zeroes.
     public var zeroClusters: Int64
+    /// How the data clusters were stored: `none`, `zlib` or `zstd:LEVEL`
+    /// (``BackupCompression/description``).
+    public var compression: String
+    /// Of ``dataClusters``, those stored compressed (the others did not shrink).
+    public var compressedClusters: Int64
+    /// Whether hooks quiesced the application for the snapshot (``SnapshotHooks``).
+    public var consistency: BackupConsistency
     /// The snapshot's id.
     public var snapshotId: String
     /// Trust.
@@ -81,7 +88,8 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
                 logicalBlockSize: Int64, serial: String?, wwn: String?, cbtGeneration: String, cbtChangesNumber: Int64,
                 cbtBlockSize: Int64, type: BackupType, parentId: Int64?, fullReason: String?, fileName: String,
                 fileSize: Int64, bytesRead: Int64, bytesWritten: Int64, changedBytes: Int64, dataClusters: Int64,
-                zeroClusters: Int64, snapshotId: String, status: BackupStatus) {
+                zeroClusters: Int64, compression: String = BackupCompression.none.description, compressedClusters: Int64 = 0,
+                consistency: BackupConsistency = .crash, snapshotId: String, status: BackupStatus) {
         self.id = id
         self.takenAt = takenAt
         self.devicePath = devicePath
@@ -103,6 +111,9 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
         self.changedBytes = changedBytes
         self.dataClusters = dataClusters
         self.zeroClusters = zeroClusters
+        self.compression = compression
+        self.compressedClusters = compressedClusters
+        self.consistency = consistency
         self.snapshotId = snapshotId
         self.status = status
     }

@@ -29,6 +29,8 @@ public struct PreparedBackup: Sendable, Hashable {
     public var takenAt: Date
     /// The snapshot's id.
     public var snapshotID: String
+    /// How its data clusters are stored.
+    public var compression: BackupCompression
 }
 
 /// Copies snapshot images into qcow2 files of a repository and commits them: the
@@ -41,12 +43,16 @@ public struct BackupCreator {
     /// Blocks read ahead of the qcow2 writer by a thread of their own (0: read and write
     /// in turn on the calling thread).
     public var readAhead: Int
+    /// How the data clusters of the files are stored.
+    public var compression: BackupCompression
 
     /// Creates a creator for `repository`.
-    public init(repository: BackupRepository, blockBytes: Int = 4 << 20, readAhead: Int = 2) {
+    public init(repository: BackupRepository, blockBytes: Int = 4 << 20, readAhead: Int = 2,
+                compression: BackupCompression = .none) {
         self.repository = repository
         self.blockBytes = blockBytes
         self.readAhead = readAhead
+        self.compression = compression
     }
 
     /// Plans the backup of `device` (which must be tracked and in a taken snapshot).
@@ -92,7 +98,7 @@ public struct BackupCreator {
         let fileName = BackupRepository.newFileName(devicePath: plan.identity.devicePath, at: takenAt)
         let temporary = repository.path(of: BackupRepository.temporaryPrefix + fileName)
         let writer = try QCOW2Writer(path: temporary, virtualSize: plan.identity.capacityBytes,
-                                     backingFile: plan.parent?.fileName)
+                                     backingFile: plan.parent?.fileName, compression: compression)
         var bytesRead: UInt64 = 0
         let total = plan.bytesToRead
         do {
@@ -123,13 +129,14 @@ public struct BackupCreator {
             throw error
         }
         return PreparedBackup(plan: plan, fileName: fileName, temporaryPath: temporary, summary: summary,
-                              bytesRead: bytesRead, takenAt: takenAt, snapshotID: snapshotID)
+                              bytesRead: bytesRead, takenAt: takenAt, snapshotID: snapshotID, compression: compression)
     }
 
     /// Makes a prepared backup part of the repository: rename to its name, `fsync` the
     /// directory, then commit its catalog row with the hash of every cluster. A crash
     /// before the commit leaves a file no row names (``BackupRepository/removeLeftovers()``).
-    public func commit(_ prepared: PreparedBackup) throws(BackupError) -> BackupRecord {
+    /// `consistency` says whether hooks quiesced the application for its snapshot.
+    public func commit(_ prepared: PreparedBackup, consistency: BackupConsistency = .crash) throws(BackupError) -> BackupRecord {
         let final = repository.path(of: prepared.fileName)
         try HostFile.rename(prepared.temporaryPath, to: final)
         try HostFile.syncDirectory(repository.directory)
@@ -143,6 +150,8 @@ public struct BackupCreator {
             fileSize: Int64(prepared.summary.fileSize), bytesRead: Int64(prepared.bytesRead),
             bytesWritten: Int64(prepared.summary.fileSize), changedBytes: Int64(plan.changedBytes),
             dataClusters: Int64(prepared.summary.dataClusters), zeroClusters: Int64(prepared.summary.zeroClusters),
+            compression: prepared.compression.description, compressedClusters: Int64(prepared.summary.compressedClusters),
+            consistency: consistency,
             snapshotId: prepared.snapshotID, status: .complete)
         return try repository.catalog.insert(record, clusters: prepared.summary.clusters)
     }

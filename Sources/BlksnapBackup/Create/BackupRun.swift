@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +20,8 @@ public enum BackupRunEvent: Sendable {
     case progress(BackupProgress)
     /// A device's backup is committed.
     case committed(deviceIndex: Int, record: BackupRecord)
+    /// A hook (`pre-snapshot` or `post-snapshot`) ended.
+    case hook(name: String, outcome: HookOutcome)
 }
 
 /// The outcome of a ``BackupRun``.
@@ -29,6 +32,10 @@ public struct BackupRunResult: Sendable {
     public var plans: [BackupPlan]
     /// How long the copy took (take to last fsync), in seconds.
     public var copySeconds: Double
+    /// How the data clusters were stored (the one asked for, else the repository's default).
+    public var compression: BackupCompression
+    /// Whether the hooks made the point application-consistent.
+    public var consistency: BackupConsistency
 }
 
 /// `backup create`: a ``Session`` (snapshot, storage kept ahead of demand, teardown)
@@ -49,21 +56,30 @@ public final class BackupRun {
     private let session: Session
     private let forceFull: Bool
     private let blockBytes: Int
+    private let compression: BackupCompression?
+    private let hooks: SnapshotHooks
     private let onEvent: @Sendable (BackupRunEvent) -> Void
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
     /// `logger` receives the session's lines (storage extensions, teardown); none by default.
     public convenience init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
                             storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                            compression: BackupCompression? = nil, hooks: SnapshotHooks = SnapshotHooks(),
                             logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
                             onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.init(repository: repository, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
-                  forceFull: forceFull, blockBytes: blockBytes, logger: logger, onEvent: onEvent)
+                  forceFull: forceFull, blockBytes: blockBytes, compression: compression, hooks: hooks, logger: logger,
+                  onEvent: onEvent)
     }
 
     /// Prepares a run whose requests go through `driver` (the module's ABI).
+    ///
+    /// `compression` nil stores clusters as the repository's default says (recorded by
+    /// its first run: that run's `compression`, or none); a value applies to this run only.
+    /// `hooks` run around the take (``SnapshotHooks``).
     public init(repository: BackupRepository, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
+                compression: BackupCompression? = nil, hooks: SnapshotHooks = SnapshotHooks(),
                 logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
@@ -71,6 +87,8 @@ public final class BackupRun {
         self.configuration = configuration
         self.forceFull = forceFull
         self.blockBytes = blockBytes
+        self.compression = compression
+        self.hooks = hooks
         self.onEvent = onEvent
         let marker = repository.path(of: Self.snapshotMarker)
         session = Session(driver: driver, configuration: configuration, storage: storage, logger: logger) { event in
@@ -138,6 +156,8 @@ public final class BackupRun {
         try repository.lockForWriting()
         for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
         try destroyLeftoverSnapshot()
+        let repositoryDefault = try repository.catalog.recordDefaultCompression(ifUnset: self.compression ?? .none)
+        let compression = self.compression ?? repositoryDefault
         var devices: [BlockDevice] = []
         var identities: [DeviceIdentity] = []
         defer { for device in devices { try? device.close() } }
@@ -151,10 +171,10 @@ public final class BackupRun {
             }
         }
         let thread = SessionThread(session)
-        try thread.start()
+        let consistency = try takeWithHooks(thread)
         var prepared: [PreparedBackup] = []
         var plans: [BackupPlan] = []
-        let creator = BackupCreator(repository: repository, blockBytes: blockBytes)
+        let creator = BackupCreator(repository: repository, blockBytes: blockBytes, compression: compression)
         let started = ContinuousClock.now
         var copyFailure: BackupError?
         let takenAt = Date()
@@ -215,7 +235,7 @@ public final class BackupRun {
         }
         var records: [BackupRecord] = []
         for (index, backup) in prepared.enumerated() {
-            let record = try creator.commit(backup)
+            let record = try creator.commit(backup, consistency: consistency)
             records.append(record)
             onEvent(.committed(deviceIndex: index, record: record))
         }
@@ -223,7 +243,45 @@ public final class BackupRun {
             let ids = records.compactMap(\.id).map(String.init).joined(separator: ", ")
             throw BackupError(.io, "backups \(ids) are committed, but the session's teardown failed: \(teardown.description)", errno: teardown.errno)
         }
-        return BackupRunResult(records: records, plans: plans, copySeconds: copySeconds)
+        return BackupRunResult(records: records, plans: plans, copySeconds: copySeconds, compression: compression,
+                               consistency: consistency)
+    }
+
+    /// Runs the pre-snapshot hook, starts the session (the take), runs the post-snapshot
+    /// hook whatever happened; returns whether the point is application-consistent.
+    ///
+    /// - Throws: ``BackupError`` `.refused` when the pre hook failed or timed out (nothing
+    ///   is created then), or the session's failure to start.
+    private func takeWithHooks(_ thread: SessionThread) throws(BackupError) -> BackupConsistency {
+        let environment = ["BLKSNAP_DEVICES": configuration.devices.joined(separator: " ")]
+        func post(taken: Bool) -> Bool {
+            guard let command = hooks.postSnapshot else { return true }
+            let outcome = HookRunner.run(command, environment: environment.merging(
+                ["BLKSNAP_HOOK": "post-snapshot", "BLKSNAP_TAKE": taken ? "ok" : "failed"]) { $1 },
+                                         timeoutSeconds: hooks.timeoutSeconds)
+            onEvent(.hook(name: "post-snapshot", outcome: outcome))
+            return outcome.succeeded
+        }
+        if let command = hooks.preSnapshot {
+            let outcome = HookRunner.run(command, environment: environment.merging(["BLKSNAP_HOOK": "pre-snapshot"]) { $1 },
+                                         timeoutSeconds: hooks.timeoutSeconds)
+            onEvent(.hook(name: "pre-snapshot", outcome: outcome))
+            guard outcome.succeeded else {
+                _ = post(taken: false)
+                var errno: Errno?
+                if case .timedOut = outcome { errno = .timedOut }
+                throw BackupError(.refused, "the pre-snapshot hook '\(command)' \(outcome): nothing was taken; fix the hook (or raise --hook-timeout) and run the backup again",
+                                  errno: errno)
+            }
+        }
+        do {
+            try thread.start()
+        } catch {
+            _ = post(taken: false)
+            throw error
+        }
+        let released = post(taken: true)
+        return hooks.preSnapshot != nil && released ? .application : .crash
     }
 
     static func seconds(_ duration: Duration) -> Double {

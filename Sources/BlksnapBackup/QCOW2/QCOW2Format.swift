@@ -1,7 +1,8 @@
 /// The parts of the qcow2 v3 format (QEMU's `docs/interop/qcow2.txt`) that the writer
 /// produces and the reader accepts: 64 KiB clusters (or any `cluster_bits` 9–21 when
-/// reading), 16-bit refcounts, no encryption, no compression, no internal snapshots, no
-/// external data file.
+/// reading), 16-bit refcounts, compressed clusters (zlib, or zstd with the
+/// `compression_type` header field), no encryption, no internal snapshots, no external
+/// data file.
 ///
 /// Every field is big-endian.
 public enum QCOW2Format {
@@ -17,24 +18,33 @@ public enum QCOW2Format {
     public static let refcountOrder: UInt32 = 4
     /// Length of the v3 header without the optional compression-type byte.
     public static let headerLength: UInt32 = 104
+    /// Length of the v3 header with the `compression_type` byte (at 104) and its padding
+    /// to a multiple of 8.
+    public static let headerLengthWithCompressionType: UInt32 = 112
+    /// Incompatible feature bit 3: a compression type other than zlib is in
+    /// `compression_type`.
+    public static let compressionTypeFeature: UInt64 = 1 << 3
+    /// Compressed data is located and sized in units of 512 bytes.
+    public static let compressedSectorSize = 512
     /// Header extension: backing file format name.
     public static let extensionBackingFormat: UInt32 = 0xE279_2ACA
     /// Header extension: end of the extension area.
     public static let extensionEnd: UInt32 = 0
     /// L1/L2 entry flag: the cluster's refcount is exactly one (bit 63).
     public static let copiedFlag: UInt64 = 1 << 63
-    /// L2 entry flag: compressed cluster (bit 62); never written, refused when read.
+    /// L2 entry flag: compressed cluster (bit 62); the rest of the entry is a compressed
+    /// cluster descriptor (``QCOW2CompressedDescriptor``).
     public static let compressedFlag: UInt64 = 1 << 62
     /// L2 entry flag (v3): the cluster reads as zeroes (bit 0).
     public static let zeroFlag: UInt64 = 1
     /// Bits 9–55 of an L1/L2 entry: the host offset.
     public static let offsetMask: UInt64 = 0x00FF_FFFF_FFFF_FE00
-    /// Incompatible feature bits this implementation understands (none: dirty, corrupt,
-    /// external data, compression type and extended L2 are all refused).
-    public static let supportedIncompatibleFeatures: UInt64 = 0
+    /// Incompatible feature bits this implementation understands: the compression type
+    /// (bit 3); dirty, corrupt, external data and extended L2 are refused.
+    public static let supportedIncompatibleFeatures: UInt64 = compressionTypeFeature
 }
 
-/// The 104-byte qcow2 v3 header.
+/// The qcow2 v3 header: 104 bytes, or 112 with `compression_type`.
 public struct QCOW2Header: Hashable, Sendable {
     /// Offset of the backing file name in the file, 0 for none.
     public var backingFileOffset: UInt64 = 0
@@ -68,6 +78,9 @@ public struct QCOW2Header: Hashable, Sendable {
     public var snapshotCount: UInt32 = 0
     /// Version (2 or 3).
     public var version: UInt32 = QCOW2Format.version
+    /// How compressed clusters are stored (`compression_type`, byte 104; zlib when the
+    /// header is shorter). Writing zstd needs ``headerLength`` 112 and incompatible bit 3.
+    public var compressionType: QCOW2CompressionType = .zlib
 
     /// A header with the writer's defaults.
     public init() {}
@@ -75,7 +88,7 @@ public struct QCOW2Header: Hashable, Sendable {
     /// The cluster size in bytes.
     public var clusterSize: Int { 1 << Int(clusterBits) }
 
-    /// The header's 104 bytes.
+    /// The header's ``headerLength`` bytes (104, or 112 with `compression_type`).
     public func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(QCOW2Format.headerLength))
@@ -97,6 +110,10 @@ public struct QCOW2Header: Hashable, Sendable {
         bytes.appendBigEndian(autoclearFeatures)
         bytes.appendBigEndian(refcountOrder)
         bytes.appendBigEndian(headerLength)
+        if headerLength >= QCOW2Format.headerLengthWithCompressionType {
+            bytes.append(compressionType.rawValue)
+            bytes += [UInt8](repeating: 0, count: Int(headerLength) - 105)  // padding to a multiple of 8
+        }
         return bytes
     }
 
@@ -126,13 +143,22 @@ public struct QCOW2Header: Hashable, Sendable {
             autoclearFeatures = bytes.bigEndian(UInt64.self, at: 88)
             refcountOrder = bytes.bigEndian(UInt32.self, at: 96)
             headerLength = bytes.bigEndian(UInt32.self, at: 100)
+            guard headerLength >= 104, headerLength % 8 == 0 else { throw .malformed("header_length \(headerLength)") }
+            let field: UInt8 = headerLength > 104 && bytes.count > 104 ? bytes[104] : 0
+            if incompatibleFeatures & QCOW2Format.compressionTypeFeature != 0 {
+                guard field != 0 else { throw .malformed("the compression type bit is set but compression_type is 0") }
+            } else {
+                guard field == 0 else { throw .malformed("compression_type \(field) without the compression type bit") }
+            }
+            guard let type = QCOW2CompressionType(rawValue: field) else { throw .unsupported("compression type \(field)") }
+            compressionType = type
         } else {
             refcountOrder = 4
             headerLength = 72
         }
         let unknown = incompatibleFeatures & ~QCOW2Format.supportedIncompatibleFeatures
         guard unknown == 0 else {
-            throw .unsupported("incompatible features 0x\(String(unknown, radix: 16)) (dirty, corrupt, external data file, compression type or extended L2)")
+            throw .unsupported("incompatible features 0x\(String(unknown, radix: 16)) (dirty, corrupt, external data file or extended L2)")
         }
     }
 }

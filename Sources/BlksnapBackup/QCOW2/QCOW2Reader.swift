@@ -12,10 +12,25 @@ public enum QCOW2ClusterMapping: Hashable, Sendable {
     case zero
     /// Stored at this byte offset of the file.
     case data(fileOffset: UInt64)
+    /// Stored compressed (in the file's ``QCOW2Header/compressionType``) from this byte on.
+    case compressed(QCOW2CompressedDescriptor)
+
+    /// Where the cluster's bytes start in the file, for `.data` and `.compressed`.
+    public var fileOffset: UInt64? {
+        switch self {
+        case .unallocated, .zero: return nil
+        case .data(let offset): return offset
+        case .compressed(let descriptor): return descriptor.fileOffset
+        }
+    }
 }
 
-/// Reads one qcow2 file (v2 or v3, uncompressed, unencrypted): header, backing file
-/// name, L1 and L2 tables, data clusters. ``QCOW2Chain`` follows backing files.
+/// Reads one qcow2 file (v2 or v3, unencrypted): header, backing file name, L1 and L2
+/// tables, data clusters as they are or compressed (zlib or zstd, whoever wrote them).
+/// ``QCOW2Chain`` follows backing files. This is the one reader of qcow2 files in the
+/// package: restore, serve, verify and the tests read through it.
+///
+/// Not thread-safe (it caches L2 tables and keeps a decompression context).
 public final class QCOW2Reader {
     /// The file.
     public let path: String
@@ -32,6 +47,8 @@ public final class QCOW2Reader {
     private let l1: [UInt64]
     private var l2Cache: [Int: [UInt64]] = [:]
     private var l2CacheOrder: [Int] = []
+    private var decompressor: ClusterDecompressor?
+    private var compressedInput: UnsafeMutableRawBufferPointer?
 
     /// Opens `path` read-only and reads its header and L1 table.
     public init(path: String) throws(BackupError) {
@@ -83,6 +100,10 @@ public final class QCOW2Reader {
         l1 = (0..<Int(header.l1Size)).map { l1Bytes.bigEndian(UInt64.self, at: $0 * 8) }
     }
 
+    deinit {
+        compressedInput?.deallocate()
+    }
+
     /// The virtual disk size.
     public var virtualSize: UInt64 { header.size }
     /// The cluster size.
@@ -99,7 +120,11 @@ public final class QCOW2Reader {
         let table = try l2Table(l1Index, at: l2Offset)
         let entry = table[Int(index % entriesPerL2)]
         if entry & QCOW2Format.compressedFlag != 0 {
-            throw BackupError(.corrupted, "\(path): guest cluster \(index) is compressed, which this reader does not support (convert with 'qemu-img convert -O qcow2')")
+            let descriptor = QCOW2CompressedDescriptor(entry: entry, clusterBits: header.clusterBits)
+            guard descriptor.fileOffset < fileSize else {
+                throw BackupError(.corrupted, "\(path): L2 entry of guest cluster \(index) points at compressed data at byte \(descriptor.fileOffset), past the end of the file (\(fileSize) bytes)")
+            }
+            return .compressed(descriptor)
         }
         if header.version >= 3, entry & QCOW2Format.zeroFlag != 0 { return .zero }
         let host = entry & QCOW2Format.offsetMask
@@ -129,6 +154,38 @@ public final class QCOW2Reader {
     /// Reads raw bytes of the file (a cluster, a table).
     public func readFile(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(BackupError) -> Int {
         try file.read(into: buffer, at: offset)
+    }
+
+    /// Fills `slot` (exactly one cluster) with the guest bytes of a cluster this file
+    /// stores (`mapping` is `.data` or `.compressed`, from ``mapping(ofGuestCluster:)``),
+    /// decompressing a compressed one.
+    ///
+    /// - Throws: ``BackupError`` `.corrupted` (EILSEQ for data that does not decompress
+    ///   into one cluster) when the data is cut short by the end of the file or damaged.
+    public func readCluster(_ mapping: QCOW2ClusterMapping, into slot: UnsafeMutableRawBufferPointer) throws(BackupError) {
+        precondition(slot.count == clusterSize, "one whole cluster")
+        switch mapping {
+        case .unallocated, .zero:
+            slot.initializeMemory(as: UInt8.self, repeating: 0)
+        case .data(let offset):
+            let n = try file.read(into: slot, at: offset)
+            guard n == clusterSize else {
+                throw BackupError(.corrupted, "\(path): the data cluster at byte \(offset) is cut short by the end of the file (\(fileSize) bytes): the file is truncated")
+            }
+        case .compressed(let descriptor):
+            if compressedInput == nil {
+                // The span of a descriptor is at most 2^(cluster_bits - 8) sectors: two clusters.
+                compressedInput = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * clusterSize, alignment: 4096)
+            }
+            guard let input = compressedInput else { return }
+            let wanted = min(descriptor.spanBytes, input.count)
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: input[..<wanted]), at: descriptor.fileOffset)
+            if decompressor == nil { decompressor = ClusterDecompressor(header.compressionType) }
+            if let problem = decompressor?.decompress(UnsafeRawBufferPointer(rebasing: input[..<n]), into: slot) {
+                throw BackupError(.corrupted, "\(path): the compressed cluster at byte \(descriptor.fileOffset) (\(descriptor.spanBytes) bytes) does not decompress into one cluster (\(problem); EILSEQ): the file is damaged; run 'backup verify', restore an earlier point or take a new full backup",
+                                  errno: .illegalByteSequence)
+            }
+        }
     }
 }
 
@@ -180,16 +237,18 @@ public final class QCOW2Chain {
     public var clusterSize: Int { files[0].clusterSize }
 
     /// Which file holds guest cluster `index` (at the head's cluster size; every file of
-    /// a chain this package writes has the same), and where: nil when it reads as zeroes.
-    public func locate(guestCluster index: UInt64) throws(BackupError) -> (file: QCOW2Reader, fileOffset: UInt64)? {
+    /// a chain this package writes has the same), and how (`.data` or `.compressed`): nil
+    /// when it reads as zeroes.
+    public func locate(guestCluster index: UInt64) throws(BackupError) -> (file: QCOW2Reader, mapping: QCOW2ClusterMapping)? {
         for file in files {
             guard file.clusterSize == clusterSize else {
                 throw BackupError(.refused, "\(file.path): cluster size \(file.clusterSize) differs from the head's \(clusterSize)")
             }
-            switch try file.mapping(ofGuestCluster: index) {
+            let mapping = try file.mapping(ofGuestCluster: index)
+            switch mapping {
             case .unallocated: continue
             case .zero: return nil
-            case .data(let offset): return (file, offset)
+            case .data, .compressed: return (file, mapping)
             }
         }
         return nil
@@ -203,14 +262,21 @@ public final class QCOW2Chain {
         let cluster = guestOffset / UInt64(clusterSize)
         let within = guestOffset % UInt64(clusterSize)
         precondition(within + UInt64(buffer.count) <= UInt64(clusterSize), "a read must stay within one cluster")
-        guard let (file, offset) = try locate(guestCluster: cluster) else {
+        guard let (file, mapping) = try locate(guestCluster: cluster) else {
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
             return false
         }
-        let n = try file.readFile(into: buffer, at: offset + within)
-        if n < buffer.count {
-            throw BackupError(.corrupted, "\(file.path): data cluster at byte \(offset) is cut short by the end of the file (\(file.fileSize) bytes): the file is truncated")
+        if case .data(let offset) = mapping {
+            let n = try file.readFile(into: buffer, at: offset + within)
+            if n < buffer.count {
+                throw BackupError(.corrupted, "\(file.path): data cluster at byte \(offset) is cut short by the end of the file (\(file.fileSize) bytes): the file is truncated")
+            }
+            return true
         }
+        let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 16)
+        defer { whole.deallocate() }
+        try file.readCluster(mapping, into: whole)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: whole[Int(within)..<(Int(within) + buffer.count)]))
         return true
     }
 }

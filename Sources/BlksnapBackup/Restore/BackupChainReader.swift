@@ -7,7 +7,8 @@ import Crypto
 
 /// A backup read as the disk it holds: its qcow2 chain, checked against the catalog when
 /// opened (no corrupt member, as many files as records, the recorded capacity), and every
-/// data cluster checked against its SHA-256 in the catalog when read. `backup restore`
+/// data cluster (decompressed first, when it is stored compressed) checked against its
+/// SHA-256 in the catalog when read. `backup restore`
 /// and `backup serve` read backups through it.
 ///
 /// Not thread-safe: one reader per thread, or a lock around it.
@@ -67,19 +68,17 @@ public final class BackupChainReader {
     /// Fills `slot` (exactly one cluster) with cluster `index`, checked against the
     /// catalog; zeroes for a cluster no file holds. Returns whether it came from a data cluster.
     ///
-    /// - Throws: ``BackupError`` `.corrupted` when the cluster is cut short or its SHA-256
-    ///   is not the catalog's (naming file, offsets and backup).
+    /// - Throws: ``BackupError`` `.corrupted` when the cluster is cut short, does not
+    ///   decompress, or its (uncompressed) SHA-256 is not the catalog's (naming file,
+    ///   offsets and backup).
     @discardableResult
     public func readCluster(_ index: UInt64, into slot: UnsafeMutableRawBufferPointer) throws(BackupError) -> Bool {
         precondition(slot.count == clusterSize, "one whole cluster")
-        guard let (file, fileOffset) = try chain.locate(guestCluster: index) else {
+        guard let (file, mapping) = try chain.locate(guestCluster: index), let fileOffset = mapping.fileOffset else {
             slot.initializeMemory(as: UInt8.self, repeating: 0)
             return false
         }
-        let n = try file.readFile(into: slot, at: fileOffset)
-        guard n == clusterSize else {
-            throw BackupError(.corrupted, "\(file.path): the data cluster at byte \(fileOffset) is cut short: the file is truncated")
-        }
+        try file.readCluster(mapping, into: slot)
         var hasher = SHA256()
         hasher.update(bufferPointer: UnsafeRawBufferPointer(slot))
         let expected = hashes[ObjectIdentifier(file)]?[fileOffset]

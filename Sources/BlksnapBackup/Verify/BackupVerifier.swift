@@ -41,8 +41,9 @@ public struct VerifyReport: Sendable, Hashable {
 }
 
 /// Re-reads every cluster of backup files and checks it against the SHA-256 the catalog
-/// recorded when it was written, and that each data cluster is still where the file's
-/// L1/L2 tables say. A backup with a finding is marked ``BackupStatus/corrupt``, so the
+/// recorded when it was written: metadata clusters as stored, data clusters through
+/// ``QCOW2Reader`` (decompressed when stored compressed) after checking that the file's
+/// L1/L2 tables still map them where they were written. A backup with a finding is marked ``BackupStatus/corrupt``, so the
 /// next `backup create` of its device makes a full backup instead of an increment on it.
 public struct BackupVerifier {
     /// The repository.
@@ -104,24 +105,11 @@ public struct BackupVerifier {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
         defer { buffer.deallocate() }
         for cluster in clusters {
-            let n = try reader.readFile(into: buffer, at: cluster.fileOffset)
-            report.clustersChecked += 1
-            report.bytesChecked += UInt64(n)
             let size = UInt64(clusterSize)
-            guard n == clusterSize else {
-                finding(cluster.fileOffset, size, cluster.guestOffset, "the cluster is cut short (\(n) of \(clusterSize) bytes): the file is truncated")
-                continue
-            }
-            var hasher = SHA256()
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
-            let digest = Array(hasher.finalize())
-            if digest != cluster.sha256 {
-                let what = cluster.kind == .data ? "data cluster" : "metadata cluster (header, L1/L2 table or refcounts)"
-                finding(cluster.fileOffset, size, cluster.guestOffset,
-                        "\(what) does not match its SHA-256 in the catalog (a byte changed on disk; EILSEQ): restore the file from a copy, or take a new full backup")
-                continue
-            }
+            report.clustersChecked += 1
             if cluster.kind == .data, let guest = cluster.guestOffset {
+                // Data: through the reader, as restore and serve read it (decompressed when it
+                // is stored compressed); the catalog's SHA-256 is of the uncompressed cluster.
                 let mapping: QCOW2ClusterMapping
                 do {
                     mapping = try reader.mapping(ofGuestCluster: guest / size)
@@ -129,10 +117,40 @@ public struct BackupVerifier {
                     finding(cluster.fileOffset, size, guest, "its L2 entry cannot be read: \(error.message)")
                     continue
                 }
-                if mapping != .data(fileOffset: cluster.fileOffset) {
+                guard mapping.fileOffset == cluster.fileOffset else {
                     finding(cluster.fileOffset, size, guest, "the L2 table maps the disk cluster elsewhere (\(mapping))")
+                    continue
                 }
+                do {
+                    try reader.readCluster(mapping, into: buffer)
+                } catch {
+                    finding(cluster.fileOffset, size, guest, error.message)
+                    continue
+                }
+                report.bytesChecked += size
+                if Self.sha256(buffer) != cluster.sha256 {
+                    let what = if case .compressed = mapping { "compressed data cluster (its uncompressed bytes)" } else { "data cluster" }
+                    finding(cluster.fileOffset, size, guest,
+                            "\(what) does not match its SHA-256 in the catalog (a byte changed on disk; EILSEQ): restore the file from a copy, or take a new full backup")
+                }
+                continue
+            }
+            let n = try reader.readFile(into: buffer, at: cluster.fileOffset)
+            report.bytesChecked += UInt64(n)
+            guard n == clusterSize else {
+                finding(cluster.fileOffset, size, cluster.guestOffset, "the cluster is cut short (\(n) of \(clusterSize) bytes): the file is truncated")
+                continue
+            }
+            if Self.sha256(buffer) != cluster.sha256 {
+                finding(cluster.fileOffset, size, cluster.guestOffset,
+                        "metadata cluster (header, L1/L2 table or refcounts) does not match its SHA-256 in the catalog (a byte changed on disk; EILSEQ): restore the file from a copy, or take a new full backup")
             }
         }
+    }
+
+    private static func sha256(_ bytes: UnsafeMutableRawBufferPointer) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+        return Array(hasher.finalize())
     }
 }

@@ -80,6 +80,10 @@ struct BackupReport: Encodable {
     var bytesRead: Int64
     var bytesWritten: Int64
     var changedBytes: Int64
+    var compression: String
+    var dataClusters: Int64
+    var compressedClusters: Int64
+    var consistency: String
     var status: String
     var fullReason: String?
 
@@ -98,6 +102,10 @@ struct BackupReport: Encodable {
         bytesRead = record.bytesRead
         bytesWritten = record.bytesWritten
         changedBytes = record.changedBytes
+        compression = record.compression
+        dataClusters = record.dataClusters
+        compressedClusters = record.compressedClusters
+        consistency = record.consistency.rawValue
         status = record.status.rawValue
         fullReason = record.fullReason
     }

@@ -3,7 +3,7 @@ import BlksnapBackup
 import BlksnapKit
 import Foundation
 
-/// `blksnapctl backup create DEVICE... --repo DIR --storage SPEC [--full] [--step S] [--limit L]`.
+/// `blksnapctl backup create DEVICE... --repo DIR --storage SPEC [--full] [--compress M] [--step S] [--limit L]`.
 struct BackupCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
@@ -21,11 +21,21 @@ struct BackupCreate: ParsableCommand {
             before the catalog row is committed: an interrupted run leaves the repository as it \
             was (its leftovers are deleted by the next run). Trackers the session attaches stay \
             attached, so that the next backup can be incremental. Progress goes to stderr when \
-            it is a terminal.
+            it is a terminal. With --compress zstd[:LEVEL] or zlib, each cluster that shrinks \
+            is stored as a qcow2 compressed cluster (zstd: compression_type 1, which qemu 5.1 \
+            and later read); the others are stored as they are. The catalog's SHA-256 of a data \
+            cluster is of its uncompressed bytes. The first backup create of a repository \
+            records its --compress (none if not given) as the repository's default, which \
+            later runs without --compress use; 'backup list' shows it. \
+            --pre-snapshot runs before the snapshot is created (to quiesce an application), \
+            --post-snapshot once the take happened or failed; a failing or timed-out pre hook \
+            aborts with nothing taken (exit 1). A backup is recorded application-consistent \
+            when a pre hook was given and every hook exited 0, crash-consistent otherwise.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var hookOptions: HookOptions
 
     @Argument(help: ArgumentHelp("Devices to back up (paths or MAJ:MIN).", valueName: "device"),
               transform: ArgumentTransforms.device)
@@ -38,6 +48,11 @@ struct BackupCreate: ParsableCommand {
 
     @Flag(name: .long, help: "Make full backups even where an incremental is possible.")
     var full = false
+
+    @Option(name: .long, help: ArgumentHelp("Store clusters compressed: zstd[:LEVEL] (levels 1-19, default 3), zlib, or none (default: the repository's default).",
+                                            valueName: "method"),
+            transform: BackupCreate.compression)
+    var compress: BackupCompression?
 
     @Option(name: .long, help: ArgumentHelp("Append at least this much storage per step (K, M, G suffixes).", valueName: "size"),
             transform: ArgumentTransforms.size)
@@ -53,6 +68,8 @@ struct BackupCreate: ParsableCommand {
     /// `--json` document.
     struct Report: Encodable {
         var repository: String
+        var compression: String
+        var consistency: String
         var snapshotCopySeconds: Double
         var removedLeftovers: [String]
         var backups: [Entry]
@@ -61,6 +78,15 @@ struct BackupCreate: ParsableCommand {
             var backup: BackupReport
             var changedBlocks: Int
             var fullReason: String?
+        }
+    }
+
+    /// Parses `--compress`.
+    static func compression(_ text: String) throws -> BackupCompression {
+        do {
+            return try BackupCompression(parsing: text)
+        } catch {
+            throw ValidationError(error.message)
         }
     }
 
@@ -87,8 +113,11 @@ struct BackupCreate: ParsableCommand {
         let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
         let run = BackupRun(repository: repo, driver: backend.driver, configuration: configuration, storage: provider,
-                            forceFull: full, logger: try global.logger("session")) { event in
+                            forceFull: full, compression: compress, hooks: hookOptions.hooks,
+                            logger: try global.logger("session")) { event in
             switch event {
+            case .hook(let name, let outcome):
+                if !outcome.succeeded || !quiet { Diagnostics.error("\(name) hook \(outcome)") }
             case .removedLeftover(let name):
                 removed.append(name)
                 if !quiet { Diagnostics.error("removed \(name), left by an interrupted backup") }
@@ -124,7 +153,8 @@ struct BackupCreate: ParsableCommand {
             throw BackupCommand.failure(error)
         }
         progress.finish()
-        let report = Report(repository: repo.directory, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items,
+        let report = Report(repository: repo.directory, compression: result.compression.description,
+                            consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items,
                             backups: zip(result.records, result.plans).map { record, plan in
                                 Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)
                             })
@@ -132,7 +162,8 @@ struct BackupCreate: ParsableCommand {
         global.output.emit(report) {
             zip(result.records, result.plans).map { record, plan in
                 let kind = record.parentId.map { "incremental on \($0)" } ?? "full"
-                return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten))) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
+                let compressed = record.compression == BackupCompression.none.description ? "" : " \(record.compression)-compressed (\(record.compressedClusters) of \(record.dataClusters) clusters)"
+                return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten)))\(compressed) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
             }
         }
     }

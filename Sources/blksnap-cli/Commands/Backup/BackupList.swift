@@ -10,7 +10,9 @@ struct BackupList: ParsableCommand {
         discussion: """
             One line per backup, oldest first: id, device, full or incremental (and on which \
             parent), CBT generation and changes number at take, time, file size and bytes \
-            read. Only committed backups exist: an interrupted 'backup create' is never listed.
+            read, and the compression of those stored compressed; first, the repository's \
+            default compression (recorded by its first 'backup create'). Only committed backups \
+            exist: an interrupted 'backup create' is never listed.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -19,19 +21,27 @@ struct BackupList: ParsableCommand {
     /// `--json` document.
     struct Report: Encodable {
         var repository: String
+        /// The repository's default compression; nil before its first backup create.
+        var defaultCompression: String?
         var backups: [BackupReport]
     }
 
     func run() throws {
         let repo = try repository.open()
-        let records = try BackupCommand.performing { () throws(BackupError) in try repo.catalog.all() }
-        let report = Report(repository: repo.directory, backups: records.map(BackupReport.init))
+        let (records, compression) = try BackupCommand.performing { () throws(BackupError) in
+            (try repo.catalog.all(), try repo.catalog.defaultCompression())
+        }
+        let report = Report(repository: repo.directory, defaultCompression: compression?.description,
+                            backups: records.map(BackupReport.init))
         global.output.emit(report) {
             if records.isEmpty { return ["no backups in \(repo.directory)"] }
-            return report.backups.map { backup in
+            let header = "default compression: \(compression?.description ?? "none")"
+            return [header] + report.backups.map { backup in
                 let kind = backup.parent.map { "incremental on \($0)" } ?? "full"
                 let flag = backup.status == "complete" ? "" : " [\(backup.status.uppercased())]"
-                return "\(backup.id)  \(backup.device)  \(kind)  generation \(backup.cbtGeneration) number \(backup.cbtChangesNumber)  \(backup.takenAt)  file \(ProgressLine.size(UInt64(backup.fileSize))) (read \(ProgressLine.size(UInt64(backup.bytesRead))))  \(backup.fileName)\(flag)"
+                let compressed = backup.compression == BackupCompression.none.description ? "" : ", \(backup.compression) \(backup.compressedClusters)/\(backup.dataClusters) clusters"
+                let consistent = backup.consistency == "application" ? "  application-consistent" : ""
+                return "\(backup.id)  \(backup.device)  \(kind)\(consistent)  generation \(backup.cbtGeneration) number \(backup.cbtChangesNumber)  \(backup.takenAt)  file \(ProgressLine.size(UInt64(backup.fileSize))) (read \(ProgressLine.size(UInt64(backup.bytesRead)))\(compressed))  \(backup.fileName)\(flag)"
             }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlksnapBackup
 import BlksnapKit
 import Foundation
 import Synchronization
@@ -33,10 +34,15 @@ struct SessionCommand: ParsableCommand {
             not on a snapshotted device; real kernel only), or kernel:PATH (a file, directory or \
             block device the VAL-7.0 module grows itself up to --limit, which is then required). \
             Events print as lines, or JSON \
-            Lines with --json.
+            Lines with --json. \
+            --pre-snapshot runs before the snapshot is created (a non-zero exit or a timeout \
+            aborts with nothing taken, exit 1), --post-snapshot once the take happened or \
+            failed; COMMAND gets BLKSNAP_CONSISTENCY=application when a pre hook was given and \
+            every hook exited 0, crash otherwise.
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var hookOptions: HookOptions
 
     /// Devices, then (after `--`) the command: ArgumentParser allows no positional after
     /// a repeating one, so both arrive here and ``split`` separates them at the `--` of
@@ -105,15 +111,36 @@ struct SessionCommand: ParsableCommand {
         let childPID = Mutex<pid_t>(0)
         let signals = SignalStop(session.stopHandle) { childPID.withLock { $0 } }
         defer { signals.cancel() }
+        let hooks = hookOptions.hooks
+        let hookEnvironment = ["BLKSNAP_DEVICES": paths.joined(separator: " ")]
+        func post(taken: Bool) -> Bool {
+            guard let command = hooks.postSnapshot else { return true }
+            let outcome = HookRunner.run(command, environment: hookEnvironment.merging(
+                ["BLKSNAP_HOOK": "post-snapshot", "BLKSNAP_TAKE": taken ? "ok" : "failed"]) { $1 }, timeoutSeconds: hooks.timeoutSeconds)
+            if !outcome.succeeded { Diagnostics.error("post-snapshot hook \(outcome): the snapshot is crash-consistent") }
+            return outcome.succeeded
+        }
+        if let pre = hooks.preSnapshot {
+            let outcome = HookRunner.run(pre, environment: hookEnvironment.merging(["BLKSNAP_HOOK": "pre-snapshot"]) { $1 },
+                                         timeoutSeconds: hooks.timeoutSeconds)
+            guard outcome.succeeded else {
+                _ = post(taken: false)
+                throw CommandFailure("the pre-snapshot hook '\(pre)' \(outcome): nothing was taken; fix the hook (or raise --hook-timeout)")
+            }
+        }
         do {
             try session.start()
         } catch {
+            _ = post(taken: false)
             throw SessionCommand.failure(error)
         }
+        let consistency: BackupConsistency = post(taken: true) && hooks.preSnapshot != nil ? .application : .crash
         var child: ChildProcess?
         if !command.isEmpty {
             do {
-                child = try ChildProcess(command, environment: Self.environment(session: session, simSocket: backend.simSocket))
+                var environment = Self.environment(session: session, simSocket: backend.simSocket)
+                environment["BLKSNAP_CONSISTENCY"] = consistency.rawValue
+                child = try ChildProcess(command, environment: environment)
             } catch {
                 try? session.teardown()
                 throw error

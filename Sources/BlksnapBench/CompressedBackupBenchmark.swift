@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BlksnapBackup
+import BlksnapKit
+import BlksnapSimulator
+import Foundation
+import SimKernel
+
+/// Figure 8's compressed half: `backup create --compress zstd` (level 3, qemu's default)
+/// of an image that compresses as disks do, against `qemu-img convert -c -O qcow2 -o
+/// compression_type=zstd` of the same bytes from a raw file — file size and time.
+struct CompressedBackupBenchmark {
+    /// One repetition's outcome.
+    struct Sample {
+        /// Seconds of the compressed full backup's copy (plan, read, hash, compress, write, fsync).
+        var backupSeconds: Double
+        /// Size of its qcow2 file.
+        var backupFileBytes: UInt64
+        /// Seconds of `qemu-img convert -c` (nil: no qemu-img).
+        var qemuImgSeconds: Double?
+        /// Size of the file qemu-img wrote.
+        var qemuImgFileBytes: UInt64?
+    }
+
+    static let compression = BackupCompression.zstd(level: BackupCompression.defaultZstdLevel)
+
+    let configuration: BenchConfiguration
+    let scratch: ScratchDirectory
+
+    /// Fills `buffer` as a disk that compresses: per 64 KiB cluster, one in eight zeroes,
+    /// two in eight random bytes (they do not shrink), the rest text-like bytes (16 letters,
+    /// 4 bits of entropy each).
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer, random: inout BenchRandom) {
+        let cluster = QCOW2Format.clusterSize
+        for start in stride(from: 0, to: buffer.count, by: cluster) {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<min(start + cluster, buffer.count)])
+            switch random.below(8) {
+            case 0:
+                piece.initializeMemory(as: UInt8.self, repeating: 0)
+            case 1, 2:
+                let words = piece.bindMemory(to: UInt64.self)
+                for index in words.indices { words[index] = random.next() }
+            default:
+                var index = 0
+                while index < piece.count {
+                    var bits = random.next()
+                    for _ in 0..<16 where index < piece.count {
+                        piece[index] = 0x61 + UInt8(bits & 0xF)
+                        bits >>= 4
+                        index += 1
+                    }
+                }
+            }
+        }
+    }
+
+    func run() throws(BenchError) -> [Sample] {
+        let deviceBytes = configuration.backupDeviceBytes
+        var params = Params()
+        params.chunkMinimumShift = 16
+        let kernel = SimKernel(params: params)
+        let original = "text-orig.img", store = "text-store.img", converted = "text-convert.qcow2"
+        defer { scratch.unlink([original, store, converted]) }
+        do throws(SimErrno) {
+            _ = try kernel.addDevice(name: "text0", capacitySectors: deviceBytes / 512, backing: .file(path: scratch.file(original)))
+            _ = try kernel.addDevice(name: "store", capacitySectors: deviceBytes / 512 + 65_536, backing: .file(path: scratch.file(store)))
+        } catch {
+            throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
+        }
+        let backend = SimKernelBackend(kernel)
+        let raw = try HostFile(path: scratch.file(original))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        var random = BenchRandom(seed: 25)
+        for offset in stride(from: UInt64(0), to: deviceBytes, by: 1 << 20) {
+            Self.fill(buffer, random: &random)
+            raw.write(UnsafeRawBufferPointer(buffer), atByte: offset)
+        }
+        var samples: [Sample] = []
+        for repetition in 0..<max(1, configuration.repetitions) {
+            let repoPath = scratch.file("text-repo-\(repetition)")
+            defer { try? FileManager.default.removeItem(atPath: repoPath) }
+            do throws(BackupError) {
+                let repository = try BackupRepository(directory: repoPath, create: true)
+                let storage: DeviceRangeProvider
+                do {
+                    storage = try DeviceRangeProvider(kernel: backend, devicePath: "/dev/store")
+                } catch {
+                    throw BackupError(.io, "\(error)")
+                }
+                let run = BackupRun(repository: repository, kernel: backend,
+                                    configuration: SessionConfiguration(devices: ["/dev/text0"], pollMilliseconds: 10, hz: 1000),
+                                    storage: storage, forceFull: true, blockBytes: BackupBenchmark.blockBytes,
+                                    compression: Self.compression)
+                let result = try run.run()
+                guard let record = result.records.first else { throw BackupError(.io, "the compressed backup committed nothing") }
+                let qemu = try convert(scratch.file(original), to: scratch.file(converted))
+                samples.append(Sample(backupSeconds: result.copySeconds, backupFileBytes: UInt64(record.fileSize),
+                                      qemuImgSeconds: qemu?.seconds, qemuImgFileBytes: qemu?.bytes))
+            } catch {
+                throw BenchError("compressed backup benchmark: \(error.message)")
+            }
+        }
+        return samples
+    }
+
+    /// Seconds and output size of `qemu-img convert -c -f raw -O qcow2 -o
+    /// compression_type=zstd,cluster_size=65536` of `raw`; nil without qemu-img.
+    private func convert(_ raw: String, to output: String) throws(BackupError) -> (seconds: Double, bytes: UInt64)? {
+        guard access(BackupBenchmark.qemuImg, X_OK) == 0 else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BackupBenchmark.qemuImg)
+        process.arguments = ["convert", "-c", "-f", "raw", "-O", "qcow2", "-o", "compression_type=zstd,cluster_size=65536", raw, output]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let start = BenchClock.nanoseconds()
+        do {
+            try process.run()
+        } catch {
+            throw BackupError(.io, "cannot run qemu-img: \(error)")
+        }
+        process.waitUntilExit()
+        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
+        guard process.terminationStatus == 0 else { throw BackupError(.io, "qemu-img convert -c failed (\(process.terminationStatus))") }
+        var status = stat()
+        guard stat(output, &status) == 0 else { throw BackupError(.io, "qemu-img convert -c wrote no \(output)") }
+        _ = Glibc.unlink(output)
+        return (seconds, UInt64(status.st_size))
+    }
+}
