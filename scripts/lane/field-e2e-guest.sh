@@ -223,6 +223,8 @@ section_kernel_storage() {
     run $ctl snapshot create "$S" --storage "kernel:$S" --limit 64M
     expect "guard: snapshot create refuses the storage's own device as a member" 1 "holds the difference storage"
     run $ctl --json snapshot list; json "the refused create left no snapshot" '.snapshots | length == 0'
+    # create attached the tracker on its way (and leaves it, as documented): $S stays storage later.
+    run $ctl tracker detach "$S"; expect "tracker detach of the storage device" 0
 }
 
 section_fallocate_cleanup() {

@@ -153,7 +153,8 @@ public enum StorageGuard {
             if isMember {
                 what = "is a member of this snapshot"
             } else {
-                what = "is tracked by blksnap (possibly a member of a snapshot not taken yet: v5 cannot tell)"
+                what = "is tracked by blksnap (possibly a member of a snapshot not taken yet: "
+                    + "\(storage.driver.abi.displayName) cannot tell)"
             }
             if let device = try? BlockDevice(path: entry.path, driver: storage.driver) {
                 if let image = (try? MemberStatus.probe(device))?.imagePath { what = "is in a taken snapshot (image \(image))" }
