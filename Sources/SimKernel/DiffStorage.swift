@@ -141,13 +141,7 @@ final class DiffStorage: @unchecked Sendable {
     /// fault), runs the re-arm rule of §5.3 (flag cleared if capacity ≥ requested).
     func append(device: SimBlockDevice, ranges: [(offset: UInt64, count: UInt64)], completed: Bool) {
         withState { st in
-            let index: Int
-            if let known = st.devices.firstIndex(where: { $0 === device || ($0.major == device.major && $0.minor == device.minor) }) {
-                index = known
-            } else {
-                st.devices.append(device)
-                index = st.devices.count - 1
-            }
+            let index = Self.deviceIndex(&st, device)
             for range in ranges {
                 // §1.2: offset, size, alignment, overlap and zero length are not validated.
                 st.freeRanges.append(StorageRange(deviceIndex: index, sector: range.offset,
@@ -266,13 +260,7 @@ final class DiffStorage: @unchecked Sendable {
     /// `capacity ≥ requested`. In block-device mode the ranges are kept and never used.
     func appendVAL7(device: SimBlockDevice, ranges: [(offset: UInt64, count: UInt64)]) {
         withState { st in
-            let index: Int
-            if let known = st.devices.firstIndex(where: { $0.major == device.major && $0.minor == device.minor }) {
-                index = known
-            } else {
-                st.devices.append(device)
-                index = st.devices.count - 1
-            }
+            let index = Self.deviceIndex(&st, device)
             for range in ranges {
                 st.freeRanges.append(StorageRange(deviceIndex: index, sector: range.offset,
                                                   count: range.count, usedSectors: 0))
@@ -351,6 +339,16 @@ final class DiffStorage: @unchecked Sendable {
         let portion = min(minimum, st.limitSectors - st.requestedSectors)
         st.requestedSectors &+= portion
         return portion
+    }
+
+    /// The index of `device` in the storage's device list, added on first use (each
+    /// storage device is held once, matched by `dev_t`).
+    private static func deviceIndex(_ st: inout State, _ device: SimBlockDevice) -> Int {
+        if let known = st.devices.firstIndex(where: { $0 === device || ($0.major == device.major && $0.minor == device.minor) }) {
+            return known
+        }
+        st.devices.append(device)
+        return st.devices.count - 1
     }
 
     /// Final release (§2.4): forgets ranges and devices.

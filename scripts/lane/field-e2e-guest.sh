@@ -184,6 +184,39 @@ section_nbd() {
     run $ctl snapshot destroy "$id"; expect "nbd: destroy" 0
 }
 
+section_overflow() {
+    # A snapshot whose storage overflows: every image read then fails, with ENOSPC on VAL-6.x
+    # (not a full disk) and EIO on VAL-7.0; nbd serve names the corruption and exits 65.
+    run $ctl snapshot create "$B"; id=$(head -1 /tmp/out)
+    run $ctl snapshot append-storage "$id" --device "$S" --range 0:1024; expect "overflow: append 512 KiB" 0
+    run $ctl snapshot take "$id"; expect "overflow: take" 0
+    dd if=/dev/urandom of="$B" bs=1M count=8 oflag=direct 2> /dev/null
+    name=$(basename "$B"); sock=/tmp/nbd-overflow.sock
+    $ctl nbd serve --unix "$sock" "$B" > /tmp/nbd.out 2> /tmp/nbd.err &
+    server=$!
+    i=0; while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    if nbdcopy "nbd+unix:///$name?socket=$sock" /tmp/nbd-overflow.img 2> /tmp/nbdcopy.err; then
+        bad "nbdcopy of an overflowed image succeeded"
+    else
+        ok "nbdcopy of an overflowed image fails: $(head -c 120 /tmp/nbdcopy.err | tr '\n' ' ')"
+    fi
+    rm -f /tmp/nbd-overflow.img
+    kill -TERM $server 2> /dev/null; wait $server; st=$?
+    same "$st" 65 && ok "nbd serve exits 65 (corrupted)" || bad "nbd serve exit $st, expected 65"
+    grep -q "is corrupted" /tmp/nbd.err && ok "nbd serve names the corruption" \
+        || bad "nbd serve's message: $(head -c 400 /tmp/nbd.err)"
+    run $ctl --json snapshot info "$B"; image=$(jq -r .image /tmp/out)
+    # What the module itself answers a direct read: VAL-6.x ENOSPC, VAL-7.0 EIO (field spec 6 #7, #9).
+    if dd if="$image" of=/dev/null bs=4096 count=1 iflag=direct 2> /tmp/dd.err; then
+        bad "a direct read of the overflowed image succeeded"
+    else
+        echo "overflow figures: direct read of $image: $(tail -1 /tmp/dd.err)"
+        if [ "$abi" = val6 ]; then want="No space left on device"; else want="Input/output error"; fi
+        grep -q "$want" /tmp/dd.err && ok "direct image read fails: $want" || bad "direct image read: $(tail -1 /tmp/dd.err)"
+    fi
+    run $ctl snapshot destroy "$id"; expect "overflow: destroy" 0
+}
+
 section_kernel_storage() {
     if [ "$abi" = val6 ]; then
         run $ctl session "$A" --storage kernel:/tmp --limit 64M -- true
@@ -253,7 +286,7 @@ section_fallocate_cleanup() {
     umount /mnt/store
 }
 
-sections=${*:-version doctor lifecycle guards session kernel_storage fallocate_cleanup backup nbd}
+sections=${*:-version doctor lifecycle guards session kernel_storage fallocate_cleanup backup nbd overflow}
 for s in $sections; do
     echo "== $s"
     "section_$s"

@@ -188,7 +188,7 @@ public final class BackupRun {
                 onEvent(.planned(deviceIndex: index, plan: plan))
                 let image: SnapshotImageReader
                 do {
-                    image = try SnapshotImageReader(path: images[index].imagePath, kernel: kernel)
+                    image = try SnapshotImageReader(path: images[index].imagePath, driver: driver)
                 } catch {
                     throw BackupError(.io, "opening the image \(images[index].imagePath) failed: \(error.description)", errno: error.errno)
                 }

@@ -22,11 +22,22 @@ public final class SnapshotImageReader: Sendable {
     public let capacityBytes: UInt64
 
     private let device: BlockDevice
+    /// What a corrupted image answers (``ImageReadError/corruptedErrno``).
+    private let corruptedErrno: Errno
 
-    /// Opens an image node read-only.
+    /// Opens an image node read-only; a corrupted image answers `EIO` (v5, VAL-7.0).
     public init(path: String, kernel: any KernelInterface = LinuxKernel()) throws(BlksnapError) {
         device = try BlockDevice(path: path, kernel: kernel, flags: O_RDONLY)
         capacityBytes = try device.capacityBytes()
+        corruptedErrno = .ioError
+    }
+
+    /// Opens an image node of `driver`'s module read-only; read errors know what that
+    /// module answers for a corrupted image (VAL-6.x: `ENOSPC`).
+    public init(path: String, driver: any BlksnapDriver) throws(BlksnapError) {
+        device = try BlockDevice(path: path, driver: driver, flags: O_RDONLY)
+        capacityBytes = try device.capacityBytes()
+        corruptedErrno = Errno(rawValue: driver.capabilities.corruptedImageErrno)
     }
 
     /// Opens the image of `original`, which must be in a taken snapshot.
@@ -41,7 +52,7 @@ public final class SnapshotImageReader: Sendable {
                 "\(original.path) has no snapshot image: it is not in a taken snapshot (create one, add the device and take it first)",
                 errno: .operationNotSupportedByDevice, devicePath: original.path)
         }
-        try self.init(path: imagePath, kernel: original.kernel)
+        try self.init(path: imagePath, driver: original.driver)
     }
 
     /// Closes the image node; reads then fail with `EBADF`.
@@ -56,7 +67,7 @@ public final class SnapshotImageReader: Sendable {
         do {
             fd = try device.descriptor.descriptor(for: .openDevice)
         } catch {
-            throw ImageReadError(path: path, offsetBytes: offsetBytes, errno: error.errno)
+            throw ImageReadError(path: path, offsetBytes: offsetBytes, errno: error.errno, corruptedErrno: corruptedErrno)
         }
         var done = 0
         while done < buffer.count {
@@ -66,7 +77,7 @@ public final class SnapshotImageReader: Sendable {
             do {
                 n = try device.kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: position)
             } catch {
-                throw ImageReadError(path: path, offsetBytes: position, errno: error)
+                throw ImageReadError(path: path, offsetBytes: position, errno: error, corruptedErrno: corruptedErrno)
             }
             if n == 0 { break }
             done += n

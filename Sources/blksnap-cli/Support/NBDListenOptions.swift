@@ -143,7 +143,10 @@ struct NBDListenOptions: ParsableArguments {
             ["serving \(sources.count) export(s) on \(bound)\(tlsCerts == nil ? "" : " (TLS required)") (pid \(getpid())); stop with SIGINT or SIGTERM"]
                 + uris.indices.map { line($0, uris[$0]) }
         }
-        let reason = server.waitUntilStopped()
+        var reason = server.waitUntilStopped()
+        // A source that failed for good decides the status even when a signal ended the
+        // grace period in which clients still got EIO.
+        if case .requested = reason, let fatal = server.fatalError { reason = .sourceFailed(fatal) }
         cleanup()
         switch reason {
         case .requested:

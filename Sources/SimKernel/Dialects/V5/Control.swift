@@ -54,7 +54,8 @@ struct Control {
     }
 
     /// DESTROY: fault → ENODATA; unknown → ENODEV (not ESRCH); teardown at the last put.
-    private func destroy(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
+    /// VAL-7.0's is the same (field spec §2.4.3).
+    func destroy(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
         guard let id = readID(argument, memory) else { return -ENODATA }
         guard let snapshot = snapshots.unlink(id) else { return -ENODEV }
         snapshot.put()
@@ -91,8 +92,9 @@ struct Control {
         return completed ? 0 : -EINVAL
     }
 
-    /// TAKE: fault → ENODATA; unknown → ESRCH; then §2.3.
-    private func take(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
+    /// TAKE: fault → ENODATA; unknown → ESRCH; then §2.3 (VAL-7.0: the same entry, field
+    /// spec §2.4.4; the take itself differs by dialect).
+    func take(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
         guard let id = readID(argument, memory) else { return -ENODATA }
         guard let snapshot = snapshots.get(id) else { return -ESRCH }
         defer { snapshot.put() }

@@ -27,6 +27,14 @@ struct BdevFilter {
         }
     }
 
+    /// The request struct at `argument` (a fault → EFAULT) and the disk its `devpath`
+    /// names (the path's and the open's errors), or the negative errno.
+    private func request<Request>(_ type: Request.Type, at argument: UInt64, _ memory: some UserMemory,
+                                  devpath: (Request) -> UInt64) -> Result<(Request, GenDisk), SimErrno> {
+        guard let request = memory.read(type, at: argument) else { return .failure(SimErrno(EFAULT)) }
+        return disk(path: devpath(request), memory).map { (request, $0) }
+    }
+
     /// The disk at the path `address` points to, as `bdev_open` finds it.
     private func disk(path address: UInt64, _ memory: some UserMemory) -> Result<GenDisk, SimErrno> {
         let path: [UInt8]
@@ -47,10 +55,9 @@ struct BdevFilter {
     /// after the new tracker was allocated, and then dropped). No filesystem or queue
     /// freeze (v5 freezes both; not observable in the simulator).
     private func attach(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
-        guard let request = memory.read(bdevfilter_name.self, at: argument) else { return -EFAULT }
-        let disk: GenDisk
-        switch self.disk(path: request.devpath, memory) {
-        case .success(let found): disk = found
+        let request: bdevfilter_name, disk: GenDisk
+        switch self.request(bdevfilter_name.self, at: argument, memory, devpath: \.devpath) {
+        case .success(let found): (request, disk) = found
         case .failure(let error): return -error.code
         }
         guard BlockFilter.nameMatches(withUnsafeBytes(of: request.name) { Array($0) }) else { return -ENOENT }
@@ -71,10 +78,9 @@ struct BdevFilter {
     /// DETACH: EFAULT, path and open errors, ENODEV (disk gone), ENOENT (no filter),
     /// EINVAL (another filter's name). Never refused for a member of a taken snapshot.
     private func detach(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
-        guard let request = memory.read(bdevfilter_name.self, at: argument) else { return -EFAULT }
-        let disk: GenDisk
-        switch self.disk(path: request.devpath, memory) {
-        case .success(let found): disk = found
+        let request: bdevfilter_name, disk: GenDisk
+        switch self.request(bdevfilter_name.self, at: argument, memory, devpath: \.devpath) {
+        case .success(let found): (request, disk) = found
         case .failure(let error): return -error.code
         }
         let name = withUnsafeBytes(of: request.name) { Array($0) }
@@ -90,10 +96,9 @@ struct BdevFilter {
     /// CTL: EFAULT, path and open errors, ENOENT (no filter or another name), then the
     /// sub-command under the tracker's ctl lock; `optlen` is never copied back.
     private func control(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
-        guard let request = memory.read(bdevfilter_ctl.self, at: argument) else { return -EFAULT }
-        let disk: GenDisk
-        switch self.disk(path: request.devpath, memory) {
-        case .success(let found): disk = found
+        let request: bdevfilter_ctl, disk: GenDisk
+        switch self.request(bdevfilter_ctl.self, at: argument, memory, devpath: \.devpath) {
+        case .success(let found): (request, disk) = found
         case .failure(let error): return -error.code
         }
         let tracker: Tracker? = disk.queue.withReadLock { disk.isDeleted ? nil : disk.filter }

@@ -8,7 +8,8 @@ import CVeeamBlksnapUAPI
 /// Dispatch is on the full request number: wrong direction or size bits give `ENOTTY`
 /// (v5 looks at the nr alone; Quirk.val7FullNumberDispatch). Copy faults are `ENODATA` throughout; string pointers
 /// fail as `strndup_user` does (`EFAULT`, `EINVAL` without a NUL in 4096 bytes).
-/// COLLECT and WAIT_EVENT are v5's (``Control``), with `ENODATA` for WAIT_EVENT's faults.
+/// DESTROY, TAKE, COLLECT and WAIT_EVENT enter as v5's do (``Control``), with `ENODATA` for
+/// WAIT_EVENT's faults.
 struct VAL7Control {
     let params: LiveParams
     let snapshots: SnapshotList
@@ -28,8 +29,8 @@ struct VAL7Control {
         switch UInt(UInt32(truncatingIfNeeded: request)) {
         case VEEAMBLKSNAP_REQ_VERSION: return version(argument, memory)
         case VEEAMBLKSNAP_REQ_SNAPSHOT_CREATE: return create(argument, memory)
-        case VEEAMBLKSNAP_REQ_SNAPSHOT_DESTROY: return destroy(argument, memory)
-        case VEEAMBLKSNAP_REQ_SNAPSHOT_TAKE: return take(argument, memory)
+        case VEEAMBLKSNAP_REQ_SNAPSHOT_DESTROY: return v5.destroy(argument, memory)
+        case VEEAMBLKSNAP_REQ_SNAPSHOT_TAKE: return v5.take(argument, memory)
         case VEEAMBLKSNAP_REQ_SNAPSHOT_COLLECT: return v5.collect(argument, memory)
         case VEEAMBLKSNAP_REQ_SNAPSHOT_WAIT_EVENT:
             return v5.waitEvent(argument, memory, interrupted: interrupted, faultErrno: ENODATA)
@@ -38,11 +39,6 @@ struct VAL7Control {
         case VEEAMBLKSNAP_REQ_SNAPSHOT_APPEND_STORAGE: return appendStorage(argument, memory)
         default: return -ENOTTY
         }
-    }
-
-    /// Reads a 16-byte id; nil on a fault.
-    private func readID(_ address: UInt64, _ memory: some UserMemory) -> SimUUID? {
-        memory.readBytes(at: address, count: 16).map { SimUUID(bytes: $0) }
     }
 
     /// VERSION: 7.0.0.0; fault → ENODATA.
@@ -84,22 +80,6 @@ struct VAL7Control {
             return -ENODATA
         }
         return 0
-    }
-
-    /// DESTROY: ENODATA (fault), ENODEV (unknown); teardown at the last reference.
-    private func destroy(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
-        guard let id = readID(argument, memory) else { return -ENODATA }
-        guard let snapshot = snapshots.unlink(id) else { return -ENODEV }
-        snapshot.put()
-        return 0
-    }
-
-    /// TAKE: ENODATA (fault), ESRCH (unknown), then the take (no storage check, §2.4.4).
-    private func take(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
-        guard let id = readID(argument, memory) else { return -ENODATA }
-        guard let snapshot = snapshots.get(id) else { return -ESRCH }
-        defer { snapshot.put() }
-        return snapshot.take()
     }
 
     /// MOD: `{compatibility_flags 0x2, "standalone"}`; fault → ENODATA.
