@@ -50,23 +50,28 @@ public final class BackupRun {
     private let forceFull: Bool
     private let blockBytes: Int
     private let onEvent: @Sendable (BackupRunEvent) -> Void
+    private let takenAt: Date?
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
     /// `logger` receives the session's lines (storage extensions, teardown); none by default.
     public convenience init(repository: BackupRepository, kernel: any KernelInterface, configuration: SessionConfiguration,
                             storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                             logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
+                            takenAt: Date? = nil,
                             onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.init(repository: repository, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
-                  forceFull: forceFull, blockBytes: blockBytes, logger: logger, onEvent: onEvent)
+                  forceFull: forceFull, blockBytes: blockBytes, logger: logger, takenAt: takenAt, onEvent: onEvent)
     }
 
-    /// Prepares a run whose requests go through `driver` (the module's ABI).
+    /// Prepares a run whose requests go through `driver` (the module's ABI). `takenAt` is the
+    /// time recorded as the backups' take (nil: the clock's at take; tests simulate days).
     public init(repository: BackupRepository, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                 logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
+                takenAt: Date? = nil,
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
+        self.takenAt = takenAt
         self.driver = driver
         self.configuration = configuration
         self.forceFull = forceFull
@@ -157,7 +162,7 @@ public final class BackupRun {
         let creator = BackupCreator(repository: repository, blockBytes: blockBytes)
         let started = ContinuousClock.now
         var copyFailure: BackupError?
-        let takenAt = Date()
+        let takenAt = self.takenAt ?? Date()
         let snapshotID = session.snapshotID?.description ?? "?"
         let images = session.images
         let handle = session.stopHandle
