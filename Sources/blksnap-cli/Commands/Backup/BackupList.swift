@@ -10,7 +10,10 @@ struct BackupList: ParsableCommand {
         discussion: """
             One line per backup, oldest first: id, device, full or incremental (and on which \
             parent), CBT generation and changes number at take, time, file size and bytes \
-            read. Only committed backups exist: an interrupted 'backup create' is never listed.
+            read. Only committed backups exist: an interrupted 'backup create' is never listed. \
+            Below a backup, the prune merges behind it: what was merged into it (and into what \
+            it absorbed), when, and what it cost; a backup an unfinished merge is merging away \
+            is listed until the merge is done, marked as such.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -24,14 +27,23 @@ struct BackupList: ParsableCommand {
 
     func run() throws {
         let repo = try repository.open()
-        let records = try BackupCommand.performing { () throws(BackupError) in try repo.catalog.all() }
-        let report = Report(repository: repo.directory, backups: records.map(BackupReport.init))
+        let (records, merges) = try BackupCommand.performing { () throws(BackupError) in (try repo.catalog.all(), try repo.catalog.merges()) }
+        let report = Report(repository: repo.directory, backups: records.map { record in
+            var backup = BackupReport(record)
+            let history = MergeHistory.merges(into: [record.id ?? 0], from: merges)
+            backup.merged = history.map(MergeReport.init)
+            backup.mergingInto = merges.first { $0.sourceId == record.id && $0.state != .done }?.targetId
+            return backup
+        })
         global.output.emit(report) {
             if records.isEmpty { return ["no backups in \(repo.directory)"] }
-            return report.backups.map { backup in
+            return zip(records, report.backups).flatMap { record, backup in
                 let kind = backup.parent.map { "incremental on \($0)" } ?? "full"
-                let flag = backup.status == "complete" ? "" : " [\(backup.status.uppercased())]"
-                return "\(backup.id)  \(backup.device)  \(kind)  generation \(backup.cbtGeneration) number \(backup.cbtChangesNumber)  \(backup.takenAt)  file \(ProgressLine.size(UInt64(backup.fileSize))) (read \(ProgressLine.size(UInt64(backup.bytesRead))))  \(backup.fileName)\(flag)"
+                var flag = backup.status == "complete" ? "" : " [\(backup.status.uppercased())]"
+                if let target = backup.mergingInto { flag += " [BEING MERGED INTO \(target)]" }
+                let line = "\(backup.id)  \(backup.device)  \(kind)  generation \(backup.cbtGeneration) number \(backup.cbtChangesNumber)  \(backup.takenAt)  file \(ProgressLine.size(UInt64(backup.fileSize))) (read \(ProgressLine.size(UInt64(backup.bytesRead))))  \(backup.fileName)\(flag)"
+                let history = MergeHistory.merges(into: [record.id ?? 0], from: merges)
+                return [line] + history.map { "    " + MergeHistory.line($0, format: BackupReport.format) }
             }
         }
     }
