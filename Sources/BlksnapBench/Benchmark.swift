@@ -13,6 +13,7 @@ public enum Benchmark {
         keys += ["backup_full_vs_read", "backup_full_vs_qemu_img", "backup_incremental_read_ratio", "backup_incremental_time_ratio"]
         keys += ["nbd_copy_vs_pread", "nbd_copy_vs_qemu_nbd", "nbd_block_status_16tib"]
         keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
+        keys += ["prune_merge_vs_copy", "prune_merge_written_ratio"]
         return keys
     }()
 
@@ -39,6 +40,7 @@ public enum Benchmark {
         if configuration.runs(8) { figures += try backups(configuration, scratch, progress) }
         if configuration.runs(9) { figures += try nbdExports(configuration, scratch, progress) }
         if configuration.runs(10) { figures += try eventCancellations(configuration, progress) }
+        if configuration.runs(11) { figures += try prunes(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -128,6 +130,29 @@ public enum Benchmark {
                                    target: "<= 0.03", check: { $0 <= 0.03 },
                                    note: "copy time of that incremental ÷ copy time of the full backup"))
         return figures
+    }
+
+    private static func prunes(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("11/11 backup prune merge")
+        let samples = try PruneBenchmark(configuration: configuration, scratch: scratch).run()
+        let mibPerSecond = { (bytes: UInt64, seconds: Double) in Double(bytes) / Double(1 << 20) / seconds }
+        return [
+            BenchFigure(key: "prune_merge_vs_copy", title: "11 prune merge ÷ plain copy", unit: "x",
+                        value: BenchSummary(samples.map { $0.copySeconds / $0.mergeSeconds }),
+                        measured: BenchSummary(samples.map { mibPerSecond($0.bytesCopied, $0.mergeSeconds) }),
+                        baseline: BenchSummary(samples.map { mibPerSecond($0.bytesCopied, $0.copySeconds) }),
+                        measuredUnit: "MiB/s", target: ">= 0.8", check: { $0 >= 0.8 },
+                        note: "throughput of 'backup prune --keep-last 1' merging a full backup of a "
+                            + "\(bytesText(configuration.backupDeviceBytes)) disk (random data in half its clusters) into an "
+                            + "increment with 1 % of them (read, SHA-256 check, append, tables, refcounts, header switch, "
+                            + "catalog, fsyncs) ÷ a plain pread/pwrite/fsync copy of the same bytes"),
+            BenchFigure(key: "prune_merge_written_ratio", title: "11 prune bytes written ÷ copied", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.bytesWritten) / Double($0.bytesCopied) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "bytes that merge wrote to the increment's file (data, L2/L1 tables, refcounts, header) ÷ the data bytes it copied"),
+        ]
     }
 
     private static func nbdExports(
