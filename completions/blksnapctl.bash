@@ -897,7 +897,7 @@ _blksnapctl_backup_serve() {
 
 _blksnapctl_backup_prune() {
     repeating_flags=()
-    non_repeating_flags=(--json --quiet --dry-run --version -h --help)
+    non_repeating_flags=(--json --quiet --dry-run --check-sources --version -h --help)
     repeating_options=()
     non_repeating_options=(--sim --log-level --abi --repo --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within)
     __blksnapctl_offer_flags_options 0

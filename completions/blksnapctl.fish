@@ -88,7 +88,7 @@ function __blksnapctl_parse_tokens -S
             case 'serve'
                 __blksnapctl_parse_subcommand 1 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'unix=' 'tcp=' 'tls-certs=' 'insecure' 'name=' 'version' 'h/help'
             case 'prune'
-                __blksnapctl_parse_subcommand 0 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'keep-last=' 'keep-hourly=' 'keep-daily=' 'keep-weekly=' 'keep-monthly=' 'keep-yearly=' 'keep-within=' 'dry-run' 'version' 'h/help'
+                __blksnapctl_parse_subcommand 0 'sim=' 'json' 'log-level=' 'abi=' 'repo=' 'quiet' 'keep-last=' 'keep-hourly=' 'keep-daily=' 'keep-weekly=' 'keep-monthly=' 'keep-yearly=' 'keep-within=' 'dry-run' 'check-sources' 'version' 'h/help'
             end
         case 'sim'
             __blksnapctl_parse_subcommand 0 'version' 'h/help'
@@ -416,6 +416,7 @@ complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup prune" keep-yearly' -l 'keep-yearly' -d 'Keep the newest backup of each of the last N years.' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup prune" keep-within' -l 'keep-within' -d 'Keep every backup taken within SPAN (y, m, w, d, h: 2y5m7d3h) before the newest.' -rfka ''
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup prune" dry-run' -l 'dry-run' -d 'Print what would be merged and deleted, and why each backup is kept; change nothing.'
+complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup prune" check-sources' -l 'check-sources' -d 'Hash every cluster a merge copies and stop (exit 65) at one that does not match the catalog, before that merge changes anything (default: the catalog\'s hash travels with the cluster, so a damaged one stays detected in the kept backup).'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup prune" version' -l 'version' -d 'Show the version.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl backup prune" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'blksnapctl' -n '__blksnapctl_should_offer_completions_for_flags_or_options "blksnapctl sim" version' -l 'version' -d 'Show the version.'

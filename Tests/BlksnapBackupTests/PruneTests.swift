@@ -178,21 +178,25 @@ struct PruneTests {
         #expect(try BackupChainReader(repository: repository, id: kept[0]).records.count == 1)
     }
 
-    @Test("an empty policy is refused; a corrupt source cluster stops the merge before any switch")
+    @Test("an empty policy is refused; with source checks a corrupt cluster stops the merge before any switch, without it stays detected")
     func refusals() throws {
         let chain = try Self.source()
         let repository = try chain.copy("refusals")
         #expect(throws: BackupError.self) { try BackupPruner(repository: repository).prune(policy: RetentionPolicy()) }
         let records = try repository.catalog.all()
         let victim = records[29]
-        let data = try #require(try repository.catalog.clusters(of: victim.id!).first { $0.kind == .data })
         let target = records[30]
+        // A cluster of 30 that 31 lacks: 31 reads it from 30, and the merge copies it.
+        let targetReader = try QCOW2Reader(path: repository.path(of: target))
+        let data = try #require(try repository.catalog.clusters(of: victim.id!).first { cluster in
+            try cluster.kind == .data && targetReader.mapping(ofGuestCluster: cluster.guestOffset! / 65536) == .unallocated
+        })
         let headerBefore = try Data(contentsOf: URL(fileURLWithPath: repository.path(of: target))).prefix(65536)
         let file = try HostFile(path: repository.path(of: victim), flags: O_WRONLY)
         try file.write([0xFF, 0xEE], at: data.fileOffset + 100)
         file.close()
         do {
-            _ = try BackupPruner(repository: repository).prune(policy: RetentionPolicy(keepLast: 1))
+            _ = try BackupPruner(repository: repository).prune(policy: RetentionPolicy(keepLast: 1), checkSources: true)
             Issue.record("a merge of a corrupt cluster went through")
         } catch {
             #expect(error.kind == .corrupted)
@@ -206,6 +210,32 @@ struct PruneTests {
         #expect(headerAfter == headerBefore)
         #expect(try repository.record(id: target.id!).parentId == victim.id)
         #expect(try PruneChain.read(repository, id: records[28].id!) == chain.images[records[28].id!])
+        // Without the check the merge carries the catalog's hash with the damaged cluster:
+        // 31 (now holding it) fails its read and verify as it failed before through 30.
+        let carried = try chain.copy("carried")
+        let file2 = try HostFile(path: carried.path(of: victim), flags: O_WRONLY)
+        try file2.write([0xFF, 0xEE], at: data.fileOffset + 100)
+        file2.close()
+        #expect(throws: BackupError.self) { try PruneChain.read(carried, id: target.id!) }
+        let result = try BackupPruner(repository: carried).prune(policy: RetentionPolicy(keepLast: 1))
+        #expect(result.merges.count == 30)
+        do {
+            _ = try BackupChainReader(repository: carried, id: target.id!).readAll()
+            Issue.record("the damaged cluster was read without a mismatch")
+        } catch {
+            #expect(error.message.contains(target.fileName) && error.message.contains("does not match its SHA-256"), "\(error.message)")
+        }
+        let findings = try BackupVerifier(repository: carried).verify(id: nil).findings
+        #expect(findings.count == 1 && findings.first?.backupID == target.id, "\(findings)")
+    }
+}
+
+extension BackupChainReader {
+    /// Reads every cluster (typed throws, for the error's message).
+    func readAll() throws(BackupError) {
+        let slot = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
+        defer { slot.deallocate() }
+        for index in 0..<clusterCount { try readCluster(index, into: slot) }
     }
 }
 

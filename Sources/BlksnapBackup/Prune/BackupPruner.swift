@@ -58,11 +58,15 @@ public struct BackupPruner {
     }
 
     /// Finishes unfinished merges, then applies `policy` (or only plans, with `dryRun`).
+    /// With `checkSources`, every cluster a merge copies is hashed and checked against the
+    /// catalog first, and a damaged one stops the prune before that merge switches anything;
+    /// without, the catalog's hash travels with the cluster, so a damaged one stays detected
+    /// by every read and `backup verify` of the kept point, as it was before the merge.
     ///
     /// - Throws: ``BackupError`` `.refused` for an empty policy or while another writer
     ///   holds the repository; `.corrupted` when a file to merge does not match the catalog
     ///   (nothing of that merge has been switched; the prune stops).
-    public func prune(policy: RetentionPolicy, dryRun: Bool = false) throws(BackupError) -> PruneResult {
+    public func prune(policy: RetentionPolicy, dryRun: Bool = false, checkSources: Bool = false) throws(BackupError) -> PruneResult {
         guard !policy.isEmpty else {
             throw BackupError(.refused, "no --keep-… rule was given (EINVAL): a prune without one would remove every backup; give at least one", errno: .invalidArgument)
         }
@@ -85,7 +89,7 @@ public struct BackupPruner {
         var resumed: [MergeRecord] = []
         for merge in try catalog.unfinishedMerges() {
             onEvent(.resuming(merge))
-            resumed.append(try perform(merge))
+            resumed.append(try perform(merge, checkSources: checkSources))
         }
         let plan = PrunePlan.make(policy: policy, records: try catalog.all())
         var merges: [MergeRecord] = []
@@ -102,7 +106,7 @@ public struct BackupPruner {
                 let planned = try catalog.beginMerge(MergeRecord(kind: kind, source: source, targetId: targetID,
                                                                  targetOldSize: target.fileSize, startedAt: Date()))
                 onEvent(.mergePlanned(planned))
-                merges.append(try perform(planned))
+                merges.append(try perform(planned, checkSources: checkSources))
             case .delete(let id):
                 let record = try repository.record(id: id)
                 try catalog.deleteBackup(id: id)
@@ -116,7 +120,7 @@ public struct BackupPruner {
     }
 
     /// Carries `merge` from its recorded state to ``MergeState/done`` (idempotent at every state).
-    private func perform(_ merge: MergeRecord) throws(BackupError) -> MergeRecord {
+    private func perform(_ merge: MergeRecord, checkSources: Bool) throws(BackupError) -> MergeRecord {
         let catalog = repository.catalog
         var merge = merge
         var headerBytes = Int.max
@@ -131,7 +135,7 @@ public struct BackupPruner {
             let backing = try merge.newParentId.map { (parent) throws(BackupError) in try repository.record(id: parent).fileName }
             let appended = try QCOW2MergeAppender.append(targetPath: targetPath, targetOldSize: UInt64(merge.targetOldSize),
                                                          sourcePath: repository.path(of: source), sourceHashes: hashes,
-                                                         newBackingFile: backing)
+                                                         newBackingFile: backing, checkHashes: checkSources)
             merge.targetNewSize = Int64(appended.newSize)
             merge.newHeader = Data(appended.header)
             merge.deadOffsets = appended.deadOffsets.map(String.init).joined(separator: ",")

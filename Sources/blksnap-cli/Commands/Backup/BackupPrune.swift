@@ -46,6 +46,10 @@ struct BackupPrune: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print what would be merged and deleted, and why each backup is kept; change nothing.")
     var dryRun = false
 
+    @Flag(name: .customLong("check-sources"),
+          help: "Hash every cluster a merge copies and stop (exit 65) at one that does not match the catalog, before that merge changes anything (default: the catalog's hash travels with the cluster, so a damaged one stays detected in the kept backup).")
+    var checkSources = false
+
     /// `--json` document.
     struct Report: Encodable {
         var repository: String
@@ -120,7 +124,8 @@ struct BackupPrune: ParsableCommand {
         }
         let policy = self.policy
         let dry = dryRun
-        let result = try BackupCommand.performing { () throws(BackupError) in try pruner.prune(policy: policy, dryRun: dry) }
+        let check = checkSources
+        let result = try BackupCommand.performing { () throws(BackupError) in try pruner.prune(policy: policy, dryRun: dry, checkSources: check) }
         let report = Report(
             repository: repo.directory, dryRun: dryRun, policy: policy.description,
             points: result.plan.points.map { (point: PrunePointPlan) in
