@@ -70,6 +70,9 @@ public final class BackupCatalog: Sendable {
             }
         }
         migrator.registerMigration("v2-merge", migrate: MergeRecord.createTable)
+        migrator.registerMigration("v3-resync") { db in
+            try db.alter(table: "backup") { table in table.add(column: "resync_reason", .text) }
+        }
         return migrator
     }
 

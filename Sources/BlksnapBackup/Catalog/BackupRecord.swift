@@ -75,13 +75,16 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
     public var snapshotId: String
     /// Trust.
     public var status: BackupStatus
+    /// Why an incremental compared the whole image with its parent instead of following
+    /// the CBT (the generation changed on the same device), if it did.
+    public var resyncReason: String?
 
     /// Creates a record (id nil until inserted).
     public init(id: Int64? = nil, takenAt: Date, devicePath: String, deviceKey: String, capacityBytes: Int64,
                 logicalBlockSize: Int64, serial: String?, wwn: String?, cbtGeneration: String, cbtChangesNumber: Int64,
                 cbtBlockSize: Int64, type: BackupType, parentId: Int64?, fullReason: String?, fileName: String,
                 fileSize: Int64, bytesRead: Int64, bytesWritten: Int64, changedBytes: Int64, dataClusters: Int64,
-                zeroClusters: Int64, snapshotId: String, status: BackupStatus) {
+                zeroClusters: Int64, snapshotId: String, status: BackupStatus, resyncReason: String? = nil) {
         self.id = id
         self.takenAt = takenAt
         self.devicePath = devicePath
@@ -105,6 +108,7 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
         self.zeroClusters = zeroClusters
         self.snapshotId = snapshotId
         self.status = status
+        self.resyncReason = resyncReason
     }
 
     /// Sets ``id`` after insertion.

@@ -82,6 +82,7 @@ struct BackupReport: Encodable {
     var changedBytes: Int64
     var status: String
     var fullReason: String?
+    var resyncReason: String?
     /// `backup list`: the prune merges behind it (into it, and into what it absorbed).
     var merged: [MergeReport]?
     /// `backup list`: the backup an unfinished prune merge is merging it into.
@@ -104,6 +105,7 @@ struct BackupReport: Encodable {
         changedBytes = record.changedBytes
         status = record.status.rawValue
         fullReason = record.fullReason
+        resyncReason = record.resyncReason
     }
 
     /// ISO 8601 UTC with seconds.
