@@ -14,6 +14,7 @@ public enum Benchmark {
         keys += ["nbd_copy_vs_pread", "nbd_copy_vs_qemu_nbd", "nbd_block_status_16tib"]
         keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
         keys += ["prune_merge_vs_copy", "prune_merge_written_ratio"]
+        keys += ["resync_vs_full_time", "resync_stored_ratio"]
         return keys
     }()
 
@@ -41,6 +42,7 @@ public enum Benchmark {
         if configuration.runs(9) { figures += try nbdExports(configuration, scratch, progress) }
         if configuration.runs(10) { figures += try eventCancellations(configuration, progress) }
         if configuration.runs(11) { figures += try prunes(configuration, scratch, progress) }
+        if configuration.runs(12) { figures += try resyncs(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -152,6 +154,25 @@ public enum Benchmark {
                         value: BenchSummary(samples.map { Double($0.bytesWritten) / Double($0.bytesCopied) }),
                         target: "<= 1.05", check: { $0 <= 1.05 },
                         note: "bytes that merge wrote to the increment's file (data, L2/L1 tables, refcounts, header) ÷ the data bytes it copied"),
+        ]
+    }
+
+    private static func resyncs(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("12/12 backup create after CBT loss (resync)")
+        let samples = try ResyncBenchmark(configuration: configuration, scratch: scratch).run()
+        return [
+            BenchFigure(key: "resync_vs_full_time", title: "12 resync time ÷ full backup", unit: "x",
+                        value: BenchSummary(samples.map { $0.resyncSeconds / $0.fullSeconds }),
+                        target: "<= 1.1", check: { $0 <= 1.1 },
+                        note: "copy time of 'backup create' after the tracker was re-attached and 1 % of the clusters of a "
+                            + "\(bytesText(configuration.backupDeviceBytes)) image of random data changed (reads and hashes "
+                            + "everything, compares with the catalog, stores what differs) ÷ a --full backup of the same image"),
+            BenchFigure(key: "resync_stored_ratio", title: "12 resync stored ÷ changed", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.storedBytes) / Double($0.changedBytes) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "data bytes the resync stored ÷ bytes of the clusters that changed (metadata besides)"),
         ]
     }
 
