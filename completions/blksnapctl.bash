@@ -832,7 +832,7 @@ _blksnapctl_backup_verify() {
 
 _blksnapctl_backup_restore() {
     repeating_flags=()
-    non_repeating_flags=(--json --quiet --force --version -h --help)
+    non_repeating_flags=(--json --quiet --force --delta --version -h --help)
     repeating_options=()
     non_repeating_options=(--sim --log-level --abi --repo --to)
     __blksnapctl_offer_flags_options 1
