@@ -15,6 +15,7 @@ public enum Benchmark {
         keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
         keys += ["prune_merge_vs_copy", "prune_merge_written_ratio"]
         keys += ["resync_vs_full_time", "resync_stored_ratio"]
+        keys += ["delta_restore_vs_full_time", "delta_restore_written_ratio"]
         return keys
     }()
 
@@ -43,6 +44,7 @@ public enum Benchmark {
         if configuration.runs(10) { figures += try eventCancellations(configuration, progress) }
         if configuration.runs(11) { figures += try prunes(configuration, scratch, progress) }
         if configuration.runs(12) { figures += try resyncs(configuration, scratch, progress) }
+        if configuration.runs(13) { figures += try deltaRestores(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -173,6 +175,25 @@ public enum Benchmark {
                         value: BenchSummary(samples.map { Double($0.storedBytes) / Double($0.changedBytes) }),
                         target: "<= 1.05", check: { $0 <= 1.05 },
                         note: "data bytes the resync stored ÷ bytes of the clusters that changed (metadata besides)"),
+        ]
+    }
+
+    private static func deltaRestores(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("13/13 backup restore --delta")
+        let samples = try DeltaRestoreBenchmark(configuration: configuration, scratch: scratch).run()
+        return [
+            BenchFigure(key: "delta_restore_vs_full_time", title: "13 delta restore time ÷ full restore", unit: "x",
+                        value: BenchSummary(samples.map { $0.deltaSeconds / $0.fullSeconds }),
+                        target: "<= 0.5", check: { $0 <= 0.5 },
+                        note: "'backup restore --delta' onto a raw file differing in 1 % of its clusters from a full backup of a "
+                            + "\(bytesText(configuration.backupDeviceBytes)) image of random data (reads the target and the backup, "
+                            + "hashes the backup's clusters, writes what differs) ÷ a full restore of it to a new file"),
+            BenchFigure(key: "delta_restore_written_ratio", title: "13 delta restore written ÷ differing", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.deltaWritten) / Double($0.differingBytes) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "bytes the delta restore wrote ÷ bytes of the clusters that differed"),
         ]
     }
 

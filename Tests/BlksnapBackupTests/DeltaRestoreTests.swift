@@ -51,6 +51,15 @@ struct DeltaRestoreTests {
         let grown = try BackupRestorer(repository: repository).restore(id: record.id!, to: short, delta: true)
         #expect(grown.bytesWritten <= UInt64(Self.deviceBytes / 2))
         #expect(try Data(contentsOf: URL(fileURLWithPath: short)) == Data(expected))
+        // A damaged backup cluster that is to be written is caught by its hash check.
+        let damaged = try #require(try repository.catalog.clusters(of: record.id!).first { $0.kind == .data && $0.guestOffset == 0 })
+        let qcow2 = try HostFile(path: repository.path(of: record), flags: O_WRONLY)
+        try qcow2.write([0x5A], at: damaged.fileOffset + 7)
+        qcow2.close()
+        let scribbled = try HostFile(path: target, flags: O_WRONLY)
+        try scribbled.write([UInt8](repeating: 0xA5, count: 512), at: 0)
+        scribbled.close()
+        #expect(throws: BackupError.self) { try BackupRestorer(repository: repository).restore(id: record.id!, to: target, delta: true) }
         print("delta restore: wrote \(summary.bytesWritten) for \(differing) differing bytes (ratio \(Double(summary.bytesWritten) / Double(differing))), read \(summary.targetBytesRead)")
     }
 }

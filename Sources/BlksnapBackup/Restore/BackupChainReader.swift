@@ -95,8 +95,12 @@ public final class BackupChainReader {
     ///
     /// - Throws: ``BackupError`` `.corrupted` when the cluster is cut short or its SHA-256
     ///   is not the catalog's (naming file, offsets and backup).
+    ///
+    /// With `verify` false the SHA-256 check is skipped: for a caller that only compares
+    /// the bytes with data it already has, and reads the cluster again checked before it
+    /// uses them (`restore --delta`).
     @discardableResult
-    public func readCluster(_ index: UInt64, into slot: UnsafeMutableRawBufferPointer) throws(BackupError) -> Bool {
+    public func readCluster(_ index: UInt64, into slot: UnsafeMutableRawBufferPointer, verify: Bool = true) throws(BackupError) -> Bool {
         precondition(slot.count == clusterSize, "one whole cluster")
         guard let (file, fileOffset) = try chain.locate(guestCluster: index) else {
             slot.initializeMemory(as: UInt8.self, repeating: 0)
@@ -106,6 +110,7 @@ public final class BackupChainReader {
         guard n == clusterSize else {
             throw BackupError(.corrupted, "\(file.path): the data cluster at byte \(fileOffset) is cut short: the file is truncated")
         }
+        guard verify else { return true }
         var hasher = SHA256()
         hasher.update(bufferPointer: UnsafeRawBufferPointer(slot))
         let expected = hashes[ObjectIdentifier(file)]?[fileOffset]

@@ -49,7 +49,8 @@ public struct BackupRestorer {
     /// With `delta`, an existing target (a block device, or a file, which is grown to the
     /// disk's size if shorter) is read cluster by cluster and only the clusters that differ
     /// from the backup are written (the summary's method is `compare`); a target that does
-    /// not exist yet is restored in full.
+    /// not exist yet is restored in full. Clusters are compared before their SHA-256 is
+    /// checked; only those that differ, and so are written, are checked.
     public func restore(id: Int64, to target: String, overwrite: Bool = false, delta: Bool = false,
                         progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(BackupError) -> RestoreSummary {
         let reader = try BackupChainReader(repository: repository, id: id)
@@ -113,10 +114,12 @@ public struct BackupRestorer {
         for index in 0..<reader.clusterCount {
             let guest = index * UInt64(clusterSize)
             let length = Int(min(UInt64(clusterSize), size - guest))
-            try reader.readCluster(index, into: wanted)
+            // Compared unchecked; a cluster that differs is read again, hash-checked, before it is written.
+            try reader.readCluster(index, into: wanted, verify: false)
             let n = try output.read(into: UnsafeMutableRawBufferPointer(rebasing: present[0..<length]), at: guest)
             read += UInt64(n)
             if n < length || memcmp(wanted.baseAddress!, present.baseAddress!, length) != 0 {
+                try reader.readCluster(index, into: wanted)
                 try output.write(UnsafeRawBufferPointer(rebasing: wanted[0..<length]), at: guest)
                 written += UInt64(length)
             }
