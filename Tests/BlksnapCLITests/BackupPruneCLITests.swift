@@ -5,7 +5,7 @@ import Testing
 /// and what `backup list` and `backup verify` then show.
 @Suite("backup prune on the simulator", .enabled(if: CLITestSupport.binaryAvailable))
 struct BackupPruneCLITests {
-    @Test("dry run lists what would go and why; prune merges; list and verify show the history; qemu-img reads the result")
+    @Test("dry run lists what would go and why; prune merges; list and verify show the history; qemu-img reads the result; restore --delta")
     func pruneEndToEnd() throws {
         let server = try BackupCLITests.simulator(size: "8M")
         let repo = server.directory.appendingPathComponent("repo").path
@@ -69,6 +69,16 @@ struct BackupPruneCLITests {
             #expect(compare.status == 0, "backup \(id): \(compare.stdout)\(compare.stderr)")
             let restored = server.directory.appendingPathComponent("restored\(id).raw").path
             try server.ok(["backup", "restore", "\(id)", "--to", restored, "--repo", repo])
+            #expect(try Data(contentsOf: URL(fileURLWithPath: restored)) == Data(contentsOf: URL(fileURLWithPath: raws[id]!)))
+            // --delta onto it after one cluster changed: that cluster alone is written.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: restored))
+            try handle.seek(toOffset: 3 * 65536 + 17)
+            handle.write(Data([1, 2, 3]))
+            try handle.close()
+            let delta = try server.json(["backup", "restore", "\(id)", "--to", restored, "--repo", repo, "--delta"])
+            #expect(delta["method"] as? String == "compare")
+            #expect(delta["bytes_written"] as? Int == 65536)
+            #expect(delta["target_bytes_read"] as? Int == 8 << 20)
             #expect(try Data(contentsOf: URL(fileURLWithPath: restored)) == Data(contentsOf: URL(fileURLWithPath: raws[id]!)))
         }
         // The next increment chains on the newest point as before.
