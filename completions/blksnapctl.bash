@@ -750,13 +750,13 @@ _blksnapctl_backup() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|list|verify|restore|serve)
+    create|list|verify|restore|serve|prune)
         # Offer subcommand argument completions
         "_blksnapctl_backup_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create list verify restore serve' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create list verify restore serve prune' -- "${cur}"))
         ;;
     esac
 }
@@ -859,7 +859,7 @@ _blksnapctl_backup_verify() {
 
 _blksnapctl_backup_restore() {
     repeating_flags=()
-    non_repeating_flags=(--json --quiet --force --version -h --help)
+    non_repeating_flags=(--json --quiet --force --delta --version -h --help)
     repeating_options=()
     non_repeating_options=(--sim --log-level --abi --repo --to)
     __blksnapctl_offer_flags_options 1
@@ -917,6 +917,52 @@ _blksnapctl_backup_serve() {
         return
         ;;
     '--name')
+        return
+        ;;
+    esac
+}
+
+_blksnapctl_backup_prune() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet --dry-run --check-sources --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--sim --log-level --abi --repo --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within)
+    __blksnapctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--sim')
+        return
+        ;;
+    '--log-level')
+        return
+        ;;
+    '--abi')
+        __blksnapctl_add_completions -W 'v5'$'\n''val6'$'\n''val7'
+        return
+        ;;
+    '--repo')
+        return
+        ;;
+    '--keep-last')
+        return
+        ;;
+    '--keep-hourly')
+        return
+        ;;
+    '--keep-daily')
+        return
+        ;;
+    '--keep-weekly')
+        return
+        ;;
+    '--keep-monthly')
+        return
+        ;;
+    '--keep-yearly')
+        return
+        ;;
+    '--keep-within')
         return
         ;;
     esac

@@ -46,7 +46,7 @@ public struct BenchConfiguration: Sendable {
     public var eventCancellations: Int
     /// The blksnapctl binary (nil: next to this executable).
     public var cliPath: String?
-    /// Figure groups to run (1–10, as numbered in the issues; figure 7 runs with 4);
+    /// Figure groups to run (1–13, as numbered in the issues; figure 7 runs with 4);
     /// nil runs all. For profiling one path.
     public var onlyGroups: Set<Int>?
 

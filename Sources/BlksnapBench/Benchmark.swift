@@ -14,6 +14,9 @@ public enum Benchmark {
         keys += ["backup_zstd_size_vs_qemu_img", "backup_zstd_vs_qemu_img"]
         keys += ["nbd_copy_vs_pread", "nbd_copy_vs_qemu_nbd", "nbd_block_status_16tib"]
         keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
+        keys += ["prune_merge_vs_copy", "prune_merge_written_ratio"]
+        keys += ["resync_vs_full_time", "resync_stored_ratio"]
+        keys += ["delta_restore_vs_full_time", "delta_restore_written_ratio"]
         return keys
     }()
 
@@ -40,6 +43,9 @@ public enum Benchmark {
         if configuration.runs(8) { figures += try backups(configuration, scratch, progress) }
         if configuration.runs(9) { figures += try nbdExports(configuration, scratch, progress) }
         if configuration.runs(10) { figures += try eventCancellations(configuration, progress) }
+        if configuration.runs(11) { figures += try prunes(configuration, scratch, progress) }
+        if configuration.runs(12) { figures += try resyncs(configuration, scratch, progress) }
+        if configuration.runs(13) { figures += try deltaRestores(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -164,6 +170,67 @@ public enum Benchmark {
                         measuredUnit: "MiB/s", target: ">= 1.0", check: { $0 >= 1.0 },
                         note: "throughput of that backup (read, SHA-256 and zstd per cluster on \(ClusterHashing.workers) threads, "
                             + "write, fsync) ÷ that qemu-img convert -c (process wall time, no hashing)"),
+        ]
+    }
+
+    private static func prunes(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("11/11 backup prune merge")
+        let samples = try PruneBenchmark(configuration: configuration, scratch: scratch).run()
+        let mibPerSecond = { (bytes: UInt64, seconds: Double) in Double(bytes) / Double(1 << 20) / seconds }
+        return [
+            BenchFigure(key: "prune_merge_vs_copy", title: "11 prune merge ÷ plain copy", unit: "x",
+                        value: BenchSummary(samples.map { $0.copySeconds / $0.mergeSeconds }),
+                        measured: BenchSummary(samples.map { mibPerSecond($0.bytesCopied, $0.mergeSeconds) }),
+                        baseline: BenchSummary(samples.map { mibPerSecond($0.bytesCopied, $0.copySeconds) }),
+                        measuredUnit: "MiB/s", target: ">= 0.8", check: { $0 >= 0.8 },
+                        note: "throughput of 'backup prune --keep-last 1' merging a full backup of a "
+                            + "\(bytesText(configuration.backupDeviceBytes)) disk (random data in half its clusters) into an "
+                            + "increment with 1 % of them (read, SHA-256 check, append, tables, refcounts, header switch, "
+                            + "catalog, fsyncs) ÷ a plain pread/pwrite/fsync copy of the same bytes"),
+            BenchFigure(key: "prune_merge_written_ratio", title: "11 prune bytes written ÷ copied", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.bytesWritten) / Double($0.bytesCopied) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "bytes that merge wrote to the increment's file (data, L2/L1 tables, refcounts, header) ÷ the data bytes it copied"),
+        ]
+    }
+
+    private static func resyncs(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("12/12 backup create after CBT loss (resync)")
+        let samples = try ResyncBenchmark(configuration: configuration, scratch: scratch).run()
+        return [
+            BenchFigure(key: "resync_vs_full_time", title: "12 resync time ÷ full backup", unit: "x",
+                        value: BenchSummary(samples.map { $0.resyncSeconds / $0.fullSeconds }),
+                        target: "<= 1.1", check: { $0 <= 1.1 },
+                        note: "copy time of 'backup create' after the tracker was re-attached and 1 % of the clusters of a "
+                            + "\(bytesText(configuration.backupDeviceBytes)) image of random data changed (reads and hashes "
+                            + "everything, compares with the catalog, stores what differs) ÷ a --full backup of the same image"),
+            BenchFigure(key: "resync_stored_ratio", title: "12 resync stored ÷ changed", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.storedBytes) / Double($0.changedBytes) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "data bytes the resync stored ÷ bytes of the clusters that changed (metadata besides)"),
+        ]
+    }
+
+    private static func deltaRestores(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        progress("13/13 backup restore --delta")
+        let samples = try DeltaRestoreBenchmark(configuration: configuration, scratch: scratch).run()
+        return [
+            BenchFigure(key: "delta_restore_vs_full_time", title: "13 delta restore time ÷ full restore", unit: "x",
+                        value: BenchSummary(samples.map { $0.deltaSeconds / $0.fullSeconds }),
+                        target: "<= 0.5", check: { $0 <= 0.5 },
+                        note: "'backup restore --delta' onto a raw file differing in 1 % of its clusters from a full backup of a "
+                            + "\(bytesText(configuration.backupDeviceBytes)) image of random data (reads the target and the backup, "
+                            + "hashes the backup's clusters, writes what differs) ÷ a full restore of it to a new file"),
+            BenchFigure(key: "delta_restore_written_ratio", title: "13 delta restore written ÷ differing", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.deltaWritten) / Double($0.differingBytes) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "bytes the delta restore wrote ÷ bytes of the clusters that differed"),
         ]
     }
 

@@ -20,13 +20,15 @@ struct BackupRunTests {
         let backend: SimKernelBackend
         let device: String
         let storage: String
+        let deviceBytes: Int
 
-        init() throws {
+        init(deviceBytes: Int = BackupRunTests.deviceBytes) throws {
+            self.deviceBytes = deviceBytes
             var params = Params()
             params.chunkMinimumShift = 16
             params.diffStorageMinimum = 8192
             kernel = SimKernel(params: params)
-            device = try kernel.addDevice(name: "orig0", capacitySectors: UInt64(BackupRunTests.deviceBytes / 512)).path
+            device = try kernel.addDevice(name: "orig0", capacitySectors: UInt64(deviceBytes / 512)).path
             storage = try kernel.addDevice(name: "store", capacitySectors: 1 << 18).path
             backend = SimKernelBackend(kernel)
         }
@@ -40,18 +42,18 @@ struct BackupRunTests {
         func contents() throws -> [UInt8] {
             let fd = try backend.open(device, flags: O_RDONLY)
             defer { try? backend.close(fd) }
-            var bytes = [UInt8](repeating: 0, count: BackupRunTests.deviceBytes)
+            var bytes = [UInt8](repeating: 0, count: deviceBytes)
             _ = try bytes.withUnsafeMutableBytes { try backend.pread(fd, into: $0, at: 0) }
             return bytes
         }
 
-        func run(_ repository: BackupRepository, compression: BackupCompression? = nil,
+        func run(_ repository: BackupRepository, compression: BackupCompression? = nil, takenAt: Date? = nil,
                  onFirstBlock: (@Sendable () -> Void)? = nil) throws -> BackupRunResult {
             let provider = try DeviceRangeProvider(kernel: backend, devicePath: storage)
             let fired = Mutex(false)
             let run = BackupRun(repository: repository, kernel: backend,
                                 configuration: SessionConfiguration(devices: [device], pollMilliseconds: 10, hz: 1000),
-                                storage: provider, blockBytes: 1 << 20, compression: compression) { event in
+                                storage: provider, blockBytes: 1 << 20, compression: compression, takenAt: takenAt) { event in
                 if case .progress = event, let onFirstBlock, fired.withLock({ let was = $0; $0 = true; return !was }) {
                     onFirstBlock()
                 }
@@ -81,7 +83,7 @@ struct BackupRunTests {
         // Overwrite 3 MiB from 4 MiB on while the first block is being copied.
         let overwrite = Self.random(3 << 20, seed: 2)
         let sendableFixture = UncheckedFixture(fixture)
-        let full = try fixture.run(repository) { try? sendableFixture.fixture.write(overwrite, at: 4 << 20) }
+        let full = try fixture.run(repository, onFirstBlock: { try? sendableFixture.fixture.write(overwrite, at: 4 << 20) })
         let record = try #require(full.records.first)
         #expect(record.type == .full)
         let fullPath = repository.path(of: record)

@@ -129,19 +129,34 @@ struct BackupCLITests {
         #expect((verify["backups"] as? [Int])?.count == 4)
     }
 
-    @Test("a re-attached tracker (new CBT generation) forces a full backup and says why")
+    @Test("a re-attached tracker (new CBT generation) resyncs on the same device: only differing clusters, and says why")
     func generationChange() throws {
         let server = try Self.simulator(size: "8M")
         let repo = server.directory.appendingPathComponent("repo").path
         try server.ok(["sim", "write", "/dev/d0", "--offset", "0", "--pattern", "3", "--length", "2M"])
         let first = try Self.create(server, repo: repo).backup
         try server.ok(["tracker", "detach", "/dev/d0"])
+        // While the tracker is away, 3 clusters change (no CBT sees them) and one is zeroed.
+        try server.ok(["sim", "write", "/dev/d0", "--offset", "\(5 * Self.cluster)", "--pattern", "9", "--length", "\(3 * Self.cluster)"])
+        let zeroes = server.directory.appendingPathComponent("zeroes.bin")
+        try Data(count: Self.cluster).write(to: zeroes)
+        try server.ok(["sim", "write", "/dev/d0", "--offset", "\(20 * Self.cluster)", "--input", zeroes.path])
         let (second, stderr) = try Self.create(server, repo: repo)
-        #expect(second["type"] as? String == "full")
-        #expect(second["parent"] == nil)
-        #expect(stderr.contains("full backup: the CBT generation of /dev/d0 changed"), "\(stderr)")
-        #expect((second["full_reason"] as? String)?.contains("generation") == true)
+        #expect(second["type"] as? String == "incremental")
+        #expect(second["parent"] as? Int == first["id"] as? Int)
+        #expect(stderr.contains("resync on backup \(first["id"] as? Int ?? 0): the CBT generation of /dev/d0 changed"), "\(stderr)")
+        #expect((second["resync_reason"] as? String)?.contains("compared with backup") == true)
+        #expect(second["changed_bytes"] as? Int == 4 * Self.cluster, "3 rewritten clusters and 1 zeroed one differ")
+        #expect(second["bytes_read"] as? Int == 8 << 20, "a resync reads the whole image")
+        // 3 data clusters stored (the zeroed one is an L2 zero flag) + header, L1, L2, refcount block and table.
+        #expect(second["bytes_written"] as? Int == 8 * Self.cluster)
         #expect(second["cbt_generation"] as? String != first["cbt_generation"] as? String)
+        let raw = server.directory.appendingPathComponent("now.raw").path
+        try server.ok(["sim", "read", "/dev/d0", "--offset", "0", "--length", "8M", "--output", raw])
+        let file = repo + "/" + (try #require(second["file_name"] as? String))
+        try Self.expectCheckClean(file)
+        let compare = try Self.qemuImg(["compare", "-f", "qcow2", "-F", "raw", file, raw])
+        #expect(compare.status == 0, "\(compare.stdout)\(compare.stderr)")
         // --full is a reason too.
         let (third, thirdErr) = try Self.create(server, repo: repo, extra: ["--full"])
         #expect(third["type"] as? String == "full")

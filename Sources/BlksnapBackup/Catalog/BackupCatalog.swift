@@ -6,7 +6,7 @@ import GRDB
 public final class BackupCatalog: Sendable {
     /// The database file.
     public let path: String
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
 
     /// Opens (creating if needed) the catalog at `path` and brings its schema up to date.
     public init(path: String) throws(BackupError) {
@@ -86,6 +86,10 @@ public final class BackupCatalog: Sendable {
             try db.alter(table: "backup") { table in
                 table.add(column: "consistency", .text).notNull().defaults(to: BackupConsistency.crash.rawValue)
             }
+        }
+        migrator.registerMigration("v4-merge", migrate: MergeRecord.createTable)
+        migrator.registerMigration("v5-resync") { db in
+            try db.alter(table: "backup") { table in table.add(column: "resync_reason", .text) }
         }
         return migrator
     }
@@ -193,7 +197,7 @@ public final class BackupCatalog: Sendable {
         Set(try reading { db in try String.fetchAll(db, sql: "SELECT file_name FROM backup") })
     }
 
-    private func reading<T>(_ body: (Database) throws -> T) throws(BackupError) -> T {
+    func reading<T>(_ body: (Database) throws -> T) throws(BackupError) -> T {
         do {
             return try database.read(body)
         } catch {
@@ -201,7 +205,7 @@ public final class BackupCatalog: Sendable {
         }
     }
 
-    private static func failure(_ operation: String, _ path: String, _ error: any Error) -> BackupError {
+    static func failure(_ operation: String, _ path: String, _ error: any Error) -> BackupError {
         if let error = error as? BackupError { return error }
         if let database = error as? DatabaseError {
             let code = database.resultCode

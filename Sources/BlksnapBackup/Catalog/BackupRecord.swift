@@ -82,6 +82,9 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
     public var snapshotId: String
     /// Trust.
     public var status: BackupStatus
+    /// Why an incremental compared the whole image with its parent instead of following
+    /// the CBT (the generation changed on the same device), if it did.
+    public var resyncReason: String?
 
     /// Creates a record (id nil until inserted).
     public init(id: Int64? = nil, takenAt: Date, devicePath: String, deviceKey: String, capacityBytes: Int64,
@@ -89,7 +92,7 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
                 cbtBlockSize: Int64, type: BackupType, parentId: Int64?, fullReason: String?, fileName: String,
                 fileSize: Int64, bytesRead: Int64, bytesWritten: Int64, changedBytes: Int64, dataClusters: Int64,
                 zeroClusters: Int64, compression: String = BackupCompression.none.description, compressedClusters: Int64 = 0,
-                consistency: BackupConsistency = .crash, snapshotId: String, status: BackupStatus) {
+                consistency: BackupConsistency = .crash, snapshotId: String, status: BackupStatus, resyncReason: String? = nil) {
         self.id = id
         self.takenAt = takenAt
         self.devicePath = devicePath
@@ -116,6 +119,7 @@ public struct BackupRecord: Codable, Sendable, Hashable, FetchableRecord, Mutabl
         self.consistency = consistency
         self.snapshotId = snapshotId
         self.status = status
+        self.resyncReason = resyncReason
     }
 
     /// Sets ``id`` after insertion.

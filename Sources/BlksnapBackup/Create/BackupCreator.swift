@@ -100,13 +100,23 @@ public struct BackupCreator {
         let writer = try QCOW2Writer(path: temporary, virtualSize: plan.identity.capacityBytes,
                                      backingFile: plan.parent?.fileName, compression: compression)
         var bytesRead: UInt64 = 0
+        var differing: UInt64 = 0
         let total = plan.bytesToRead
+        let index = try plan.resyncReason == nil ? nil : plan.parent.map { (parent) throws(BackupError) in
+            try ChainClusterIndex(repository: repository, record: parent)
+        }
+        let padded = UnsafeMutableRawBufferPointer.allocate(byteCount: QCOW2Format.clusterSize, alignment: 4096)
+        defer { padded.deallocate() }
         do {
             try image.forEachBlock(of: plan.ranges, blockBytes: blockBytes, readAhead: readAhead) { (offset, bytes) throws(BackupError) in
                 if shouldStop() {
                     throw BackupError(.refused, "the backup of \(plan.identity.devicePath) was interrupted (EINTR); nothing was committed", errno: .interrupted)
                 }
-                try writer.write(guestOffset: offset, bytes: bytes)
+                if let index {
+                    differing += try Self.writeDiffering(bytes, at: offset, against: index, writer: writer, padded: padded)
+                } else {
+                    try writer.write(guestOffset: offset, bytes: bytes)
+                }
                 bytesRead += UInt64(bytes.count)
                 progress(BackupProgress(deviceIndex: deviceIndex, devicePath: plan.identity.devicePath,
                                         bytesRead: bytesRead, bytesTotal: total))
@@ -128,8 +138,47 @@ public struct BackupCreator {
             HostFile.remove(temporary)
             throw error
         }
-        return PreparedBackup(plan: plan, fileName: fileName, temporaryPath: temporary, summary: summary,
+        var finalPlan = plan
+        if index != nil { finalPlan.changedBytes = differing }
+        return PreparedBackup(plan: finalPlan, fileName: fileName, temporaryPath: temporary, summary: summary,
                               bytesRead: bytesRead, takenAt: takenAt, snapshotID: snapshotID, compression: compression)
+    }
+
+    /// A resync's step: hashes each cluster of `bytes` (guest offset `offset`), compares it
+    /// with the parent chain's (zeroes with zeroes) and writes only the runs of clusters
+    /// that differ; returns their bytes.
+    static func writeDiffering(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, against index: ChainClusterIndex,
+                               writer: QCOW2Writer, padded: UnsafeMutableRawBufferPointer) throws(BackupError) -> UInt64 {
+        let cluster = QCOW2Format.clusterSize
+        let digests = ClusterHashing.sha256(ofClustersIn: bytes, clusterBytes: cluster)
+        var runStart: Int?
+        var written: UInt64 = 0
+        func flush(_ end: Int) throws(BackupError) {
+            guard let start = runStart else { return }
+            try writer.write(guestOffset: offset + UInt64(start), bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            written += UInt64(end - start)
+            runStart = nil
+        }
+        for (number, digest) in digests.enumerated() {
+            let start = number * cluster
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<min(bytes.count, start + cluster)])
+            var hash = digest
+            if piece.count < cluster {
+                // The disk's last cluster: stored zero padded, hashed so.
+                padded.initializeMemory(as: UInt8.self, repeating: 0)
+                padded.copyMemory(from: piece)
+                hash = QCOW2Writer.sha256(UnsafeRawBufferPointer(padded))
+            }
+            let expected = try index.sha256(ofGuestCluster: (offset + UInt64(start)) / UInt64(cluster))
+            let same = piece.isAllZero() ? expected == nil : expected == hash
+            if same {
+                try flush(start)
+            } else if runStart == nil {
+                runStart = start
+            }
+        }
+        try flush(bytes.count)
+        return written
     }
 
     /// Makes a prepared backup part of the repository: rename to its name, `fsync` the
@@ -152,7 +201,7 @@ public struct BackupCreator {
             dataClusters: Int64(prepared.summary.dataClusters), zeroClusters: Int64(prepared.summary.zeroClusters),
             compression: prepared.compression.description, compressedClusters: Int64(prepared.summary.compressedClusters),
             consistency: consistency,
-            snapshotId: prepared.snapshotID, status: .complete)
+            snapshotId: prepared.snapshotID, status: .complete, resyncReason: plan.resyncReason)
         return try repository.catalog.insert(record, clusters: prepared.summary.clusters)
     }
 

@@ -21,6 +21,10 @@ public struct BackupPlan: Sendable, Hashable {
     public var changedBytes: UInt64
     /// CBT blocks changed since the parent (all blocks for a full backup).
     public var changedBlocks: Int
+    /// Set when the CBT generation changed on the same device (same capacity and CBT block
+    /// size): the increment reads the whole image, compares each cluster's SHA-256 with the
+    /// parent chain's and stores only the clusters that differ; says why.
+    public var resyncReason: String? = nil
 
     /// Bytes ``ranges`` cover.
     public var bytesToRead: UInt64 { ranges.reduce(0) { $0 + $1.countBytes } }
@@ -53,6 +57,12 @@ public struct BackupPlan: Sendable, Hashable {
         }
         if !latestFileExists {
             return full("a file of the chain of the last backup \(latestID) (\(latest.fileName) or a parent's) is missing from the repository")
+        }
+        if latest.cbtGeneration != cbt.generationID.description, !forceFull,
+           UInt64(latest.capacityBytes) == identity.capacityBytes, UInt64(latest.cbtBlockSize) == UInt64(cbt.blockSizeBytes) {
+            let reason = "the CBT generation of \(identity.devicePath) changed (backup \(latestID) was taken in \(latest.cbtGeneration), the tracker is now in \(cbt.generationID): it was re-attached or reset, or the machine rebooted) on the same device (\(identity.key), same capacity and CBT block size), so the whole image is compared with backup \(latestID) cluster by cluster and only the clusters that differ are stored"
+            return BackupPlan(identity: identity, cbt: cbt, type: .incremental, parent: latest, fullReason: nil, ranges: whole,
+                              changedBytes: identity.capacityBytes, changedBlocks: Int(cbt.blockCount), resyncReason: reason)
         }
         if latest.cbtGeneration != cbt.generationID.description {
             return full("the CBT generation of \(identity.devicePath) changed (backup \(latestID) was taken in \(latest.cbtGeneration), the tracker is now in \(cbt.generationID): it was re-attached or reset, or the machine rebooted), so the changes since it are unknown")

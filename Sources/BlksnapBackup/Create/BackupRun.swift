@@ -59,6 +59,7 @@ public final class BackupRun {
     private let compression: BackupCompression?
     private let hooks: SnapshotHooks
     private let onEvent: @Sendable (BackupRunEvent) -> Void
+    private let takenAt: Date?
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
     /// `logger` receives the session's lines (storage extensions, teardown); none by default.
@@ -66,23 +67,27 @@ public final class BackupRun {
                             storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                             compression: BackupCompression? = nil, hooks: SnapshotHooks = SnapshotHooks(),
                             logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
+                            takenAt: Date? = nil,
                             onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.init(repository: repository, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
                   forceFull: forceFull, blockBytes: blockBytes, compression: compression, hooks: hooks, logger: logger,
-                  onEvent: onEvent)
+                  takenAt: takenAt, onEvent: onEvent)
     }
 
     /// Prepares a run whose requests go through `driver` (the module's ABI).
     ///
     /// `compression` nil stores clusters as the repository's default says (recorded by
     /// its first run: that run's `compression`, or none); a value applies to this run only.
-    /// `hooks` run around the take (``SnapshotHooks``).
+    /// `hooks` run around the take (``SnapshotHooks``). `takenAt` is the time recorded as
+    /// the backups' take (nil: the clock's at take; tests simulate days).
     public init(repository: BackupRepository, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                 compression: BackupCompression? = nil, hooks: SnapshotHooks = SnapshotHooks(),
                 logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
+                takenAt: Date? = nil,
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
+        self.takenAt = takenAt
         self.driver = driver
         self.configuration = configuration
         self.forceFull = forceFull
@@ -177,7 +182,7 @@ public final class BackupRun {
         let creator = BackupCreator(repository: repository, blockBytes: blockBytes, compression: compression)
         let started = ContinuousClock.now
         var copyFailure: BackupError?
-        let takenAt = Date()
+        let takenAt = self.takenAt ?? Date()
         let snapshotID = session.snapshotID?.description ?? "?"
         let images = session.images
         let handle = session.stopHandle

@@ -53,14 +53,14 @@ public final class BackupRepository {
     }
 
     /// Takes the repository's writer lock (`flock` on `.lock`): one `backup create` at a
-    /// time. Released when the process ends, however it ends.
+    /// time, or one `backup prune`. Released when the process ends, however it ends.
     public func lockForWriting() throws(BackupError) {
         guard lock == nil else { return }
         let file = try HostFile(path: directory + "/.lock", flags: O_RDWR | O_CREAT, mode: 0o644)
         guard flock(file.fd, LOCK_EX | LOCK_NB) == 0 else {
             let error = Errno(rawValue: Glibc.errno)
             if error == .wouldBlock {
-                throw BackupError(.refused, "another 'backup create' is writing to \(directory) (EWOULDBLOCK): wait for it to finish", errno: error)
+                throw BackupError(.refused, "another 'backup create' or 'backup prune' is writing to \(directory) (EWOULDBLOCK): wait for it to finish", errno: error)
             }
             throw BackupError.io("locking", directory + "/.lock", error)
         }

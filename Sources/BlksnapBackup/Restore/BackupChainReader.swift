@@ -23,17 +23,46 @@ public final class BackupChainReader {
 
     /// Opens backup `id` of `repository`.
     ///
+    /// A prune may be merging a point of the chain meanwhile: the files then have either
+    /// the old layout (the chain the catalog names) or, once the target's header is switched
+    /// and before the catalog says so, the merged one (that chain without the merge's
+    /// source); both read the same disk and both are accepted. A chain that changed while
+    /// it was being opened (a merge moved on) is opened again.
+    ///
     /// - Throws: ``BackupError`` `.corrupted` when a member failed verification, the files
     ///   and the catalog disagree, or a file is missing or damaged.
     public init(repository: BackupRepository, id: Int64) throws(BackupError) {
-        let records = try repository.chain(endingAt: id)
+        var attempt = 0
+        while true {
+            let epoch = try repository.catalog.mergeEpoch()
+            do {
+                (head, records, chain, hashes) = try Self.open(repository: repository, id: id)
+                return
+            } catch {
+                attempt += 1
+                guard attempt < 5, try repository.catalog.mergeEpoch() != epoch else { throw error }
+            }
+        }
+    }
+
+    private static func open(repository: BackupRepository, id: Int64) throws(BackupError)
+        -> (BackupRecord, [BackupRecord], QCOW2Chain, [ObjectIdentifier: [UInt64: [UInt8]]]) {
+        var records = try repository.chain(endingAt: id)
         let head = records[0]
         for record in records where record.status == .corrupt {
             throw BackupError(.corrupted, "backup \(record.id ?? 0) (\(record.fileName)), which backup \(id) depends on, failed verification: restore an earlier point, or run 'backup verify' after repairing the file")
         }
         let chain = try QCOW2Chain(headPath: repository.path(of: head))
-        guard chain.files.count == records.count else {
-            throw BackupError(.corrupted, "the file of backup \(id) has a chain of \(chain.files.count) files, the catalog \(records.count): the files were changed outside blksnapctl")
+        let names = chain.files.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path }
+        if names != records.map(\.fileName) {
+            // A prepared merge whose target's header may already be switched: the chain
+            // without its source.
+            let switching = try repository.catalog.unfinishedMerges().filter { $0.state == .prepared }
+            let merged = records.filter { record in !switching.contains { $0.sourceId == record.id } }
+            guard names == merged.map(\.fileName) else {
+                throw BackupError(.corrupted, "the file of backup \(id) has a chain of \(chain.files.count) files (\(names.joined(separator: " <- "))), the catalog \(records.count) (\(records.map(\.fileName).joined(separator: " <- "))): the files were changed outside blksnapctl")
+            }
+            records = merged
         }
         var hashes: [ObjectIdentifier: [UInt64: [UInt8]]] = [:]
         for (file, record) in zip(chain.files, records) {
@@ -46,10 +75,7 @@ public final class BackupChainReader {
         guard chain.virtualSize == UInt64(head.capacityBytes) else {
             throw BackupError(.corrupted, "\(head.fileName) says the disk has \(chain.virtualSize) bytes, the catalog \(head.capacityBytes)")
         }
-        self.head = head
-        self.records = records
-        self.chain = chain
-        self.hashes = hashes
+        return (head, records, chain, hashes)
     }
 
     /// The disk's size in bytes.
@@ -71,14 +97,19 @@ public final class BackupChainReader {
     /// - Throws: ``BackupError`` `.corrupted` when the cluster is cut short, does not
     ///   decompress, or its (uncompressed) SHA-256 is not the catalog's (naming file,
     ///   offsets and backup).
+    ///
+    /// With `verify` false the SHA-256 check is skipped: for a caller that only compares
+    /// the bytes with data it already has, and reads the cluster again checked before it
+    /// uses them (`restore --delta`).
     @discardableResult
-    public func readCluster(_ index: UInt64, into slot: UnsafeMutableRawBufferPointer) throws(BackupError) -> Bool {
+    public func readCluster(_ index: UInt64, into slot: UnsafeMutableRawBufferPointer, verify: Bool = true) throws(BackupError) -> Bool {
         precondition(slot.count == clusterSize, "one whole cluster")
         guard let (file, mapping) = try chain.locate(guestCluster: index), let fileOffset = mapping.fileOffset else {
             slot.initializeMemory(as: UInt8.self, repeating: 0)
             return false
         }
         try file.readCluster(mapping, into: slot)
+        guard verify else { return true }
         var hasher = SHA256()
         hasher.update(bufferPointer: UnsafeRawBufferPointer(slot))
         let expected = hashes[ObjectIdentifier(file)]?[fileOffset]

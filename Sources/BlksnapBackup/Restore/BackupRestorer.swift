@@ -21,6 +21,11 @@ public struct RestoreSummary: Sendable, Hashable {
     public var bytesWritten: UInt64
     /// Files of the chain read, head first.
     public var chainFiles: [String]
+    /// How it was written: `full` (every cluster, or a new sparse file), or `compare`
+    /// (`--delta`: the target read and only differing clusters written).
+    public var method: String = "full"
+    /// Bytes read from the target (`compare` only).
+    public var targetBytesRead: UInt64 = 0
 }
 
 /// Writes the point in time of a backup (its chain read as one disk) to a raw image file
@@ -40,9 +45,18 @@ public struct BackupRestorer {
     }
 
     /// Restores backup `id` to `target`; `progress` gets (bytes done, total).
-    public func restore(id: Int64, to target: String, overwrite: Bool = false,
+    ///
+    /// With `delta`, an existing target (a block device, or a file, which is grown to the
+    /// disk's size if shorter) is read cluster by cluster and only the clusters that differ
+    /// from the backup are written (the summary's method is `compare`); a target that does
+    /// not exist yet is restored in full. Clusters are compared before their SHA-256 is
+    /// checked; only those that differ, and so are written, are checked.
+    public func restore(id: Int64, to target: String, overwrite: Bool = false, delta: Bool = false,
                         progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(BackupError) -> RestoreSummary {
         let reader = try BackupChainReader(repository: repository, id: id)
+        if delta && HostFile.exists(target) {
+            return try restoreDelta(reader, id: id, to: target, progress: progress)
+        }
         let size = reader.sizeBytes
         let (output, isDevice, sparse) = try openTarget(target, size: size, overwrite: overwrite)
         let clusterSize = reader.clusterSize
@@ -82,6 +96,67 @@ public struct BackupRestorer {
         }
         return RestoreSummary(backupID: id, target: target, isBlockDevice: isDevice, virtualSize: size,
                               bytesWritten: written, chainFiles: reader.chain.files.map(\.path))
+    }
+
+    /// `--delta`: reads the target, writes only the clusters that differ from the backup.
+    private func restoreDelta(_ reader: BackupChainReader, id: Int64, to target: String,
+                              progress: (UInt64, UInt64) -> Void) throws(BackupError) -> RestoreSummary {
+        let size = reader.sizeBytes
+        let (output, isDevice) = try openDeltaTarget(target, size: size)
+        let clusterSize = reader.clusterSize
+        let wanted = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
+        let present = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
+        defer {
+            wanted.deallocate()
+            present.deallocate()
+        }
+        var written: UInt64 = 0, read: UInt64 = 0
+        for index in 0..<reader.clusterCount {
+            let guest = index * UInt64(clusterSize)
+            let length = Int(min(UInt64(clusterSize), size - guest))
+            // Compared unchecked; a cluster that differs is read again, hash-checked, before it is written.
+            try reader.readCluster(index, into: wanted, verify: false)
+            let n = try output.read(into: UnsafeMutableRawBufferPointer(rebasing: present[0..<length]), at: guest)
+            read += UInt64(n)
+            if n < length || memcmp(wanted.baseAddress!, present.baseAddress!, length) != 0 {
+                try reader.readCluster(index, into: wanted)
+                try output.write(UnsafeRawBufferPointer(rebasing: wanted[0..<length]), at: guest)
+                written += UInt64(length)
+            }
+            progress(guest + UInt64(length), size)
+        }
+        try output.sync()
+        return RestoreSummary(backupID: id, target: target, isBlockDevice: isDevice, virtualSize: size, bytesWritten: written,
+                              chainFiles: reader.chain.files.map(\.path), method: "compare", targetBytesRead: read)
+    }
+
+    /// Opens an existing target for `--delta`: a block device as for a full restore, or a
+    /// regular file, grown to `size` if shorter.
+    private func openDeltaTarget(_ target: String, size: UInt64) throws(BackupError) -> (HostFile, Bool) {
+        var status = stat()
+        guard stat(target, &status) == 0 else { throw BackupError.io("stat of", target, Errno(rawValue: Glibc.errno)) }
+        if (status.st_mode & S_IFMT) == S_IFBLK {
+            if let mount = Self.mountPoint(of: status.st_rdev) {
+                throw BackupError(.refused, "\(target) is mounted on \(mount) (EBUSY): unmount it first; restoring under a mounted filesystem destroys both", errno: .resourceBusy)
+            }
+            let file: HostFile
+            do {
+                file = try HostFile(path: target, flags: O_RDWR | O_EXCL, operation: "opening the restore target")
+            } catch where error.errno == .resourceBusy {
+                throw BackupError(.refused, "\(target) is in use (EBUSY: mounted, or held by device-mapper, md or another exclusive opener): release it first", errno: .resourceBusy)
+            }
+            let actual = try file.sizeAndKind().size
+            guard actual >= size else {
+                throw BackupError(.refused, "\(target) has \(actual) bytes, the backup \(size) (ENOSPC): restore to a device at least as large, or to a file", errno: .noSpace)
+            }
+            return (file, true)
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw BackupError(.refused, "\(target) is neither a regular file nor a block device: give a file's path or a block device")
+        }
+        let file = try HostFile(path: target, flags: O_RDWR, operation: "opening the restore target")
+        if UInt64(status.st_size) < size { try file.truncate(to: size) }
+        return (file, false)
     }
 
     /// Opens the target: a block device (checked not mounted, not smaller, opened

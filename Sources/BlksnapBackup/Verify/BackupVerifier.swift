@@ -38,6 +38,9 @@ public struct VerifyReport: Sendable, Hashable {
     public var bytesChecked: UInt64
     /// Everything found; empty when every file matches its catalog.
     public var findings: [VerifyFinding]
+    /// The prune merges into the backups checked (and into what they absorbed), oldest
+    /// first: finished ones are history, unfinished ones are finished by the next prune.
+    public var merges: [MergeRecord] = []
 }
 
 /// Re-reads every cluster of backup files and checks it against the SHA-256 the catalog
@@ -64,11 +67,14 @@ public struct BackupVerifier {
             records = try repository.catalog.all()
         }
         var report = VerifyReport(backupIDs: [], clustersChecked: 0, bytesChecked: 0, findings: [])
+        let merges = try repository.catalog.merges()
+        report.merges = MergeHistory.merges(into: Set(records.compactMap(\.id)), from: merges)
         for record in records {
             guard let id = record.id else { continue }
             report.backupIDs.append(id)
             let before = report.findings.count
-            try verify(record, id: id, into: &report)
+            let pending = merges.first { $0.targetId == id && $0.state != .done }
+            try verify(record, id: id, pending: pending, into: &report)
             if report.findings.count > before, record.status != .corrupt {
                 try repository.catalog.setStatus(.corrupt, of: id)
             }
@@ -76,7 +82,10 @@ public struct BackupVerifier {
         return report
     }
 
-    private func verify(_ record: BackupRecord, id: Int64, into report: inout VerifyReport) throws(BackupError) {
+    /// Verifies one backup. While a merge into it is unfinished (`pending`), its file has
+    /// the old layout (clusters appended past the old size are not live yet) or, once the
+    /// header is switched, the new one (the merge's header, the new parent); either passes.
+    private func verify(_ record: BackupRecord, id: Int64, pending: MergeRecord?, into report: inout VerifyReport) throws(BackupError) {
         let path = repository.path(of: record)
         func finding(_ offset: UInt64, _ length: UInt64, _ guest: UInt64?, _ problem: String) {
             report.findings.append(VerifyFinding(backupID: id, fileName: record.fileName, fileOffset: offset, length: length,
@@ -93,18 +102,38 @@ public struct BackupVerifier {
             finding(0, 0, nil, "the file cannot be read as qcow2: \(error.message)")
             return
         }
-        if reader.fileSize != UInt64(record.fileSize) {
+        let clusterSize = reader.clusterSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        var parentID = record.parentId
+        var switchedHeader: [UInt8]?
+        var liveEnd = UInt64.max
+        if let pending {
+            let header = pending.newHeader.map { Array($0).withUnsafeBytes { QCOW2Writer.sha256($0) } }
+            let n = try reader.readFile(into: buffer, at: 0)
+            let current = QCOW2Writer.sha256(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if pending.state == .prepared, let header, current == header {
+                switchedHeader = header
+                parentID = pending.newParentId
+                if reader.fileSize != UInt64(pending.targetNewSize) {
+                    finding(0, 0, nil, "the file has \(reader.fileSize) bytes, merge \(pending.id ?? 0) made it \(pending.targetNewSize): it was truncated or appended to")
+                }
+            } else {
+                liveEnd = UInt64(pending.targetOldSize)
+                if reader.fileSize < liveEnd {
+                    finding(0, 0, nil, "the file has \(reader.fileSize) bytes, the catalog recorded \(record.fileSize): it was truncated")
+                }
+            }
+        } else if reader.fileSize != UInt64(record.fileSize) {
             finding(0, 0, nil, "the file has \(reader.fileSize) bytes, the catalog recorded \(record.fileSize): it was truncated or appended to")
         }
-        let parentName = try record.parentId.flatMap { (parent) throws(BackupError) in try repository.catalog.record(id: parent)?.fileName }
+        let parentName = try parentID.flatMap { (parent) throws(BackupError) in try repository.catalog.record(id: parent)?.fileName }
         if reader.backingFile != parentName {
             finding(0, 0, nil, "the backing file is '\(reader.backingFile ?? "none")', the catalog says '\(parentName ?? "none")'")
         }
         let clusters = try repository.catalog.clusters(of: id)
-        let clusterSize = reader.clusterSize
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        for cluster in clusters {
+        for var cluster in clusters where cluster.fileOffset < liveEnd {
+            if cluster.fileOffset == 0, let switchedHeader { cluster.sha256 = switchedHeader }
             let size = UInt64(clusterSize)
             report.clustersChecked += 1
             if cluster.kind == .data, let guest = cluster.guestOffset {

@@ -10,7 +10,7 @@ import Glibc
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back devices up as qcow2 chains (full, then incremental through CBT); list, verify, restore and serve them.",
+        abstract: "Back devices up as qcow2 chains (full, then incremental through CBT); list, verify, restore, serve and prune them.",
         discussion: """
             A repository (--repo DIR) holds one qcow2 v3 file per device and backup, and \
             catalog.sqlite, which names each backup with its device, CBT generation and \
@@ -19,7 +19,7 @@ struct BackupCommand: ParsableCommand {
             its parent and names the parent's file as its backing file, so qemu-img, \
             qemu-nbd and virtual machines read any backup as the whole disk.
             """,
-        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self, BackupServe.self])
+        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self, BackupServe.self, BackupPrune.self])
 
     /// A backup error as the CLI's one-line failure with its exit status.
     static func failure(_ error: BackupError) -> CommandFailure {
@@ -86,6 +86,11 @@ struct BackupReport: Encodable {
     var consistency: String
     var status: String
     var fullReason: String?
+    var resyncReason: String?
+    /// `backup list`: the prune merges behind it (into it, and into what it absorbed).
+    var merged: [MergeReport]?
+    /// `backup list`: the backup an unfinished prune merge is merging it into.
+    var mergingInto: Int64?
 
     init(_ record: BackupRecord) {
         id = record.id ?? 0
@@ -108,6 +113,7 @@ struct BackupReport: Encodable {
         consistency = record.consistency.rawValue
         status = record.status.rawValue
         fullReason = record.fullReason
+        resyncReason = record.resyncReason
     }
 
     /// ISO 8601 UTC with seconds.
@@ -115,6 +121,39 @@ struct BackupReport: Encodable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)
+    }
+}
+
+/// One prune merge as `backup list` and `backup verify` print it.
+struct MergeReport: Encodable {
+    var id: Int64
+    var kind: String
+    var source: Int64
+    var sourceFileName: String
+    var sourceTakenAt: String
+    var target: Int64
+    var newParent: Int64?
+    var state: String
+    var startedAt: String
+    var finishedAt: String?
+    var clustersCopied: Int64
+    var bytesCopied: Int64
+    var bytesWritten: Int64
+
+    init(_ merge: MergeRecord) {
+        id = merge.id ?? 0
+        kind = merge.kind.rawValue
+        source = merge.sourceId
+        sourceFileName = merge.sourceFileName
+        sourceTakenAt = BackupReport.format(merge.sourceTakenAt)
+        target = merge.targetId
+        newParent = merge.newParentId
+        state = merge.state.rawValue
+        startedAt = BackupReport.format(merge.startedAt)
+        finishedAt = merge.finishedAt.map(BackupReport.format)
+        clustersCopied = merge.clustersCopied
+        bytesCopied = merge.bytesCopied
+        bytesWritten = merge.bytesWritten
     }
 }
 

@@ -14,9 +14,13 @@ struct BackupCreate: ParsableCommand {
             every cluster of the image, clusters that read as zeroes left unallocated. The next \
             ones are incremental: only the 64 KiB clusters covering the CBT blocks changed \
             after the changes number of the device's last backup, in a qcow2 whose backing \
-            file is that backup's (relative name, backing_fmt qcow2). A changed CBT generation \
-            (tracker re-attached or reset, reboot), capacity or CBT block size, a missing or \
-            corrupt parent, or --full makes a full backup, and the reason is printed. Files \
+            file is that backup's (relative name, backing_fmt qcow2). When the CBT generation \
+            changed (tracker re-attached or reset, reboot) on the same device (same identity, \
+            capacity and CBT block size), the backup resyncs: it reads the whole image, compares \
+            each cluster's SHA-256 with the last backup's point in time (from the catalog) and \
+            stores only the clusters that differ, as an increment on it; the reason is printed \
+            and recorded. A changed capacity or CBT block size, a missing or corrupt parent, or \
+            --full makes a full backup, and the reason is printed. Files \
             are written under a temporary name, fsync'd, renamed and the directory fsync'd \
             before the catalog row is committed: an interrupted run leaves the repository as it \
             was (its leftovers are deleted by the next run). Trackers the session attaches stay \
@@ -125,6 +129,8 @@ struct BackupCreate: ParsableCommand {
                 if !quiet {
                     if let reason = plan.fullReason {
                         Diagnostics.error("\(plan.identity.devicePath): full backup: \(reason)")
+                    } else if let reason = plan.resyncReason, let parent = plan.parent?.id {
+                        Diagnostics.error("\(plan.identity.devicePath): resync on backup \(parent): \(reason)")
                     } else if let parent = plan.parent?.id {
                         Diagnostics.error("\(plan.identity.devicePath): incremental on backup \(parent): \(plan.changedBlocks) CBT blocks changed (\(ProgressLine.size(plan.changedBytes))), \(ProgressLine.size(plan.bytesToRead)) to read")
                     }

@@ -13,8 +13,10 @@ struct BackupRestore: ParsableCommand {
             mismatch). A new file is written sparse; an existing non-empty file is refused \
             unless --force. A block device is refused when it, or one of its partitions, is \
             mounted, when another program holds it exclusively, or when it is smaller than the \
-            backup; otherwise the backup's size from its start is overwritten. Host paths only \
-            (not a simulator's devices).
+            backup; otherwise the backup's size from its start is overwritten. With --delta \
+            an existing target is read and only the clusters that differ are written (the \
+            CBT shortcut of issue 24 is not implemented: the target is always read). Host \
+            paths only (not a simulator's devices).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,6 +31,9 @@ struct BackupRestore: ParsableCommand {
     @Flag(name: .long, help: "Overwrite an existing non-empty target file.")
     var force = false
 
+    @Flag(name: .long, help: "Read the existing target and write only the clusters that differ from the backup (method 'compare'); a missing target is restored in full.")
+    var delta = false
+
     /// `--json` document.
     struct Report: Encodable {
         var backup: Int64
@@ -37,6 +42,8 @@ struct BackupRestore: ParsableCommand {
         var sizeBytes: UInt64
         var bytesWritten: UInt64
         var chain: [String]
+        var method: String
+        var targetBytesRead: UInt64
     }
 
     func validate() throws {
@@ -50,8 +57,9 @@ struct BackupRestore: ParsableCommand {
         let progress = ProgressLine(quiet: repository.quiet)
         let target = to
         let overwrite = force
+        let compare = delta
         let summary = try BackupCommand.performing { () throws(BackupError) in
-            try restorer.restore(id: backupID, to: target, overwrite: overwrite) { done, total in
+            try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare) { done, total in
                 progress.update(label: target, index: 0, done: done, total: total)
             }
         }
@@ -59,9 +67,11 @@ struct BackupRestore: ParsableCommand {
         guard !repository.quiet || global.json else { return }
         let report = Report(backup: summary.backupID, target: summary.target, blockDevice: summary.isBlockDevice,
                             sizeBytes: summary.virtualSize, bytesWritten: summary.bytesWritten,
-                            chain: summary.chainFiles.map { $0.split(separator: "/").last.map(String.init) ?? $0 })
+                            chain: summary.chainFiles.map { $0.split(separator: "/").last.map(String.init) ?? $0 },
+                            method: summary.method, targetBytesRead: summary.targetBytesRead)
         global.output.emit(report) {
-            ["restored backup \(summary.backupID) (\(ProgressLine.size(summary.virtualSize)), chain of \(summary.chainFiles.count) file(s)) to \(summary.target): wrote \(ProgressLine.size(summary.bytesWritten))"]
+            let how = summary.method == "compare" ? " (delta, method compare: read \(ProgressLine.size(summary.targetBytesRead)) of the target)" : ""
+            return ["restored backup \(summary.backupID) (\(ProgressLine.size(summary.virtualSize)), chain of \(summary.chainFiles.count) file(s)) to \(summary.target): wrote \(ProgressLine.size(summary.bytesWritten))\(how)"]
         }
     }
 }

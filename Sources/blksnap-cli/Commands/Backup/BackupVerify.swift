@@ -11,7 +11,9 @@ struct BackupVerify: ParsableCommand {
             With ID: that backup and the backups it depends on (its chain down to the full \
             backup); without: every backup. Each cluster of each file (data, and the header, \
             L1/L2 tables and refcounts) is hashed again; a mismatch is named by backup id, \
-            file and byte range, the backup is marked corrupt (the next 'backup create' of its \
+            file and byte range. A backup an unfinished prune merge is changing passes in \
+            either of its two layouts; the merges behind the backups verified (what was merged \
+            into what, when) are listed. On a mismatch the backup is marked corrupt (the next 'backup create' of its \
             device is full), and the exit status is 65.
             """)
 
@@ -28,6 +30,7 @@ struct BackupVerify: ParsableCommand {
         var clustersChecked: Int
         var bytesChecked: UInt64
         var findings: [Finding]
+        var merges: [MergeReport]
         var ok: Bool
 
         struct Finding: Encodable {
@@ -54,13 +57,14 @@ struct BackupVerify: ParsableCommand {
                             findings: result.findings.map {
                                 Report.Finding(backup: $0.backupID, fileName: $0.fileName, fileOffset: $0.fileOffset,
                                                length: $0.length, guestOffset: $0.guestOffset, problem: $0.problem)
-                            }, ok: result.findings.isEmpty)
+                            }, merges: result.merges.map(MergeReport.init), ok: result.findings.isEmpty)
         for finding in result.findings { Diagnostics.error(finding.description) }
         if !repository.quiet || global.json {
             global.output.emit(report) {
                 let ids = result.backupIDs.map(String.init).joined(separator: ", ")
                 let verdict = result.findings.isEmpty ? "all match" : "\(result.findings.count) problem(s)"
                 return ["verified backups \(ids.isEmpty ? "(none)" : ids): \(result.clustersChecked) clusters, \(ProgressLine.size(result.bytesChecked)): \(verdict)"]
+                    + result.merges.map { "  " + MergeHistory.line($0, format: BackupReport.format) }
             }
         }
         if !result.findings.isEmpty {

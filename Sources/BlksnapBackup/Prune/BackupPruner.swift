@@ -1,0 +1,167 @@
+import Foundation
+
+/// What ``BackupPruner`` reports while it runs, in order.
+public enum PruneEvent: Sendable {
+    /// A leftover file of an interrupted run was deleted.
+    case removedLeftover(fileName: String)
+    /// A merge a crash left unfinished is being redone.
+    case resuming(MergeRecord)
+    /// A merge is recorded in the catalog (before its first write).
+    case mergePlanned(MergeRecord)
+    /// Its clusters are appended, synced and in the catalog; the header switch is next.
+    case mergePrepared(MergeRecord)
+    /// The target's header is switched and the catalog committed; the source is gone.
+    case mergeDone(MergeRecord)
+    /// A point no kept point depends on was deleted.
+    case deleted(BackupRecord)
+}
+
+/// What a prune did (or, with `dryRun`, would do).
+public struct PruneResult: Sendable {
+    /// The plan (made after unfinished merges were finished).
+    public var plan: PrunePlan
+    /// Merges a crash had left unfinished, finished first (with `dryRun`: still to finish).
+    public var resumed: [MergeRecord]
+    /// The merges done, in order.
+    public var merges: [MergeRecord]
+    /// The points deleted.
+    public var deleted: [BackupRecord]
+    /// Whether nothing was changed.
+    public var dryRun: Bool
+}
+
+/// `backup prune`: applies a ``RetentionPolicy`` to a repository, merging every removed
+/// point that a kept point depends on into it (``PrunePlan``) and deleting the others.
+///
+/// Each merge is crash-safe and redoable: it is recorded (``MergeState/planned``) before
+/// its first write; the target's file only grows (``QCOW2MergeAppender``: the source's
+/// clusters it lacks, new tables and refcounts, all past its old end) until a single header
+/// write switches it, after the catalog holds the new clusters' hashes
+/// (``MergeState/prepared``); then one transaction moves the target onto its new parent
+/// and drops the source (``MergeState/done``), whose file is deleted last. A killed prune
+/// leaves every listed point readable (old or new layout, both consistent with the catalog,
+/// which ``BackupChainReader`` accepts) and the next prune finishes the merge first.
+///
+/// Readers (`backup restore`, `backup serve`) never wait: one that has a chain open keeps
+/// reading the old layout (nothing it references is overwritten, an unlinked source stays
+/// readable through its descriptor); one that opens during a merge gets either layout.
+/// Prune and `backup create` exclude each other through the repository's writer lock.
+public struct BackupPruner {
+    /// The repository.
+    public let repository: BackupRepository
+    private let onEvent: (PruneEvent) -> Void
+
+    /// Creates a pruner; `onEvent` is called on the calling thread as steps complete.
+    public init(repository: BackupRepository, onEvent: @escaping (PruneEvent) -> Void = { _ in }) {
+        self.repository = repository
+        self.onEvent = onEvent
+    }
+
+    /// Finishes unfinished merges, then applies `policy` (or only plans, with `dryRun`).
+    /// With `checkSources`, every cluster a merge copies is hashed and checked against the
+    /// catalog first, and a damaged one stops the prune before that merge switches anything;
+    /// without, the catalog's hash travels with the cluster, so a damaged one stays detected
+    /// by every read and `backup verify` of the kept point, as it was before the merge.
+    ///
+    /// - Throws: ``BackupError`` `.refused` for an empty policy or while another writer
+    ///   holds the repository; `.corrupted` when a file to merge does not match the catalog
+    ///   (nothing of that merge has been switched; the prune stops).
+    public func prune(policy: RetentionPolicy, dryRun: Bool = false, checkSources: Bool = false) throws(BackupError) -> PruneResult {
+        guard !policy.isEmpty else {
+            throw BackupError(.refused, "no --keep-… rule was given (EINVAL): a prune without one would remove every backup; give at least one", errno: .invalidArgument)
+        }
+        let catalog = repository.catalog
+        if dryRun {
+            let unfinished = try catalog.unfinishedMerges()
+            var records = try catalog.all()
+            for merge in unfinished {
+                records.removeAll { $0.id == merge.sourceId }
+                if let index = records.firstIndex(where: { $0.id == merge.targetId }) {
+                    records[index].parentId = merge.newParentId
+                    if merge.newParentId == nil { records[index].type = .full }
+                }
+            }
+            return PruneResult(plan: PrunePlan.make(policy: policy, records: records), resumed: unfinished, merges: [],
+                               deleted: [], dryRun: true)
+        }
+        try repository.lockForWriting()
+        for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
+        var resumed: [MergeRecord] = []
+        for merge in try catalog.unfinishedMerges() {
+            onEvent(.resuming(merge))
+            resumed.append(try perform(merge, checkSources: checkSources))
+        }
+        let plan = PrunePlan.make(policy: policy, records: try catalog.all())
+        var merges: [MergeRecord] = []
+        var deleted: [BackupRecord] = []
+        for step in plan.steps {
+            switch step {
+            case .merge(_, let sourceID, let targetID):
+                let source = try repository.record(id: sourceID)
+                let target = try repository.record(id: targetID)
+                guard target.parentId == sourceID else {
+                    throw BackupError(.corrupted, "backup \(targetID) should depend on \(sourceID) at this step of the prune, but names parent \(target.parentId.map(String.init) ?? "none"): the catalog changed under the prune; run it again")
+                }
+                let kind: MergeKind = source.parentId == nil ? .full : .increment
+                let planned = try catalog.beginMerge(MergeRecord(kind: kind, source: source, targetId: targetID,
+                                                                 targetOldSize: target.fileSize, startedAt: Date()))
+                onEvent(.mergePlanned(planned))
+                merges.append(try perform(planned, checkSources: checkSources))
+            case .delete(let id):
+                let record = try repository.record(id: id)
+                try catalog.deleteBackup(id: id)
+                HostFile.remove(repository.path(of: record))
+                try HostFile.syncDirectory(repository.directory)
+                onEvent(.deleted(record))
+                deleted.append(record)
+            }
+        }
+        return PruneResult(plan: plan, resumed: resumed, merges: merges, deleted: deleted, dryRun: false)
+    }
+
+    /// Carries `merge` from its recorded state to ``MergeState/done`` (idempotent at every state).
+    private func perform(_ merge: MergeRecord, checkSources: Bool) throws(BackupError) -> MergeRecord {
+        let catalog = repository.catalog
+        var merge = merge
+        var headerBytes = Int.max
+        let target = try repository.record(id: merge.targetId)
+        let targetPath = repository.path(of: target)
+        if merge.state == .planned {
+            let source = try repository.record(id: merge.sourceId)
+            var hashes: [UInt64: [UInt8]] = [:]
+            for cluster in try catalog.clusters(of: merge.sourceId) where cluster.kind == .data {
+                hashes[cluster.fileOffset] = cluster.sha256
+            }
+            let backing = try merge.newParentId.map { (parent) throws(BackupError) in try repository.record(id: parent).fileName }
+            let appended = try QCOW2MergeAppender.append(targetPath: targetPath, targetOldSize: UInt64(merge.targetOldSize),
+                                                         sourcePath: repository.path(of: source), sourceHashes: hashes,
+                                                         newBackingFile: backing, checkHashes: checkSources)
+            merge.targetNewSize = Int64(appended.newSize)
+            merge.newHeader = Data(appended.header)
+            merge.deadOffsets = appended.deadOffsets.map(String.init).joined(separator: ",")
+            merge.clustersCopied = Int64(appended.clustersCopied)
+            merge.bytesCopied = Int64(appended.bytesCopied)
+            merge.bytesWritten = Int64(appended.bytesWritten)
+            headerBytes = appended.headerUsedBytes
+            try catalog.prepareMerge(merge, appended: appended.appended)
+            merge.state = .prepared
+            onEvent(.mergePrepared(merge))
+        }
+        if merge.state == .prepared {
+            guard let header = merge.newHeader.map(Array.init) else {
+                throw BackupError(.corrupted, "merge \(merge.id ?? 0) of backup \(merge.sourceId) into \(merge.targetId) is prepared but holds no header: the catalog is damaged")
+            }
+            try QCOW2MergeAppender.switchHeader(of: targetPath, to: header, usedBytes: headerBytes)
+            let digest = header.withUnsafeBytes { QCOW2Writer.sha256($0) }
+            let finishedAt = Date()
+            try catalog.finishMerge(merge, headerSHA256: digest, finishedAt: finishedAt)
+            merge.state = .done
+            merge.newHeader = nil
+            merge.finishedAt = finishedAt
+            HostFile.remove(repository.path(of: merge.sourceFileName))
+            try HostFile.syncDirectory(repository.directory)
+            onEvent(.mergeDone(merge))
+        }
+        return merge
+    }
+}
