@@ -60,9 +60,14 @@ public final class SnapshotRecords: Sendable {
 
     /// The lines recorded for `key` of `id`, or nil when none were.
     public func lines(_ key: String, of id: SnapshotID) -> [String]? {
-        var found: [String]?
-        update(key, of: id) { found = $0; return $0 }
-        return found
+        let name = "\(id).\(key)"
+        guard let directory else { return values.withLock { $0[name] } }
+        let fd = open("\(directory)/\(name)", O_RDONLY | O_CLOEXEC)
+        // No file: not recorded, or the directory is unusable and the records live here.
+        guard fd >= 0 else { return values.withLock { $0[name] } }
+        defer { close(fd) }
+        Self.lock(fd, wait: true, shared: true)
+        return Self.readLines(fd)
     }
 
     /// Replaces the lines of `key` of `id` by `change(old)`, atomically for every process
@@ -75,15 +80,7 @@ public final class SnapshotRecords: Sendable {
         }
         defer { close(fd) }
         Self.lock(fd, wait: true)
-        var text: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(text.count)) }
-            if count <= 0 { break }
-            text += buffer[..<count]
-        }
-        let old = text.isEmpty ? nil : String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
-        guard let new = change(old) else {
+        guard let new = change(Self.readLines(fd)) else {
             unlink("\(directory)/\(name)")
             return
         }
@@ -175,11 +172,24 @@ public final class SnapshotRecords: Sendable {
         return fd >= 0 ? fd : nil
     }
 
-    /// `flock(LOCK_EX)`, retried on `EINTR`; without `wait`, false when another holds it.
-    @discardableResult
-    private static func lock(_ fd: CInt, wait: Bool) -> Bool {
+    /// The lines of the file open on `fd`, nil when it is empty.
+    private static func readLines(_ fd: CInt) -> [String]? {
+        var text: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0 { return true }
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(text.count)) }
+            if count <= 0 { break }
+            text += buffer[..<count]
+        }
+        return text.isEmpty ? nil : String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// `flock(LOCK_EX)` (`LOCK_SH` when `shared`), retried on `EINTR`; without `wait`,
+    /// false when another holds it.
+    @discardableResult
+    private static func lock(_ fd: CInt, wait: Bool, shared: Bool = false) -> Bool {
+        while true {
+            if flock(fd, (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)) == 0 { return true }
             if errno != EINTR { return false }
         }
     }
