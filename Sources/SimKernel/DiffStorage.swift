@@ -74,8 +74,6 @@ final class DiffStorage: @unchecked Sendable {
         var overflowFlag = false
         /// VAL-7.0: `diff_storage->limit`.
         var limitSectors: UInt64 = 0
-        /// VAL-7.0: the low-space flag is a counter; only its 0 → 1 step warns.
-        var lowSpaceCount = 0
     }
 
     private let params: LiveParams
@@ -141,13 +139,7 @@ final class DiffStorage: @unchecked Sendable {
     /// fault), runs the re-arm rule of §5.3 (flag cleared if capacity ≥ requested).
     func append(device: SimBlockDevice, ranges: [(offset: UInt64, count: UInt64)], completed: Bool) {
         withState { st in
-            let index = Self.deviceIndex(&st, device)
-            for range in ranges {
-                // §1.2: offset, size, alignment, overlap and zero length are not validated.
-                st.freeRanges.append(StorageRange(deviceIndex: index, sector: range.offset,
-                                                  count: range.count, usedSectors: 0))
-                st.capacitySectors &+= range.count
-            }
+            Self.addRanges(&st, device, ranges)
             // Only the capacity check re-arms, even with no ranges (Quirk.lowSpaceRearmByAppendOnly).
             if completed, st.lowSpaceFlag, st.capacitySectors >= st.requestedSectors {
                 st.lowSpaceFlag = false
@@ -222,7 +214,6 @@ final class DiffStorage: @unchecked Sendable {
         policy = .val7Ranges(limitSectors: limitSectors)
         let request: UInt64 = withState { st in
             st.limitSectors = limitSectors
-            st.lowSpaceCount = 1
             st.lowSpaceFlag = true
             let portion = Self.calculateRequested(&st, minimum: UInt64(params.current.diffStorageMinimum))
             st.requestedSectors &+= portion
@@ -260,14 +251,8 @@ final class DiffStorage: @unchecked Sendable {
     /// `capacity ≥ requested`. In block-device mode the ranges are kept and never used.
     func appendVAL7(device: SimBlockDevice, ranges: [(offset: UInt64, count: UInt64)]) {
         withState { st in
-            let index = Self.deviceIndex(&st, device)
-            for range in ranges {
-                st.freeRanges.append(StorageRange(deviceIndex: index, sector: range.offset,
-                                                  count: range.count, usedSectors: 0))
-                st.capacitySectors &+= range.count
-            }
-            if st.lowSpaceCount > 0, st.capacitySectors >= st.requestedSectors {
-                st.lowSpaceCount = 0
+            Self.addRanges(&st, device, ranges)
+            if st.lowSpaceFlag, st.capacitySectors >= st.requestedSectors {
                 st.lowSpaceFlag = false
             }
         }
@@ -314,9 +299,8 @@ final class DiffStorage: @unchecked Sendable {
             }
             st.filledSectors &+= sectors
             let left = st.requestedSectors &- st.filledSectors
-            guard left <= minimum / 2 else { return .success((region, 0)) }
-            st.lowSpaceCount += 1
-            guard st.lowSpaceCount == 1 else { return .success((region, 0)) }
+            // The module counts with atomic_inc_return; only its 0 → 1 step warns.
+            guard left <= minimum / 2, !st.lowSpaceFlag else { return .success((region, 0)) }
             st.lowSpaceFlag = true
             guard case .val7Ranges = policy else { return .success((region, 0)) }
             let portion = Self.calculateRequested(&st, minimum: minimum)
@@ -341,14 +325,21 @@ final class DiffStorage: @unchecked Sendable {
         return portion
     }
 
-    /// The index of `device` in the storage's device list, added on first use (each
-    /// storage device is held once, matched by `dev_t`).
-    private static func deviceIndex(_ st: inout State, _ device: SimBlockDevice) -> Int {
+    /// Appends `ranges` of `device` to the tail of the free list and to `capacity`; the
+    /// device is held once, matched by `dev_t`. Nothing is validated (offsets, sizes,
+    /// alignment, overlap, zero lengths: v5 §1.2, VAL-7.0 §2.4.8).
+    private static func addRanges(_ st: inout State, _ device: SimBlockDevice, _ ranges: [(offset: UInt64, count: UInt64)]) {
+        let index: Int
         if let known = st.devices.firstIndex(where: { $0 === device || ($0.major == device.major && $0.minor == device.minor) }) {
-            return known
+            index = known
+        } else {
+            st.devices.append(device)
+            index = st.devices.count - 1
         }
-        st.devices.append(device)
-        return st.devices.count - 1
+        for range in ranges {
+            st.freeRanges.append(StorageRange(deviceIndex: index, sector: range.offset, count: range.count, usedSectors: 0))
+            st.capacitySectors &+= range.count
+        }
     }
 
     /// Final release (§2.4): forgets ranges and devices.
