@@ -17,13 +17,14 @@ targets=("$@")
 
 out=.build-fuzz
 mkdir -p "$out/include"
-# The C module the sources import, as SwiftPM would present it.
-cat > "$out/include/module.modulemap" <<MAP
-module CBlksnapUAPI {
-    header "$PWD/Sources/CBlksnapUAPI/include/CBlksnapUAPI.h"
-    export *
-}
-MAP
+# The C modules the sources import (each user API's header target), as SwiftPM would
+# present them.
+: > "$out/include/module.modulemap"
+for header in Sources/C*UAPI/include/*.h; do
+    name=$(basename "$header" .h)
+    printf 'module %s {\n    header "%s"\n    export *\n}\n' "$name" "$PWD/$header" \
+        >> "$out/include/module.modulemap"
+done
 
 sources_for() {
     case "$1" in
