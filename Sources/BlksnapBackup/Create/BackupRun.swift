@@ -22,6 +22,10 @@ public enum BackupRunEvent: Sendable {
     case committed(deviceIndex: Int, record: BackupRecord)
     /// A hook (`pre-snapshot` or `post-snapshot`) ended.
     case hook(name: String, outcome: HookOutcome)
+    /// An interrupted run was killed while its snapshot was being created, so no marker
+    /// names that snapshot; these snapshots appeared since and may be it (or another
+    /// program's). Not destroyed: the caller decides (`Control.destroySnapshot`).
+    case unclaimedSnapshots(ids: [String])
 }
 
 /// The outcome of a ``BackupRun``.
@@ -100,7 +104,7 @@ public final class BackupRun {
             if case .created(let id) = event {
                 // Durable before the devices join it: a killed run's snapshot (created,
                 // filled or taken) is destroyed by the next run, whose devices it would keep busy.
-                try? Self.writeMarker(marker, id: id)
+                try? Self.writeMarker(marker, text: id)
             }
             onEvent(.session(event))
         }
@@ -109,25 +113,58 @@ public final class BackupRun {
     /// The file naming the snapshot of the run in progress: `.snapshot` in the repository.
     public static let snapshotMarker = ".snapshot"
 
+    /// The first word of a marker written just before SNAPSHOT_CREATE; the snapshots that
+    /// existed then follow, one per line.
+    static let pendingMarker = "pending"
+
     /// Writes the marker with one write and a rename, without fsync: a snapshot does not
     /// survive a reboot, so the marker only has to outlive the process (the page cache
     /// does that), and every millisecond spent syncing would be a window in which a
-    /// SIGKILL leaves a snapshot no marker names. What remains is the time from CREATE's
-    /// return to the rename (tens of microseconds).
-    private static func writeMarker(_ path: String, id: String) throws(BackupError) {
+    /// SIGKILL leaves a snapshot no marker names. Before CREATE the marker says `pending`
+    /// and lists the snapshots that exist; CREATE's id replaces it. A kill between CREATE's
+    /// return and that rename (tens of microseconds) leaves a snapshot only the pending
+    /// list can point at.
+    private static func writeMarker(_ path: String, text: String) throws(BackupError) {
         let file = try HostFile(path: path + ".new", flags: O_WRONLY | O_CREAT | O_TRUNC)
-        try file.write(Array((id + "\n").utf8), at: 0)
+        try file.write(Array((text + "\n").utf8), at: 0)
         file.close()
         try HostFile.rename(path + ".new", to: path)
     }
 
+    /// Marks the snapshot about to be created: `pending` and the snapshots existing now.
+    private func writePendingMarker() throws(BackupError) {
+        let existing: [SnapshotID]
+        do {
+            let control = try Control(driver: driver)
+            defer { try? control.close() }
+            existing = try control.collectSnapshots()
+        } catch {
+            throw BackupError(.io, "listing the snapshots before creating one failed: \(error.description)", errno: error.errno,
+                              category: error.category)
+        }
+        try Self.writeMarker(repository.path(of: Self.snapshotMarker),
+                             text: ([Self.pendingMarker] + existing.map(\.description)).joined(separator: "\n"))
+    }
+
     /// Destroys the snapshot a killed run left (named by `.snapshot`), if it still exists.
+    /// A run killed while creating its snapshot left a pending marker: the snapshots that
+    /// appeared since are reported (``BackupRunEvent/unclaimedSnapshots(ids:)``), not
+    /// destroyed, since another program may have created them after the kill.
     private func destroyLeftoverSnapshot() throws(BackupError) {
         let marker = repository.path(of: Self.snapshotMarker)
         guard HostFile.exists(marker) else { return }
         let text = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
         defer { HostFile.remove(marker) }
-        guard let id = SnapshotID(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        if lines.first == Self.pendingMarker {
+            let before = Set(lines.dropFirst().compactMap { SnapshotID(parsing: $0) })
+            let control = try? Control(driver: driver)
+            defer { try? control?.close() }
+            let appeared = ((try? control?.collectSnapshots()) ?? []).filter { !before.contains($0) }
+            if !appeared.isEmpty { onEvent(.unclaimedSnapshots(ids: appeared.map(\.description))) }
+            return
+        }
+        guard let id = lines.first.flatMap({ SnapshotID(parsing: $0) }) else { return }
         do {
             let control = try Control(driver: driver)
             defer { try? control.close() }
@@ -280,8 +317,12 @@ public final class BackupRun {
             }
         }
         do {
+            try writePendingMarker()
             try thread.start()
         } catch {
+            // No snapshot was created: a pending marker left now would point the next run
+            // at other programs' snapshots.
+            if session.snapshotID == nil { HostFile.remove(repository.path(of: Self.snapshotMarker)) }
             _ = post(taken: false)
             throw error
         }

@@ -76,6 +76,8 @@ struct BackupCreate: ParsableCommand {
         var consistency: String
         var snapshotCopySeconds: Double
         var removedLeftovers: [String]
+        /// Snapshots that appeared while an interrupted run was creating its own (not destroyed).
+        var unclaimedSnapshots: [String]
         var backups: [Entry]
 
         struct Entry: Encodable {
@@ -116,6 +118,7 @@ struct BackupCreate: ParsableCommand {
         let quiet = repository.quiet
         let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
+        let unclaimed = LockedList()
         let run = BackupRun(repository: repo, driver: backend.driver, configuration: configuration, storage: provider,
                             forceFull: full, compression: compress, hooks: hookOptions.hooks,
                             logger: try global.logger("session")) { event in
@@ -125,6 +128,11 @@ struct BackupCreate: ParsableCommand {
             case .removedLeftover(let name):
                 removed.append(name)
                 if !quiet { Diagnostics.error("removed \(name), left by an interrupted backup") }
+            case .unclaimedSnapshots(let ids):
+                for id in ids { unclaimed.append(id) }
+                for id in ids {
+                    Diagnostics.error("warning: snapshot \(id) appeared while an interrupted backup was creating its snapshot and may be that one; if no other program uses it, destroy it with 'blksnapctl snapshot destroy \(id)'")
+                }
             case .planned(_, let plan):
                 if !quiet {
                     if let reason = plan.fullReason {
@@ -160,7 +168,7 @@ struct BackupCreate: ParsableCommand {
         }
         progress.finish()
         let report = Report(repository: repo.directory, compression: result.compression.description,
-                            consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items,
+                            consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items, unclaimedSnapshots: unclaimed.items,
                             backups: zip(result.records, result.plans).map { record, plan in
                                 Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)
                             })
