@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ioctl wire parsers nbd)
+[ ${#targets[@]} -gt 0 ] || targets=(ioctl ioctl-val7 wire parsers nbd)
 
 out=.build-fuzz
 mkdir -p "$out/include"
@@ -28,7 +28,8 @@ done
 
 sources_for() {
     case "$1" in
-        ioctl) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/FuzzIoctl.swift ;;
+        ioctl) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctl.swift | tr ' ' '\n' ;;
+        ioctl-val7) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctlVAL7.swift | tr ' ' '\n' ;;
         wire) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/FuzzWire.swift ;;
         parsers)
             ls Sources/blksnap-cli/Parsing/*.swift

@@ -91,8 +91,11 @@ struct VAL7Control {
     }
 
     /// SETLOG (§2.4.7): ENODATA (copy-in); a negative level or no path disables the log
-    /// (0); `filepath_size == 0` → EINVAL; the path copy → ENODATA; the configuration
-    /// already in force → EALREADY. The simulator keeps the configuration but writes no
+    /// (0); `filepath_size == 0` → EINVAL; `kzalloc(filepath_size + 1)` beyond
+    /// `KMALLOC_MAX_SIZE` → ENOMEM; the path copy → ENODATA; the configuration already in
+    /// force → EALREADY. `filepath_size` 0xffffffff wraps the u32 sum to `kzalloc(0)`, whose
+    /// `ZERO_SIZE_PTR` the real module then copies 4 GiB into (a hardened-usercopy oops);
+    /// the simulator answers ENODATA there, as for a copy that faults. The simulator keeps the configuration but writes no
     /// log file (Quirk.val7SetlogWritesNoFile).
     private func setLog(_ argument: UInt64, _ memory: some UserMemory) -> Int32 {
         guard let request = memory.read(blksnap_setlog.self, at: argument) else { return -ENODATA }
@@ -101,6 +104,8 @@ struct VAL7Control {
             return 0
         }
         if request.filepath_size == 0 { return -EINVAL }
+        if request.filepath_size == UInt32.max { return -ENODATA }
+        guard Kmalloc.fits(Int(request.filepath_size) + 1) else { return -ENOMEM }
         guard var path = memory.readBytes(at: request.filepath, count: Int(request.filepath_size)) else { return -ENODATA }
         if let end = path.firstIndex(of: 0) { path.removeSubrange(end...) }
         return log.restart(ModuleLog.Configuration(path: path, level: request.level))
