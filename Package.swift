@@ -214,7 +214,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SimKernelTests",
-            dependencies: ["SimKernel", "BlksnapKit", "BlksnapSimulator", "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SimKernel", "BlksnapKit", "BlksnapSimulator", "CBlksnapUAPI", "CVeeamBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(
