@@ -22,7 +22,10 @@ final class PruneChain: @unchecked Sendable {
     /// The raw files of those images, by backup id.
     var raws: [Int64: String] = [:]
 
-    init(increments: Int = 30, seed: UInt64 = 0x5EED) throws {
+    /// `compression` chooses each day's storing (nil: the repository default, none);
+    /// `compressible` writes bytes of 3 random bits each, which the codecs shrink.
+    init(increments: Int = 30, seed: UInt64 = 0x5EED, compressible: Bool = false,
+         compression: (Int) -> BackupCompression? = { _ in nil }) throws {
         directory = try TemporaryDirectory()
         repositoryPath = directory.path + "/repo"
         let fixture = try BackupRunTests.Fixture(deviceBytes: Self.deviceBytes)
@@ -30,6 +33,7 @@ final class PruneChain: @unchecked Sendable {
         var random = TestRandom(seed: seed)
         var first = [UInt8](repeating: 0, count: Self.deviceBytes / 2)
         random.fill(&first)
+        if compressible { first = first.map { $0 & 0x07 } }
         try fixture.write(first, at: Self.deviceBytes / 4)
         for day in 0...increments {
             if day > 0 {
@@ -38,11 +42,12 @@ final class PruneChain: @unchecked Sendable {
                     let offset = Int(random.next(below: UInt64((Self.deviceBytes - length) / 4096))) * 4096
                     var bytes = [UInt8](repeating: 0, count: length)
                     if random.next(below: 8) != 0 { random.fill(&bytes) }  // now and then a run of zeroes
+                    if compressible { bytes = bytes.map { $0 & 0x07 } }
                     try fixture.write(bytes, at: offset)
                 }
             }
             let taken = Self.firstDay.addingTimeInterval(Double(day) * 86_400 + Double(random.next(below: 3_600)))
-            let result = try fixture.run(repository, takenAt: taken)
+            let result = try fixture.run(repository, compression: compression(day), takenAt: taken)
             let record = try #require(result.records.first)
             let id = try #require(record.id)
             #expect(record.type == (day == 0 ? .full : .incremental))

@@ -178,6 +178,31 @@ struct PruneTests {
         #expect(try BackupChainReader(repository: repository, id: kept[0]).records.count == 1)
     }
 
+    @Test("a chain stored as none, zstd and zlib by turns merges: compressed clusters copied as they are or decompressed, every point as at its take, qemu-img check clean")
+    func compressedChain() throws {
+        let chain = try PruneChain(increments: 11, seed: 0xC0DE, compressible: true) { day in
+            [BackupCompression.none, .zstd(level: 3), .zlib][day % 3]
+        }
+        let records = try chain.copy("before").catalog.all()
+        #expect(records.filter { $0.compressedClusters > 0 }.count >= 6, "most backups hold compressed clusters")
+        for (name, check) in [("compressed-checked", true), ("compressed", false)] {
+            let repository = try chain.copy(name)
+            let result = try BackupPruner(repository: repository).prune(policy: RetentionPolicy(keepLast: 4), checkSources: check)
+            #expect(result.merges.count == 8)
+            try chain.expectValid(repository)
+            // The full (stored as none, zlib by its header) took the zlib sources' clusters
+            // compressed and the zstd ones decompressed.
+            let full = try #require(try repository.catalog.all().first)
+            #expect(full.type == .full)
+            let reader = try QCOW2Reader(path: repository.path(of: full))
+            var compressed = 0
+            for index in 0..<(reader.virtualSize / UInt64(reader.clusterSize)) {
+                if case .compressed = try reader.mapping(ofGuestCluster: index) { compressed += 1 }
+            }
+            #expect(compressed > 0, "clusters of the zlib backups stay compressed in the merged full")
+        }
+    }
+
     @Test("an empty policy is refused; with source checks a corrupt cluster stops the merge before any switch, without it stays detected")
     func refusals() throws {
         let chain = try Self.source()

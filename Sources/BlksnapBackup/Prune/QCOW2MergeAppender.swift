@@ -32,7 +32,11 @@ struct AppendedMerge {
 /// the catalog holds the appended clusters.
 ///
 /// Data moves in the kernel (`sendfile(2)`, page cache to page cache) unless the source's
-/// hashes are checked on the way, which needs the bytes in memory.
+/// hashes are checked on the way, which needs the bytes in memory. Compressed clusters are
+/// copied compressed when both files use one compression type (packed byte after byte
+/// after the other data, each host cluster they touch counted once per cluster, as the
+/// format counts them); otherwise they are stored decompressed, since one file has one
+/// compression type.
 ///
 /// The cost is the source's data that the target lacks, plus the changed L2 tables, the
 /// L1 table, and the refcount blocks (2 bytes per cluster of the target); metadata is
@@ -51,8 +55,8 @@ enum QCOW2MergeAppender {
     /// throughput of a copy from memory on 2 cores).
     ///
     /// - Throws: ``BackupError`` `.corrupted` when a source cluster does not match its
-    ///   hash or a table is damaged; `.refused` for files of different sizes or cluster
-    ///   sizes, or compressed clusters.
+    ///   hash, does not decompress, or a table is damaged; `.refused` for files of
+    ///   different sizes or cluster sizes.
     static func append(targetPath: String, targetOldSize: UInt64, sourcePath: String, sourceHashes: [UInt64: [UInt8]],
                        newBackingFile: String?, checkHashes: Bool = false) throws(BackupError) -> AppendedMerge {
         let target = try HostFile(path: targetPath, flags: O_RDWR, operation: "opening the merge target")
@@ -78,6 +82,7 @@ enum QCOW2MergeAppender {
 
         // The source's entries the target lacks, in guest order.
         var copies: [(guest: UInt64, sourceOffset: UInt64)] = []
+        var compressedCopies: [(guest: UInt64, descriptor: QCOW2CompressedDescriptor)] = []
         var zeroes: [UInt64] = []
         for l1Index in 0..<sourceTables.l1.count {
             guard let sourceL2 = try sourceTables.l2(l1Index) else { continue }
@@ -87,10 +92,11 @@ enum QCOW2MergeAppender {
                 guard entry != 0 else { continue }
                 let guest = UInt64(l1Index * perL2 + slot)
                 guard guest * cluster < targetTables.header.size else { continue }
-                if entry & QCOW2Format.compressedFlag != 0 {
-                    throw BackupError(.refused, "\(sourcePath): guest cluster \(guest) is compressed, which a merge does not copy yet")
-                }
                 if let targetL2, QCOW2Tables.isAllocated(targetL2[slot]) { continue }
+                if entry & QCOW2Format.compressedFlag != 0 {
+                    compressedCopies.append((guest, QCOW2CompressedDescriptor(entry: entry, clusterBits: sourceTables.header.clusterBits)))
+                    continue
+                }
                 let host = entry & QCOW2Format.offsetMask
                 if host != 0 && entry & QCOW2Format.zeroFlag == 0 {
                     copies.append((guest, host))
@@ -141,6 +147,66 @@ enum QCOW2MergeAppender {
             written += UInt64(length)
             bytesCopied += UInt64(length)
             index = end
+        }
+
+        // Compressed clusters: as they are (packed) when both files use one compression
+        // type, else decompressed into whole clusters (written first, aligned).
+        var compressedReferences: [Int: UInt16] = [:]
+        if !compressedCopies.isEmpty {
+            let keepCompressed = sourceTables.header.compressionType == targetTables.header.compressionType
+            let decompressor = ClusterDecompressor(sourceTables.header.compressionType)
+            let span = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize + 2 * QCOW2Format.compressedSectorSize, alignment: 16)
+            defer { span.deallocate() }
+            let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize, alignment: 16)
+            defer { whole.deallocate() }
+            var packed: [(guest: UInt64, bytes: [UInt8], sha256: [UInt8])] = []
+            for copy in compressedCopies {
+                let descriptor = copy.descriptor
+                let length = min(descriptor.spanBytes, span.count)
+                let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: span[0..<length]), at: descriptor.fileOffset)
+                let place = "\(sourcePath) compressed cluster at byte \(descriptor.fileOffset) (disk bytes \(copy.guest * cluster)..)"
+                guard n > 0 else {
+                    throw BackupError(.corrupted, "\(place) lies beyond the end of the file: the file is truncated")
+                }
+                guard let expected = sourceHashes[descriptor.fileOffset] else {
+                    throw BackupError(.corrupted, "\(place) is not in the catalog: the merge stopped before changing anything; run 'backup verify'")
+                }
+                let compressed = UnsafeRawBufferPointer(rebasing: span[0..<n])
+                if checkHashes || !keepCompressed {
+                    if let problem = decompressor.decompress(compressed, into: whole) {
+                        throw BackupError(.corrupted, "\(place) does not decompress (\(problem)): the merge stopped before changing anything; run 'backup verify'")
+                    }
+                    guard !checkHashes || QCOW2Writer.sha256(UnsafeRawBufferPointer(whole)) == expected else {
+                        throw BackupError(.corrupted, "\(place) does not match its SHA-256 in the catalog: the merge stopped before changing anything; run 'backup verify'")
+                    }
+                }
+                if keepCompressed {
+                    packed.append((copy.guest, Array(compressed), expected))
+                } else {
+                    try target.write(UnsafeRawBufferPointer(whole), at: cursor)
+                    newEntries[copy.guest] = cursor | QCOW2Format.copiedFlag
+                    appended.append(WrittenCluster(fileOffset: cursor, guestOffset: copy.guest * cluster, kind: .data, sha256: expected))
+                    cursor += cluster
+                    written += cluster
+                    bytesCopied += cluster
+                }
+            }
+            if !packed.isEmpty {
+                var stream: [UInt8] = []
+                for item in packed {
+                    let offset = cursor + UInt64(stream.count)
+                    let descriptor = QCOW2CompressedDescriptor(fileOffset: offset, lengthBytes: item.bytes.count)
+                    newEntries[item.guest] = descriptor.entry(clusterBits: targetTables.header.clusterBits)
+                    appended.append(WrittenCluster(fileOffset: offset, guestOffset: item.guest * cluster, kind: .data, sha256: item.sha256))
+                    let first = Int(offset / cluster), last = Int((offset + UInt64(descriptor.spanBytes) - 1) / cluster)
+                    for index in first...last { compressedReferences[index, default: 0] += 1 }
+                    stream += item.bytes
+                }
+                try target.write(stream, at: cursor)
+                written += UInt64(stream.count)
+                bytesCopied += UInt64(stream.count)
+                cursor = (cursor + UInt64(stream.count) + cluster - 1) / cluster * cluster
+            }
         }
 
         // Appends one metadata structure (whole clusters, written up to its last non-zero byte).
@@ -210,6 +276,7 @@ enum QCOW2MergeAppender {
         }
         let total = Int(used + blocks + tableClusters)
         while refcounts.count < total { refcounts.append(1) }
+        for (index, count) in compressedReferences { refcounts[index] = count }
         var blockBytes = [UInt8](repeating: 0, count: Int(blocks) * clusterSize)
         for (index, count) in refcounts.enumerated() {
             blockBytes[index * 2] = UInt8(count >> 8)
@@ -230,7 +297,7 @@ enum QCOW2MergeAppender {
         let (header, headerUsed) = try patch.apply(to: targetTables.headerCluster, path: targetPath)
         let headerWrite = UInt64(min(clusterSize, (headerUsed + 4095) / 4096 * 4096))
         return AppendedMerge(header: header, headerUsedBytes: Int(headerWrite), newSize: cursor, appended: appended,
-                             deadOffsets: dead.sorted(), clustersCopied: copies.count + zeroes.count,
+                             deadOffsets: dead.sorted(), clustersCopied: copies.count + compressedCopies.count + zeroes.count,
                              bytesCopied: bytesCopied, bytesWritten: written + headerWrite)
     }
 
