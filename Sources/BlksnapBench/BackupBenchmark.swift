@@ -40,38 +40,26 @@ struct BackupBenchmark {
 
     func run() throws(BenchError) -> [Sample] {
         let deviceBytes = configuration.backupDeviceBytes
-        var params = Params()
-        params.chunkMinimumShift = 16
-        let kernel = SimKernel(params: params)
-        let original = "backup-orig.img", store = "backup-store.img"
-        defer { scratch.unlink([original, store, "backup-convert.qcow2"]) }
-        do throws(SimErrno) {
-            _ = try kernel.addDevice(name: "orig0", capacitySectors: deviceBytes / 512, backing: .file(path: scratch.file(original)))
-            _ = try kernel.addDevice(name: "store", capacitySectors: deviceBytes / 512 + 65_536, backing: .file(path: scratch.file(store)))
-        } catch {
-            throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
-        }
-        let backend = SimKernelBackend(kernel)
         // Random data in the whole original, written on the host before any tracker.
-        let raw = try HostFile(path: scratch.file(original))
+        var fill = BenchRandom(seed: 8)
+        let disk = try BackupBenchDevice(scratch: scratch, tag: "backup", bytes: deviceBytes) { $0.fillRandomWords(&fill) }
+        defer {
+            disk.remove()
+            scratch.unlink(["backup-convert.qcow2"])
+        }
+        let kernel = disk.kernel
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
-        var fill = BenchRandom(seed: 8)
-        for offset in stride(from: UInt64(0), to: deviceBytes, by: 1 << 20) {
-            let words = buffer.bindMemory(to: UInt64.self)
-            for index in words.indices { words[index] = fill.next() }
-            raw.write(UnsafeRawBufferPointer(buffer), atByte: offset)
-        }
         var samples: [Sample] = []
         for repetition in 0..<max(1, configuration.repetitions) {
             let repoPath = scratch.file("backup-repo-\(repetition)")
             defer { try? FileManager.default.removeItem(atPath: repoPath) }
             do throws(BackupError) {
                 let repository = try BackupRepository(directory: repoPath, create: true)
-                let readSeconds = try readImage(backend: backend)
-                let full = try backup(repository, backend: backend, full: true)
+                let readSeconds = try readImage(disk)
+                let full = try disk.backup(repository, full: true)
                 // 1 % of the CBT blocks, each rewritten whole at a random block.
-                let device = try open(backend)
+                let device = try disk.open()
                 let info = try cbt(device)
                 let blocks = Int(info.blockCount)
                 var chosen = Set<Int>()
@@ -79,7 +67,7 @@ struct BackupBenchmark {
                 while chosen.count < max(1, blocks / 100) { chosen.insert(Int(random.next() % UInt64(blocks))) }
                 let data = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(info.blockSizeBytes), alignment: 4096)
                 defer { data.deallocate() }
-                let fd = kernel.open("/dev/orig0", flags: O_RDWR)
+                let fd = kernel.open(disk.path, flags: O_RDWR)
                 for block in chosen {
                     let words = data.bindMemory(to: UInt64.self)
                     for index in words.indices { words[index] = random.next() }
@@ -89,13 +77,13 @@ struct BackupBenchmark {
                 }
                 _ = kernel.close(fd)
                 try? device.close()
-                let incremental = try backup(repository, backend: backend, full: false)
+                let incremental = try disk.backup(repository, full: false)
                 guard let record = incremental.records.first, record.type == .incremental else {
                     throw BackupError(.refused, "the second backup was not incremental: \(incremental.plans.first?.fullReason ?? "?")")
                 }
                 let metadata = try repository.catalog.clusters(of: record.id ?? 0).filter { $0.kind == .metadata }.count
                 samples.append(Sample(fullSeconds: full.copySeconds, readSeconds: readSeconds, hashSeconds: hashOnly(buffer),
-                                      qemuImgSeconds: try convert(scratch.file(original)),
+                                      qemuImgSeconds: try convert(disk.originalFile),
                                       incrementalSeconds: incremental.copySeconds,
                                       incrementalBytesRead: UInt64(record.bytesRead), changedBytes: UInt64(record.changedBytes),
                                       incrementalMetadataBytes: UInt64(metadata * QCOW2Format.clusterSize)))
@@ -106,14 +94,6 @@ struct BackupBenchmark {
         return samples
     }
 
-    private func open(_ backend: SimKernelBackend) throws(BackupError) -> BlockDevice {
-        do {
-            return try BlockDevice(path: "/dev/orig0", kernel: backend)
-        } catch {
-            throw BackupError(.io, error.description)
-        }
-    }
-
     private func cbt(_ device: BlockDevice) throws(BackupError) -> CBTInfo {
         do {
             return try device.cbtInfo()
@@ -122,29 +102,10 @@ struct BackupBenchmark {
         }
     }
 
-    private func backup(_ repository: BackupRepository, backend: SimKernelBackend, full: Bool) throws(BackupError) -> BackupRunResult {
-        let storage: DeviceRangeProvider
-        do {
-            storage = try DeviceRangeProvider(kernel: backend, devicePath: "/dev/store")
-        } catch {
-            throw BackupError(.io, "\(error)")
-        }
-        let run = BackupRun(repository: repository, kernel: backend,
-                            configuration: SessionConfiguration(devices: ["/dev/orig0"], pollMilliseconds: 10, hz: 1000),
-                            storage: storage, forceFull: full, blockBytes: Self.blockBytes)
-        return try run.run()
-    }
-
     /// Seconds of reading the whole image in 4 MiB blocks (the copy loop with nothing to do).
-    private func readImage(backend: SimKernelBackend) throws(BackupError) -> Double {
-        let storage: DeviceRangeProvider
-        do {
-            storage = try DeviceRangeProvider(kernel: backend, devicePath: "/dev/store")
-        } catch {
-            throw BackupError(.io, "\(error)")
-        }
-        let session = Session(kernel: backend, configuration: SessionConfiguration(devices: ["/dev/orig0"], pollMilliseconds: 10, hz: 1000),
-                              storage: storage)
+    private func readImage(_ disk: BackupBenchDevice) throws(BackupError) -> Double {
+        let backend = disk.backend
+        let session = Session(kernel: backend, configuration: disk.sessionConfiguration, storage: try disk.storage())
         do {
             try session.start()
         } catch {

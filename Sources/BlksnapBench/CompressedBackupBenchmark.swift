@@ -57,25 +57,12 @@ struct CompressedBackupBenchmark {
 
     func run() throws(BenchError) -> [Sample] {
         let deviceBytes = configuration.backupDeviceBytes
-        var params = Params()
-        params.chunkMinimumShift = 16
-        let kernel = SimKernel(params: params)
-        let original = "text-orig.img", store = "text-store.img", converted = "text-convert.qcow2"
-        defer { scratch.unlink([original, store, converted]) }
-        do throws(SimErrno) {
-            _ = try kernel.addDevice(name: "text0", capacitySectors: deviceBytes / 512, backing: .file(path: scratch.file(original)))
-            _ = try kernel.addDevice(name: "store", capacitySectors: deviceBytes / 512 + 65_536, backing: .file(path: scratch.file(store)))
-        } catch {
-            throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
-        }
-        let backend = SimKernelBackend(kernel)
-        let raw = try HostFile(path: scratch.file(original))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-        defer { buffer.deallocate() }
         var random = BenchRandom(seed: 25)
-        for offset in stride(from: UInt64(0), to: deviceBytes, by: 1 << 20) {
-            Self.fill(buffer, random: &random)
-            raw.write(UnsafeRawBufferPointer(buffer), atByte: offset)
+        let disk = try BackupBenchDevice(scratch: scratch, tag: "text", name: "text0", bytes: deviceBytes) { Self.fill($0, random: &random) }
+        let converted = "text-convert.qcow2"
+        defer {
+            disk.remove()
+            scratch.unlink([converted])
         }
         var samples: [Sample] = []
         for repetition in 0..<max(1, configuration.repetitions) {
@@ -83,19 +70,9 @@ struct CompressedBackupBenchmark {
             defer { try? FileManager.default.removeItem(atPath: repoPath) }
             do throws(BackupError) {
                 let repository = try BackupRepository(directory: repoPath, create: true)
-                let storage: DeviceRangeProvider
-                do {
-                    storage = try DeviceRangeProvider(kernel: backend, devicePath: "/dev/store")
-                } catch {
-                    throw BackupError(.io, "\(error)")
-                }
-                let run = BackupRun(repository: repository, kernel: backend,
-                                    configuration: SessionConfiguration(devices: ["/dev/text0"], pollMilliseconds: 10, hz: 1000),
-                                    storage: storage, forceFull: true, blockBytes: BackupBenchmark.blockBytes,
-                                    compression: Self.compression)
-                let result = try run.run()
+                let result = try disk.backup(repository, full: true, compression: Self.compression)
                 guard let record = result.records.first else { throw BackupError(.io, "the compressed backup committed nothing") }
-                let qemu = try convert(scratch.file(original), to: scratch.file(converted))
+                let qemu = try convert(disk.originalFile, to: scratch.file(converted))
                 samples.append(Sample(backupSeconds: result.copySeconds, backupFileBytes: UInt64(record.fileSize),
                                       qemuImgSeconds: qemu?.seconds, qemuImgFileBytes: qemu?.bytes))
             } catch {
