@@ -135,15 +135,15 @@ struct SessionCommand: ParsableCommand {
             throw SessionCommand.failure(error)
         }
         let consistency: BackupConsistency = post(taken: true) && hooks.preSnapshot != nil ? .application : .crash
-        var child: ChildProcess?
+        var child: SpawnedProcess?
         if !command.isEmpty {
             do {
                 var environment = Self.environment(session: session, simSocket: backend.simSocket)
                 environment["BLKSNAP_CONSISTENCY"] = consistency.rawValue
-                child = try ChildProcess(command, environment: environment)
+                child = try SpawnedProcess(command, environment: environment)
             } catch {
                 try? session.teardown()
-                throw error
+                throw CommandFailure(error.message)
             }
             let started = child!
             childPID.withLock { $0 = started.pid }
