@@ -64,7 +64,7 @@ for module in "${modules[@]}"; do
     scripts/veeam-vm.sh run --module "$module" --param chunk_minimum_shift=16 --param diff_storage_minimum=8192 --timeout 1500 \
         --add "$out/blksnapctl" --add "$root/scripts/lane/e2e-lib.sh=/lane/e2e-lib.sh" "${tools[@]}" --console "$out/$module-console.log" \
         scripts/lane/field-e2e-guest.sh "$module" "${sections[@]}" >"$out/$module.txt" 2>&1 || st=$?
-    grep -E '^(ok|FAIL|e2e:|== |devices:|session figures|backup figures|resync figures|tracker attach on)' "$out/$module.txt" | sed "s/^/$module: /"
+    grep -E '^(ok|FAIL|e2e:|== |devices:|session figures|backup figures|resync figures|cbt restore figures|tracker attach on)' "$out/$module.txt" | sed "s/^/$module: /"
     [ "$st" -eq 0 ] || { failed=1; tail -20 "$out/$module.txt" | sed "s/^/$module: /" >&2; }
     summary+=("$module: exit $st, $(grep -E '^e2e:' "$out/$module.txt" | tail -1 || echo 'no summary'), $((SECONDS - t0)) s")
     [ "$module" = val7 ] && [ ${#sections[@]} -eq 0 ] || continue

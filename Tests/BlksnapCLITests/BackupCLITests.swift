@@ -129,6 +129,48 @@ struct BackupCLITests {
         #expect((verify["backups"] as? [Int])?.count == 4)
     }
 
+    @Test("restore --delta --storage onto the tracked original: method cbt writes what the CBT and the chain name, reads nothing of it; a new CBT generation is refused on the simulator with the reason")
+    func cbtDeltaRestore() throws {
+        let server = try Self.simulator(size: "8M")
+        let repo = server.directory.appendingPathComponent("repo").path
+        try server.ok(["sim", "write", "/dev/d0", "--offset", "0", "--pattern", "3", "--length", "8M"])
+        let first = try Self.create(server, repo: repo).backup
+        try server.ok(["sim", "write", "/dev/d0", "--offset", "\(10 * Self.cluster)", "--pattern", "4", "--length", "\(2 * Self.cluster)"])
+        let second = try Self.create(server, repo: repo).backup
+        let firstID = try #require(first["id"] as? Int), secondID = try #require(second["id"] as? Int)
+        // After the last backup: 3 clusters written (one of them also in backup 2's file).
+        for cluster in [11, 40, 90] {
+            try server.ok(["sim", "write", "/dev/d0", "--offset", "\(cluster * Self.cluster)", "--pattern", "5", "--length", "\(Self.cluster)"])
+        }
+        let pointRaw = server.directory.appendingPathComponent("point1.raw").path
+        let expected = try server.ctl(["backup", "restore", "\(firstID)", "--repo", repo, "--to", pointRaw, "--quiet"])
+        #expect(expected.status == 0, "\(expected.stderr)")
+        let restored = try server.json(["backup", "restore", "\(firstID)", "--repo", repo, "--to", "/dev/d0", "--delta", "--storage", "/dev/st"])
+        #expect(restored["method"] as? String == "cbt", "\(restored)")
+        #expect(restored["cbt_base"] as? Int == secondID)
+        #expect(restored["target_bytes_read"] as? Int == 0)
+        #expect(restored["chain_differing_clusters"] as? Int == 2, "backup 2 holds clusters 10 and 11")
+        #expect(restored["cbt_changed_bytes"] as? Int == 3 * Self.cluster)
+        #expect(restored["bytes_written"] as? Int == 4 * Self.cluster, "clusters 10, 11, 40 and 90: \(restored)")
+        let now = server.directory.appendingPathComponent("now.raw").path
+        try server.ok(["sim", "read", "/dev/d0", "--offset", "0", "--length", "8M", "--output", now])
+        #expect(FileManager.default.contentsEqual(atPath: now, andPath: pointRaw), "the device reads as backup \(firstID)")
+        // Back to backup 2: the first restore's writes are changes since backup 2 now.
+        let again = try server.json(["backup", "restore", "\(secondID)", "--repo", repo, "--to", "/dev/d0", "--delta", "--storage", "/dev/st"])
+        #expect(again["method"] as? String == "cbt" && again["cbt_base"] as? Int == secondID && again["chain_differing_clusters"] as? Int == 0)
+        #expect(again["bytes_written"] as? Int == 4 * Self.cluster, "\(again)")
+        // The next backup is an ordinary incremental holding the restore's writes.
+        let third = try Self.create(server, repo: repo).backup
+        #expect(third["type"] as? String == "incremental" && third["parent"] as? Int == secondID)
+        // A new generation: no backup of the chain matches; on the simulator nothing can be compared.
+        try server.ok(["tracker", "detach", "/dev/d0"])
+        let refused = try server.ctl(["backup", "restore", "\(firstID)", "--repo", repo, "--to", "/dev/d0", "--delta", "--storage", "/dev/st"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("method cbt does not apply") && refused.stderr.contains("CBT generation"), "\(refused.stderr)")
+        let usage = try server.ctl(["backup", "restore", "\(firstID)", "--repo", repo, "--to", "/dev/d0", "--storage", "/dev/st"])
+        #expect(usage.status == 64 && usage.stderr.contains("add --delta"), "\(usage.stderr)")
+    }
+
     @Test("a re-attached tracker (new CBT generation) resyncs on the same device: only differing clusters, and says why")
     func generationChange() throws {
         let server = try Self.simulator(size: "8M")

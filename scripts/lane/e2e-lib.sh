@@ -35,8 +35,9 @@ loop() { # loop FILE SIZE: a loop device over a new tmpfs file; prints its path
 # the field modules): a full and an incremental qcow2 backup, verify, each point restored = the device at its
 # take (nothing writes during a backup here); then the CBT is lost (the tracker detached:
 # the next backup attaches a new one, with a new generation), 5 clusters (1 % of 32 MiB)
-# change, and the next backup must be a resync increment storing just those; then the full
-# is restored onto the device with --delta, writing just the clusters that differ.
+# change, and the next backup must be a resync increment storing just those; then the
+# incremental is restored onto the device with --delta, writing just the clusters that
+# differ, and the full by the device's CBT (--delta --storage), reading nothing of it.
 backup_checks() {
     dev=$1 storage=$2 repo=/tmp/repo
     before=$(sum "$dev")
@@ -77,5 +78,13 @@ backup_checks() {
     json "delta restore onto the device: 5 clusters written, the whole device read" \
         ".method == \"compare\" and .bytes_written == 327680 and .target_bytes_read == $((32 << 20))"
     same "$(sum "$dev")" "$after" && ok "delta-restored device = the incremental's point" || bad "delta-restored device differs"
+
+    # Method cbt: the full back onto the device by its CBT (base: the resync, the newest
+    # backup in the tracker's generation; the compare restore's writes are changes since).
+    run $ctl backup restore --json "$full" --repo "$repo" --to "$dev" --delta --storage "$storage"
+    json "cbt restore of the full onto the device: nothing of it read" \
+        ".method == \"cbt\" and .cbt_base == $resync and .target_bytes_read == 0 and .bytes_written < $((32 << 20))"
+    echo "cbt restore figures: wrote $(jq -r .bytes_written /tmp/out) bytes, $(jq -r .cbt_changed_bytes /tmp/out) changed on the device since backup $resync, $(jq -r .chain_differing_clusters /tmp/out) clusters differ in the chain"
+    same "$(sum "$dev")" "$before" && ok "cbt-restored device = the full's point" || bad "cbt-restored device differs"
     rm -rf "$repo"
 }

@@ -21,11 +21,18 @@ public struct RestoreSummary: Sendable, Hashable {
     public var bytesWritten: UInt64
     /// Files of the chain read, head first.
     public var chainFiles: [String]
-    /// How it was written: `full` (every cluster, or a new sparse file), or `compare`
-    /// (`--delta`: the target read and only differing clusters written).
+    /// How it was written: `full` (every cluster, or a new sparse file), `compare`
+    /// (`--delta`: the target read and only differing clusters written), or `cbt`
+    /// (``CBTDeltaRestore``: the clusters the device's CBT and the chain name, nothing read).
     public var method: String = "full"
     /// Bytes read from the target (`compare` only).
     public var targetBytesRead: UInt64 = 0
+    /// `cbt`: the backup whose CBT number the device's changes were counted from.
+    public var cbtBase: Int64? = nil
+    /// `cbt`: bytes of the CBT blocks changed on the device since ``cbtBase``.
+    public var cbtChangedBytes: UInt64 = 0
+    /// `cbt`: clusters that differ between ``cbtBase`` and the restored point.
+    public var chainDifferingClusters: Int = 0
 }
 
 /// Writes the point in time of a backup (its chain read as one disk) to a raw image file

@@ -45,6 +45,8 @@ public enum BlksnapOperation: String, Hashable, Sendable, CaseIterable, CustomSt
     /// Not a call: a device's difference area was found corrupted (an event or
     /// `snapshotinfo.error_code`).
     case snapshotCorruption
+    /// `pwrite(2)` to a block device (a restore onto it).
+    case writeDevice
 
     /// The kernel's name for the request, as in the UAPI header.
     public var requestName: String {
@@ -70,6 +72,7 @@ public enum BlksnapOperation: String, Hashable, Sendable, CaseIterable, CustomSt
         case .capacity: return "BLKGETSIZE64"
         case .logicalBlockSize: return "BLKSSZGET"
         case .snapshotCorruption: return "snapshot corruption"
+        case .writeDevice: return "pwrite"
         }
     }
 
@@ -149,6 +152,7 @@ public enum BlksnapOperation: String, Hashable, Sendable, CaseIterable, CustomSt
         case .capacity: return "reading the device capacity"
         case .logicalBlockSize: return "reading the logical block size"
         case .snapshotCorruption: return "checking the snapshot"
+        case .writeDevice: return "writing the device"
         }
     }
 }
