@@ -231,6 +231,23 @@ public enum Benchmark {
                         value: BenchSummary(samples.map { Double($0.deltaWritten) / Double($0.differingBytes) }),
                         target: "<= 1.05", check: { $0 <= 1.05 },
                         note: "bytes the delta restore wrote ÷ bytes of the clusters that differed"),
+        ] + (try deltaRestoresByCBT(configuration, scratch))
+    }
+
+    /// Figure 13's CBT method: restore onto the tracked original, nothing of it read.
+    private static func deltaRestoresByCBT(_ configuration: BenchConfiguration, _ scratch: ScratchDirectory) throws(BenchError) -> [BenchFigure] {
+        let samples = try DeltaRestoreBenchmark(configuration: configuration, scratch: scratch).cbtRun()
+        return [
+            BenchFigure(key: "delta_restore_cbt_vs_full_time", title: "13 delta restore by CBT ÷ full restore", unit: "x",
+                        value: BenchSummary(samples.map { $0.cbtSeconds / $0.fullSeconds }),
+                        target: "<= 0.05", check: { $0 <= 0.05 },
+                        note: "'backup restore --delta --storage' onto the tracked original (a \(bytesText(configuration.backupDeviceBytes)) "
+                            + "simulated device of random data, 1 % of its clusters rewritten since its full backup: a take to switch the "
+                            + "CBT, the changed clusters read from the backup, hash-checked and written) ÷ a full restore of it to a new file"),
+            BenchFigure(key: "delta_restore_cbt_written_ratio", title: "13 delta restore by CBT written ÷ changed", unit: "x",
+                        value: BenchSummary(samples.map { Double($0.cbtWritten) / Double($0.changedBytes) }),
+                        target: "<= 1.05", check: { $0 <= 1.05 },
+                        note: "bytes the CBT restore wrote ÷ bytes of the clusters written since the backup"),
         ]
     }
 
