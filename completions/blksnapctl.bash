@@ -861,7 +861,7 @@ _blksnapctl_backup_restore() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --force --delta --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --to)
+    non_repeating_options=(--sim --log-level --abi --repo --to --storage)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -880,6 +880,9 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--to')
+        return
+        ;;
+    '--storage')
         return
         ;;
     esac
