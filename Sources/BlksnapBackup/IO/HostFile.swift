@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import SystemPackage
 
@@ -93,13 +91,12 @@ final class HostFile {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw BackupError.io("stat of", path, Errno(rawValue: Glibc.errno)) }
         if (status.st_mode & S_IFMT) == S_IFBLK {
-            var bytes: UInt64 = 0
-            // BLKGETSIZE64 = _IOR(0x12, 114, size_t)
-            let request: UInt = 0x8008_1272
-            guard ioctl(fd, request, &bytes) == 0 else {
-                throw BackupError.io("reading the size (BLKGETSIZE64) of", path, Errno(rawValue: Glibc.errno))
+            // A block device's end is its size: no ioctl outside KernelInterface.
+            let end = lseek(fd, 0, SEEK_END)
+            guard end >= 0 else {
+                throw BackupError.io("reading the size (lseek to the end) of", path, Errno(rawValue: Glibc.errno))
             }
-            return (bytes, true, status.st_rdev)
+            return (UInt64(end), true, status.st_rdev)
         }
         return (UInt64(status.st_size), false, status.st_rdev)
     }

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// What ``QCOW2MergeAppender`` appended to a target file, ready to be switched to.

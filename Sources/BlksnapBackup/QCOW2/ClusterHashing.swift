@@ -2,8 +2,6 @@ import Crypto
 import Dispatch
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// The SHA-256 of each cluster of a run of clusters, computed on all cores at once.

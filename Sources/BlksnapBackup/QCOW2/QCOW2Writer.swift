@@ -1,8 +1,6 @@
 import Crypto
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// One cluster of a written qcow2 file and the SHA-256 of its bytes, as the catalog keeps it.
