@@ -50,16 +50,10 @@ public final class BlockDevice: Sendable {
     /// short writes are continued. `EIO` and the like name the device and the offset.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(BlksnapError) {
         let fd = try descriptor.descriptor(for: .writeDevice)
-        var done = 0
-        while done < bytes.count {
-            let n: Int
-            do {
-                n = try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: bytes[done...]), at: offset + UInt64(done))
-            } catch {
-                throw BlksnapError(operation: .writeDevice, errno: error, devicePath: path)
-            }
-            guard n > 0 else { throw BlksnapError(operation: .writeDevice, errno: .noSpace, devicePath: path) }
-            done += n
+        do {
+            try kernel.writeAll(fd, from: bytes, at: offset)
+        } catch {
+            throw BlksnapError(operation: .writeDevice, errno: error.errno, devicePath: path)
         }
     }
 

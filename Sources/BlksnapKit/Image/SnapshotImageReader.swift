@@ -67,20 +67,13 @@ public final class SnapshotImageReader: Sendable {
         } catch {
             throw ImageReadError(path: path, offsetBytes: offsetBytes, errno: error.errno, corruptedErrno: corruptedErrno)
         }
-        var done = 0
-        while done < buffer.count {
-            let position = offsetBytes + UInt64(done)
-            if position >= capacityBytes { break }
-            let n: Int
-            do {
-                n = try device.kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: position)
-            } catch {
-                throw ImageReadError(path: path, offsetBytes: position, errno: error, corruptedErrno: corruptedErrno)
-            }
-            if n == 0 { break }
-            done += n
+        guard offsetBytes < capacityBytes else { return 0 }
+        let count = Int(min(UInt64(buffer.count), capacityBytes - offsetBytes))
+        do {
+            return try device.kernel.readAll(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]), at: offsetBytes)
+        } catch {
+            throw ImageReadError(path: path, offsetBytes: error.offsetBytes, errno: error.errno, corruptedErrno: corruptedErrno)
         }
-        return done
     }
 
     /// Reads every byte of `ranges` (sorted or not; each clipped to the image) in requests of

@@ -12,24 +12,14 @@ enum KernelIO {
         let fd = try open(kernel, path, flags: O_RDONLY)
         defer { try? kernel.close(fd) }
         var buffer = [UInt8](repeating: 0, count: length)
-        var done = 0
-        while done < length {
-            let position = offsetBytes + UInt64(done)
-            let result = buffer.withUnsafeMutableBytes { raw in
-                Result { () throws(Errno) -> Int in
-                    try kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), at: position)
-                }
-            }
-            let n: Int
-            switch result {
-            case .success(let count): n = count
-            case .failure(let error):
-                throw CommandFailure("read of \(path) at byte \(position) failed: \(describe(error))")
-            }
-            if n == 0 { break }
-            done += n
+        let result = buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(KernelIOFailure) -> Int in try kernel.readAll(fd, into: raw, at: offsetBytes) }
         }
-        return Array(buffer.prefix(done))
+        switch result {
+        case .success(let done): return Array(buffer.prefix(done))
+        case .failure(let error):
+            throw CommandFailure("read of \(path) at byte \(error.offsetBytes) failed: \(describe(error.errno))")
+        }
     }
 
     /// Writes all of `bytes` at `offsetBytes` of `path`. A snapshot image is written in
@@ -39,26 +29,16 @@ enum KernelIO {
         let fd = try open(kernel, path, flags: O_RDWR)
         defer { try? kernel.close(fd) }
         let isImage = ImageWriteGuard.isImage(path: path)
-        var done = 0
-        while done < bytes.count {
-            let position = offsetBytes + UInt64(done)
-            let length = isImage ? ImageWriteGuard.pieceLength(offsetBytes: position, remainingBytes: bytes.count - done)
-                                 : bytes.count - done
-            let result = bytes.withUnsafeBytes { raw in
-                Result { () throws(Errno) -> Int in
-                    try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: raw[done..<done + length]), at: position)
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(KernelIOFailure) in
+                try kernel.writeAll(fd, from: raw, at: offsetBytes) { position, remaining in
+                    isImage ? ImageWriteGuard.pieceLength(offsetBytes: position, remainingBytes: remaining) : remaining
                 }
             }
-            let n: Int
-            switch result {
-            case .success(let count): n = count
-            case .failure(let error):
-                throw CommandFailure("write to \(path) at byte \(position) failed: \(describe(error))")
-            }
-            if n == 0 {
-                throw CommandFailure("write to \(path) at byte \(offsetBytes + UInt64(done)) failed: past the end of the device (ENOSPC)")
-            }
-            done += n
+        }
+        if case .failure(let error) = result {
+            let why = error.pastEnd ? "past the end of the device (ENOSPC)" : describe(error.errno)
+            throw CommandFailure("write to \(path) at byte \(error.offsetBytes) failed: \(why)")
         }
     }
 

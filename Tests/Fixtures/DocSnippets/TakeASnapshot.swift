@@ -77,12 +77,9 @@ func writeToImage(_ bytes: [UInt8], imagePath: String, at offsetBytes: UInt64,
                   kernel: any KernelInterface = LinuxKernel()) throws {
     let fd = try kernel.open(imagePath, flags: O_WRONLY)
     defer { try? kernel.close(fd) }
-    var done = 0
-    while done < bytes.count {
-        let offset = offsetBytes + UInt64(done)
-        let length = ImageWriteGuard.pieceLength(offsetBytes: offset, remainingBytes: bytes.count - done)
-        done += try bytes.withUnsafeBytes { all in
-            try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: all[done..<done + length]), at: offset)
+    try bytes.withUnsafeBytes { all in
+        try kernel.writeAll(fd, from: all, at: offsetBytes) { offset, remaining in
+            ImageWriteGuard.pieceLength(offsetBytes: offset, remainingBytes: remaining)
         }
     }
 }

@@ -27,12 +27,7 @@ func makeSimulator() throws -> (kernel: SimKernelBackend, disk: String, storage:
 func write(_ bytes: [UInt8], to path: String, at offsetBytes: UInt64, kernel: any KernelInterface) throws {
     let fd = try kernel.open(path, flags: O_WRONLY)
     defer { try? kernel.close(fd) }
-    var done = 0
-    while done < bytes.count {
-        done += try bytes.withUnsafeBytes { all in
-            try kernel.pwrite(fd, from: UnsafeRawBufferPointer(rebasing: all[done...]), at: offsetBytes + UInt64(done))
-        }
-    }
+    try bytes.withUnsafeBytes { try kernel.writeAll(fd, from: $0, at: offsetBytes) }
 }
 
 /// Reads `count` bytes at `offsetBytes` of the device `path`.
@@ -40,14 +35,7 @@ func read(_ count: Int, from path: String, at offsetBytes: UInt64, kernel: any K
     let fd = try kernel.open(path, flags: O_RDONLY)
     defer { try? kernel.close(fd) }
     var bytes = [UInt8](repeating: 0, count: count)
-    var done = 0
-    while done < count {
-        let n = try bytes.withUnsafeMutableBytes { all in
-            try kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: all[done...]), at: offsetBytes + UInt64(done))
-        }
-        if n == 0 { break }
-        done += n
-    }
+    let done = try bytes.withUnsafeMutableBytes { try kernel.readAll(fd, into: $0, at: offsetBytes) }
     return Array(bytes[..<done])
 }
 // DOC-END device-io
