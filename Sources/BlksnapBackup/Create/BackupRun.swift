@@ -316,9 +316,14 @@ public final class BackupRun {
                                   errno: errno)
             }
         }
-        do {
+        do throws(BackupError) {
             try writePendingMarker()
-            try thread.start()
+            do {
+                try thread.start()
+            } catch {
+                throw BackupError(error.category == .refused ? .refused : .io, "the backup's session could not start: \(error.description)",
+                                  errno: error.errno, category: error.category)
+            }
         } catch {
             // No snapshot was created: a pending marker left now would point the next run
             // at other programs' snapshots.
@@ -332,60 +337,5 @@ public final class BackupRun {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-}
-
-/// Runs a session's start, event loop and teardown on one thread of its own, as
-/// ``Session`` requires.
-private final class SessionThread: @unchecked Sendable {
-    struct Ended {
-        var reason: SessionEndReason?
-        var teardownError: SessionError?
-    }
-
-    private let session: Session
-    private let started = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-    // Written by the session thread before it signals, read after the wait.
-    private var startError: SessionError?
-    private var ended = Ended()
-
-    init(_ session: Session) {
-        self.session = session
-    }
-
-    /// Starts the thread; returns once the snapshot is taken (or throws why not).
-    func start() throws(BackupError) {
-        let thread = Thread { [self] in
-            do throws(SessionError) {
-                try session.start()
-            } catch {
-                startError = error
-                started.signal()
-                finished.signal()
-                return
-            }
-            started.signal()
-            ended.reason = session.runEventLoop()
-            do throws(SessionError) {
-                try session.teardown()
-            } catch {
-                ended.teardownError = error
-            }
-            finished.signal()
-        }
-        thread.start()
-        started.wait()
-        if let startError {
-            finished.wait()
-            throw BackupError(startError.category == .refused ? .refused : .io, "the backup's session could not start: \(startError.description)",
-                              errno: startError.errno, category: startError.category)
-        }
-    }
-
-    /// Waits for the loop to end and the teardown to finish.
-    func join() -> Ended {
-        finished.wait()
-        return ended
     }
 }
