@@ -2,7 +2,7 @@ import ArgumentParser
 import BlksnapBackup
 import Foundation
 
-/// `blksnapctl backup restore ID --to PATH|DEVICE --repo DIR [--force]`.
+/// `blksnapctl backup restore ID --to PATH|DEVICE --repo DIR [--force] [--delta] [--progress MODE]`.
 struct BackupRestore: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
@@ -16,11 +16,13 @@ struct BackupRestore: ParsableCommand {
             backup; otherwise the backup's size from its start is overwritten. With --delta \
             an existing target is read and only the clusters that differ are written (the \
             CBT shortcut of issue 24 is not implemented: the target is always read). Host \
-            paths only (not a simulator's devices).
+            paths only (not a simulator's devices). Progress goes to stderr as for 'backup \
+            create' (--progress).
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     @Argument(help: ArgumentHelp("Backup id.", valueName: "id"))
     var id: String
@@ -54,14 +56,16 @@ struct BackupRestore: ParsableCommand {
         let repo = try repository.open()
         let backupID = try BackupCommand.id(id)
         let restorer = BackupRestorer(repository: repo)
-        let progress = ProgressLine(quiet: repository.quiet)
+        let progress = progressOptions.display(.restore, quiet: repository.quiet)
         let target = to
         let overwrite = force
         let compare = delta
-        let summary = try BackupCommand.performing { () throws(BackupError) in
-            try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare) { done, total in
-                progress.update(label: target, index: 0, done: done, total: total)
-            }
+        let summary: RestoreSummary
+        do {
+            summary = try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare, progress: progress.meter)
+        } catch {
+            progress.finish(failure: error.message)
+            throw BackupCommand.failure(error)
         }
         progress.finish()
         guard !repository.quiet || global.json else { return }
