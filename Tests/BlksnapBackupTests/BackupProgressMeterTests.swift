@@ -66,8 +66,8 @@ struct BackupProgressMeterTests {
         let meter = BackupProgressMeter(phase: .restore, interval: .milliseconds(20), byteInterval: .max)
         let events = Self.collect(meter)
         for read in 0..<4 {
-            meter.record(BackupProgress(deviceIndex: 0, devicePath: "/tmp/t", bytesRead: UInt64(read), bytesWritten: 0,
-                                        bytesTotal: 100))
+            meter.record(BackupProgress(deviceIndex: 0, devicePath: "/tmp/t", bytesRead: UInt64(read) << 20, bytesWritten: 0,
+                                        bytesTotal: 100 << 20))
             try await Task.sleep(for: .milliseconds(30))
         }
         meter.finish(failure: "disk full")
@@ -79,7 +79,7 @@ struct BackupProgressMeterTests {
         }
         #expect(summary.failure == "disk full")
         #expect(summary.phase == .restore)
-        #expect(summary.bytesRead == 3)
+        #expect(summary.bytesRead == 3 << 20)
         if case .progress(let last) = received[3] {
             #expect(last.bytesPerSecond > 0)
             #expect(last.etaSeconds.map { $0 > 0 } == true)

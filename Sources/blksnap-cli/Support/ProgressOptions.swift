@@ -6,8 +6,9 @@ import Glibc
 
 /// `--progress auto|tty|json|none` of the long copies (`backup create`, `backup restore`).
 struct ProgressOptions: ParsableArguments {
-    /// Where the progress goes.
-    enum Mode: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Where the progress goes (not CaseIterable: the help lists the values, and the
+    /// generated manual then prints no empty value list).
+    enum Mode: String, ExpressibleByArgument, Sendable {
         /// The terminal bar when stderr is a terminal (and not --quiet), else nothing.
         case auto
         /// The terminal bar, whatever stderr is.
