@@ -266,7 +266,7 @@ public final class BackupRun {
                 break
             }
         }
-        let copySeconds = Self.seconds(ContinuousClock.now - started)
+        let copySeconds = (ContinuousClock.now - started).inSeconds
         handle.requestStop(.stopped(signal: nil))
         let ended = thread.join()
         if ended.teardownError == nil { HostFile.remove(repository.path(of: Self.snapshotMarker)) }
@@ -346,10 +346,6 @@ public final class BackupRun {
         }
         let released = post(taken: true)
         return hooks.preSnapshot != nil && released ? .application : .crash
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

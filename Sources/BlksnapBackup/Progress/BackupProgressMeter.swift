@@ -93,7 +93,7 @@ public final class BackupProgressMeter: Sendable {
             state.finished = true
             let devices = state.devices.sorted { $0.key < $1.key }.map(\.value.last)
             return BackupProgressSummary(phase: phase, failure: failure, devices: devices,
-                                         elapsedSeconds: Self.seconds(now - created))
+                                         elapsedSeconds: (now - created).inSeconds)
         }
         guard let summary else { return }
         continuation.yield(.summary(summary))
@@ -102,15 +102,11 @@ public final class BackupProgressMeter: Sendable {
 
     private func makeSample(_ progress: BackupProgress, started: ContinuousClock.Instant,
                             now: ContinuousClock.Instant) -> BackupProgressSample {
-        let elapsed = Self.seconds(now - started)
+        let elapsed = (now - started).inSeconds
         let rate = elapsed > 0 ? Double(progress.bytesRead) / elapsed : 0
         let left = progress.bytesTotal - min(progress.bytesRead, progress.bytesTotal)
         let eta: Double? = left == 0 ? 0 : rate > 0 ? Double(left) / rate : nil
         return BackupProgressSample(phase: phase, counts: progress, bytesPerSecond: UInt64(rate), etaSeconds: eta,
-                                    elapsedSeconds: Self.seconds(now - created))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+                                    elapsedSeconds: (now - created).inSeconds)
     }
 }
