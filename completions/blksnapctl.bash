@@ -793,6 +793,7 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--progress')
+        __blksnapctl_add_completions -W 'auto'$'\n''tty'$'\n''json'$'\n''none'
         return
         ;;
     '--storage')
@@ -883,6 +884,7 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--progress')
+        __blksnapctl_add_completions -W 'auto'$'\n''tty'$'\n''json'$'\n''none'
         return
         ;;
     '--to')

@@ -22,7 +22,7 @@ struct ProgressOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
         Progress on stderr: auto (a bar when stderr is a terminal and not --quiet, else \
         nothing), tty (the bar), json (one JSON line per second or per 64 MiB, then a summary line), none.
-        """, valueName: "mode"))
+        """, valueName: "mode"), completion: .list(["auto", "tty", "json", "none"]))
     var progress: Mode = .auto
 
     /// The mode `auto` stands for here: `tty` on a terminal unless `quiet`, else `none`.
