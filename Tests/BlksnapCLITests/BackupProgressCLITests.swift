@@ -101,13 +101,17 @@ struct BackupProgressCLITests {
         #expect((restoreSummary["devices"] as? [[String: Any]])?.first?["device"] as? String == target)
     }
 
-    @Test("a failed create ends its JSON Lines with a failed summary carrying the error")
-    func failedSummary() throws {
+    @Test("a failed create ends its JSON Lines with a failed summary carrying the error", arguments: [false, true])
+    func failedSummary(beforeTheRun: Bool) throws {
         let server = try BackupCLITests.simulator(size: "8M")
         let repo = server.directory.appendingPathComponent("repo").path
-        let create = try server.ctl(["backup", "create", "/dev/d0", "--repo", repo, "--storage", "/dev/st",
-                                     "--progress", "json", "--pre-snapshot", "exit 4"])
-        #expect(create.status == 1)
+        // A failing hook fails inside the library's run; a repository that cannot be made
+        // (its parent is a file) fails in the CLI before the run starts.
+        let blocker = server.directory.appendingPathComponent("file").path
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: blocker))
+        let create = try server.ctl(["backup", "create", "/dev/d0", "--storage", "/dev/st", "--progress", "json"]
+                                    + (beforeTheRun ? ["--repo", blocker + "/repo"] : ["--repo", repo, "--pre-snapshot", "exit 4"]))
+        #expect(create.status != 0)
         let lines = try Self.progressLines(create.stderr)
         #expect(lines.count == 1, "nothing was copied: the summary alone: \(create.stderr)")
         let summary = try #require(lines.last)

@@ -1,4 +1,5 @@
 import BlksnapBackup
+import BlksnapKit
 import Dispatch
 
 /// Draws a copy's progress on stderr from the library's one source, the
@@ -39,11 +40,33 @@ final class ProgressDisplay: Sendable {
         }
     }
 
-    /// Waits until the summary is drawn. The library finishes the meter when the copy ends;
-    /// `failure` finishes it here for a command that failed before the copy could.
-    func finish(failure: String? = nil) {
+    /// Runs `body`, the command's work, then waits until the summary is drawn: the
+    /// library's (it finishes the meter when its copy ends), or, when `body` failed before
+    /// the copy could, one with the message the command exits with.
+    func finishing<Value>(_ body: () throws -> Value) throws -> Value {
+        let value: Value
+        do {
+            value = try body()
+        } catch {
+            finish(failure: Self.message(of: error))
+            throw error
+        }
+        finish(failure: nil)
+        return value
+    }
+
+    private func finish(failure: String?) {
         guard let meter else { return }
         meter.finish(failure: failure)
         drawn.wait()
+    }
+
+    /// The one line `blksnapctl` prints for `error` (as BlksnapCtl's exit reporting does).
+    private static func message(of error: any Error) -> String {
+        switch error {
+        case let failure as CommandFailure: failure.message
+        case let error as BlksnapError: Backend.failure(error, simSocket: nil).message
+        default: String(describing: error)
+        }
     }
 }

@@ -104,6 +104,15 @@ struct BackupCreate: ParsableCommand {
     }
 
     func run() throws {
+        let progress = progressOptions.display(.backup, quiet: repository.quiet)
+        let (report, lines) = try progress.finishing { try backUp(progress) }
+        guard !repository.quiet || global.json else { return }
+        global.output.emit(report) { lines }
+    }
+
+    /// Opens everything and runs the backup; returns the `--json` document and the text
+    /// lines, printed once the progress is drawn.
+    private func backUp(_ progress: ProgressDisplay) throws -> (Report, [String]) {
         let backend = try Backend(global)
         var paths: [String] = []
         for device in devices {
@@ -118,7 +127,6 @@ struct BackupCreate: ParsableCommand {
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
             detachAttachedTrackers: false, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
         let quiet = repository.quiet
-        let progress = progressOptions.display(.backup, quiet: quiet)
         let removed = LockedList()
         let unclaimed = LockedList()
         let run = BackupRun(repository: repo, driver: backend.driver, configuration: configuration, storage: provider,
@@ -163,23 +171,19 @@ struct BackupCreate: ParsableCommand {
         do {
             result = try run.run()
         } catch {
-            progress.finish(failure: error.message)
             throw BackupCommand.failure(error)
         }
-        progress.finish()
         let report = Report(repository: repo.directory, compression: result.compression.description,
                             consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items, unclaimedSnapshots: unclaimed.items,
                             backups: zip(result.records, result.plans).map { record, plan in
                                 Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)
                             })
-        guard !repository.quiet || global.json else { return }
-        global.output.emit(report) {
-            zip(result.records, result.plans).map { record, plan in
-                let kind = record.parentId.map { "incremental on \($0)" } ?? "full"
-                let compressed = record.compression == BackupCompression.none.description ? "" : " \(record.compression)-compressed (\(record.compressedClusters) of \(record.dataClusters) clusters)"
-                return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten)))\(compressed) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
-            }
+        let lines = zip(result.records, result.plans).map { record, plan in
+            let kind = record.parentId.map { "incremental on \($0)" } ?? "full"
+            let compressed = record.compression == BackupCompression.none.description ? "" : " \(record.compression)-compressed (\(record.compressedClusters) of \(record.dataClusters) clusters)"
+            return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten)))\(compressed) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
         }
+        return (report, lines)
     }
 }
 

@@ -53,21 +53,16 @@ struct BackupRestore: ParsableCommand {
     }
 
     func run() throws {
-        let repo = try repository.open()
-        let backupID = try BackupCommand.id(id)
-        let restorer = BackupRestorer(repository: repo)
         let progress = progressOptions.display(.restore, quiet: repository.quiet)
-        let target = to
-        let overwrite = force
-        let compare = delta
-        let summary: RestoreSummary
-        do {
-            summary = try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare, progress: progress.meter)
-        } catch {
-            progress.finish(failure: error.message)
-            throw BackupCommand.failure(error)
+        let backupID = try BackupCommand.id(id)  // checked by validate()
+        let summary = try progress.finishing {
+            let repo = try repository.open()
+            let restorer = BackupRestorer(repository: repo)
+            let (target, overwrite, compare) = (to, force, delta)
+            return try BackupCommand.performing { () throws(BackupError) in
+                try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare, progress: progress.meter)
+            }
         }
-        progress.finish()
         guard !repository.quiet || global.json else { return }
         let report = Report(backup: summary.backupID, target: summary.target, blockDevice: summary.isBlockDevice,
                             sizeBytes: summary.virtualSize, bytesWritten: summary.bytesWritten,
