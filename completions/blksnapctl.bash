@@ -765,7 +765,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --pre-snapshot --post-snapshot --hook-timeout --storage --compress --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --pre-snapshot --post-snapshot --hook-timeout --progress --storage --compress --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -790,6 +790,10 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--hook-timeout')
+        return
+        ;;
+    '--progress')
+        __blksnapctl_add_completions -W 'auto'$'\n''tty'$'\n''json'$'\n''none'
         return
         ;;
     '--storage')
@@ -861,7 +865,7 @@ _blksnapctl_backup_restore() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --force --delta --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --to --storage)
+    non_repeating_options=(--sim --log-level --abi --repo --progress --to --storage)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -877,6 +881,10 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--progress')
+        __blksnapctl_add_completions -W 'auto'$'\n''tty'$'\n''json'$'\n''none'
         return
         ;;
     '--to')

@@ -14,8 +14,9 @@ set -euo pipefail
 # e2fsprogs: mkfs/chattr for file-backed storage tests; xfsprogs: the XFS case of the
 # FUSE + loop end-to-end tests; pkg-config: lets SwiftPM find libudev and fuse3; mandoc:
 # the man page lint test (mandoc -T lint); libzstd-dev + zlib1g-dev: the zstd and zlib
-# compressed clusters of qcow2 backups (CZstd, CZlib).
-BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc libnbd-bin qemu-utils gnutls-bin openssl libzstd-dev zlib1g-dev)
+# compressed clusters of qcow2 backups (CZstd, CZlib); systemd: systemd-analyze verify of
+# the units in contrib/systemd (SystemdUnitTests).
+BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc libnbd-bin qemu-utils gnutls-bin openssl libzstd-dev zlib1g-dev systemd)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -53,6 +53,7 @@ public struct BackupError: Error, Hashable, Sendable, CustomStringConvertible {
         case .readOnlyFileSystem: return "the filesystem is mounted read-only; use another --repo"
         case .ioError: return "the disk under it reported an I/O error; check it (dmesg)"
         case .noSuchFileOrDirectory: return "check the path"
+        case .notDirectory: return "a component of the path is a file, not a directory; check the path"
         default: return nil
         }
     }

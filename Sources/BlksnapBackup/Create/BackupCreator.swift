@@ -1,18 +1,6 @@
 import BlksnapKit
 import Foundation
 
-/// Progress of one device's copy.
-public struct BackupProgress: Sendable, Hashable {
-    /// Index of the device in the run.
-    public var deviceIndex: Int
-    /// The device.
-    public var devicePath: String
-    /// Bytes read from the image so far.
-    public var bytesRead: UInt64
-    /// Bytes the plan reads in all.
-    public var bytesTotal: UInt64
-}
-
 /// A device's backup written and synced under its temporary name, not yet in the catalog.
 public struct PreparedBackup: Sendable, Hashable {
     /// The plan it followed.
@@ -87,8 +75,9 @@ public struct BackupCreator {
     }
 
     /// Copies what `plan` lists from `image` into a new temporary file of the repository,
-    /// `fsync`ed; calls `progress` after each block and stops (deleting the file) when
-    /// `shouldStop` turns true.
+    /// `fsync`ed; calls `progress` before the first block (0 bytes), after each block, and
+    /// once more with the final counts (``BackupProgress/finished``, the file's size as
+    /// bytes written); stops (deleting the file) when `shouldStop` turns true.
     public func prepare(plan: BackupPlan, image: SnapshotImageReader, snapshotID: String, takenAt: Date,
                         deviceIndex: Int = 0, progress: (BackupProgress) -> Void = { _ in },
                         shouldStop: () -> Bool = { false }) throws(BackupError) -> PreparedBackup {
@@ -107,6 +96,11 @@ public struct BackupCreator {
         }
         let padded = UnsafeMutableRawBufferPointer.allocate(byteCount: QCOW2Format.clusterSize, alignment: 4096)
         defer { padded.deallocate() }
+        func report(finished: Bool = false, written: UInt64) {
+            progress(BackupProgress(deviceIndex: deviceIndex, devicePath: plan.identity.devicePath, bytesRead: bytesRead,
+                                    bytesWritten: written, bytesTotal: total, finished: finished))
+        }
+        report(written: writer.fileBytes)
         do {
             try image.forEachBlock(of: plan.ranges, blockBytes: blockBytes, readAhead: readAhead) { (offset, bytes) throws(BackupError) in
                 if shouldStop() {
@@ -118,8 +112,7 @@ public struct BackupCreator {
                     try writer.write(guestOffset: offset, bytes: bytes)
                 }
                 bytesRead += UInt64(bytes.count)
-                progress(BackupProgress(deviceIndex: deviceIndex, devicePath: plan.identity.devicePath,
-                                        bytesRead: bytesRead, bytesTotal: total))
+                report(written: writer.fileBytes)
             }
         } catch {
             HostFile.remove(temporary)
@@ -138,6 +131,7 @@ public struct BackupCreator {
             HostFile.remove(temporary)
             throw error
         }
+        report(finished: true, written: summary.fileSize)
         var finalPlan = plan
         if index != nil { finalPlan.changedBytes = differing }
         return PreparedBackup(plan: finalPlan, fileName: fileName, temporaryPath: temporary, summary: summary,

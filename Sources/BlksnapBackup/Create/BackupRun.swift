@@ -16,7 +16,8 @@ public enum BackupRunEvent: Sendable {
     case session(SessionEvent)
     /// A device's plan is made: full (with the reason) or incremental.
     case planned(deviceIndex: Int, plan: BackupPlan)
-    /// Bytes copied so far for a device.
+    /// Bytes copied so far for a device: after each block, unthrottled (a
+    /// ``BackupProgressMeter`` given to the run yields them with rates, rate-limited).
     case progress(BackupProgress)
     /// A device's backup is committed.
     case committed(deviceIndex: Int, record: BackupRecord)
@@ -64,6 +65,7 @@ public final class BackupRun {
     private let hooks: SnapshotHooks
     private let onEvent: @Sendable (BackupRunEvent) -> Void
     private let takenAt: Date?
+    private let progress: BackupProgressMeter?
 
     /// Prepares a run of `configuration.devices` (nothing happens until ``run()``).
     /// `logger` receives the session's lines (storage extensions, teardown); none by default.
@@ -71,11 +73,11 @@ public final class BackupRun {
                             storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                             compression: BackupCompression? = nil, hooks: SnapshotHooks = SnapshotHooks(),
                             logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
-                            takenAt: Date? = nil,
+                            takenAt: Date? = nil, progress: BackupProgressMeter? = nil,
                             onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.init(repository: repository, driver: V5Driver(kernel: kernel), configuration: configuration, storage: storage,
                   forceFull: forceFull, blockBytes: blockBytes, compression: compression, hooks: hooks, logger: logger,
-                  takenAt: takenAt, onEvent: onEvent)
+                  takenAt: takenAt, progress: progress, onEvent: onEvent)
     }
 
     /// Prepares a run whose requests go through `driver` (the module's ABI).
@@ -83,15 +85,18 @@ public final class BackupRun {
     /// `compression` nil stores clusters as the repository's default says (recorded by
     /// its first run: that run's `compression`, or none); a value applies to this run only.
     /// `hooks` run around the take (``SnapshotHooks``). `takenAt` is the time recorded as
-    /// the backups' take (nil: the clock's at take; tests simulate days).
+    /// the backups' take (nil: the clock's at take; tests simulate days). `progress`, when
+    /// given, receives every device's copy and is finished by ``run()`` (its summary says
+    /// whether the run succeeded), so its ``BackupProgressMeter/events`` end with the run.
     public init(repository: BackupRepository, driver: any BlksnapDriver, configuration: SessionConfiguration,
                 storage: any DifferenceStorageProvider, forceFull: Bool = false, blockBytes: Int = 4 << 20,
                 compression: BackupCompression? = nil, hooks: SnapshotHooks = SnapshotHooks(),
                 logger: Logger = Logger(label: "blksnap.backup", factory: { _ in SwiftLogNoOpLogHandler() }),
-                takenAt: Date? = nil,
+                takenAt: Date? = nil, progress: BackupProgressMeter? = nil,
                 onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) {
         self.repository = repository
         self.takenAt = takenAt
+        self.progress = progress
         self.driver = driver
         self.configuration = configuration
         self.forceFull = forceFull
@@ -193,8 +198,20 @@ public final class BackupRun {
         }
     }
 
-    /// Locks the repository, removes leftovers, runs the session and copies, commits.
+    /// Locks the repository, removes leftovers, runs the session and copies, commits;
+    /// then finishes the progress meter, if any, with the outcome.
     public func run() throws(BackupError) -> BackupRunResult {
+        do {
+            let result = try runAndCommit()
+            progress?.finish()
+            return result
+        } catch {
+            progress?.finish(failure: error.message)
+            throw error
+        }
+    }
+
+    private func runAndCommit() throws(BackupError) -> BackupRunResult {
         try repository.lockForWriting()
         for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
         try destroyLeftoverSnapshot()
@@ -236,8 +253,9 @@ public final class BackupRun {
                 }
                 defer { try? image.close() }
                 let onEvent = self.onEvent
+                let meter = progress
                 let result = try creator.prepare(plan: plan, image: image, snapshotID: snapshotID, takenAt: takenAt,
-                                                 deviceIndex: index, progress: { onEvent(.progress($0)) },
+                                                 deviceIndex: index, progress: { onEvent(.progress($0)); meter?.record($0) },
                                                  shouldStop: { handle.isStopRequested })
                 prepared.append(result)
                 if let info = try? device.snapshotInfo(), let code = info.errorCode {
@@ -248,7 +266,7 @@ public final class BackupRun {
                 break
             }
         }
-        let copySeconds = Self.seconds(ContinuousClock.now - started)
+        let copySeconds = (ContinuousClock.now - started).inSeconds
         handle.requestStop(.stopped(signal: nil))
         let ended = thread.join()
         if ended.teardownError == nil { HostFile.remove(repository.path(of: Self.snapshotMarker)) }
@@ -333,9 +351,5 @@ public final class BackupRun {
         }
         let released = post(taken: true)
         return hooks.preSnapshot != nil && released ? .application : .crash
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -114,6 +114,21 @@ final class HostFile {
         }
     }
 
+    /// `mkdir(2)` of `path` and of each missing parent (mode 0755), like `mkdir -p`; the
+    /// error names the first component that could not be made, with its errno.
+    static func makeDirectories(_ path: String, operation: String) throws(BackupError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            guard mkdir(prefix, 0o755) != 0 else { continue }
+            let error = Errno(rawValue: Glibc.errno)
+            var status = stat()
+            if error == .fileExists, stat(prefix, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { continue }
+            throw BackupError.io(operation, prefix == path ? path : "\(path) (at \(prefix))", error,
+                                 remedy: error == .fileExists ? "\(prefix) is a file, not a directory; check the path" : nil)
+        }
+    }
+
     /// `unlink(2)`, ignoring a missing file.
     static func remove(_ path: String) {
         _ = Glibc.unlink(path)

@@ -133,6 +133,10 @@ public final class QCOW2Writer {
         staging.deallocate()
     }
 
+    /// Bytes of the file so far: the header's cluster and every cluster appended (data,
+    /// L2 tables); the L1 and refcount tables come at ``finish()``.
+    public var fileBytes: UInt64 { cursor }
+
     /// Number of guest clusters of the disk.
     public var guestClusterCount: UInt64 { (virtualSize + UInt64(clusterSize) - 1) / UInt64(clusterSize) }
 

@@ -35,11 +35,7 @@ public final class BackupRepository {
             guard create else {
                 throw BackupError(.refused, "no backup repository at \(trimmed) (ENOENT): give the --repo of an earlier 'backup create'", errno: .noSuchFileOrDirectory)
             }
-            do {
-                try FileManager.default.createDirectory(atPath: trimmed, withIntermediateDirectories: true)
-            } catch {
-                throw BackupError.io("creating the repository directory", trimmed, Errno(rawValue: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code)))
-            }
+            try HostFile.makeDirectories(trimmed, operation: "creating the repository directory")
         } else if !isDirectory.boolValue {
             throw BackupError(.refused, "\(trimmed) is not a directory (ENOTDIR): --repo names a directory", errno: .notDirectory)
         }

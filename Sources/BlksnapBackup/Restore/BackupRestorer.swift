@@ -49,7 +49,9 @@ public struct BackupRestorer {
         self.repository = repository
     }
 
-    /// Restores backup `id` to `target`; `progress` gets (bytes done, total).
+    /// Restores backup `id` to `target`. `progress`, when given, receives the copy's counts
+    /// (device path: the target; bytes read: the disk's bytes done, zero clusters included)
+    /// and is finished with the outcome, so its ``BackupProgressMeter/events`` end here.
     ///
     /// With `delta`, an existing target (a block device, or a file, which is grown to the
     /// disk's size if shorter) is read cluster by cluster and only the clusters that differ
@@ -57,10 +59,28 @@ public struct BackupRestorer {
     /// not exist yet is restored in full. Clusters are compared before their SHA-256 is
     /// checked; only those that differ, and so are written, are checked.
     public func restore(id: Int64, to target: String, overwrite: Bool = false, delta: Bool = false,
-                        progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(BackupError) -> RestoreSummary {
+                        progress: BackupProgressMeter? = nil) throws(BackupError) -> RestoreSummary {
+        do {
+            let summary = try restoreChain(id: id, to: target, overwrite: overwrite, delta: delta) { read, written, total, finished in
+                progress?.record(BackupProgress(deviceIndex: 0, devicePath: target, bytesRead: read, bytesWritten: written,
+                                                bytesTotal: total, finished: finished))
+            }
+            progress?.finish()
+            return summary
+        } catch {
+            progress?.finish(failure: error.message)
+            throw error
+        }
+    }
+
+    /// Counts of a restore: bytes of the disk done, bytes written, disk size, whether final.
+    private typealias Report = (UInt64, UInt64, UInt64, Bool) -> Void
+
+    private func restoreChain(id: Int64, to target: String, overwrite: Bool, delta: Bool,
+                              report: Report) throws(BackupError) -> RestoreSummary {
         let reader = try BackupChainReader(repository: repository, id: id)
         if delta && HostFile.exists(target) {
-            return try restoreDelta(reader, id: id, to: target, progress: progress)
+            return try restoreDelta(reader, id: id, to: target, report: report)
         }
         let size = reader.sizeBytes
         let (output, isDevice, sparse) = try openTarget(target, size: size, overwrite: overwrite)
@@ -78,6 +98,7 @@ public struct BackupRestorer {
             batchBytes = 0
         }
         let clusters = reader.clusterCount
+        report(0, 0, size, false)
         do throws(BackupError) {
             for index in 0..<clusters {
                 let guest = index * UInt64(clusterSize)
@@ -91,10 +112,11 @@ public struct BackupRestorer {
                 try reader.readCluster(index, into: slot)
                 batchBytes += length
                 if length < clusterSize || batchBytes == buffer.count { try flush() }
-                progress(guest + UInt64(length), size)
+                report(guest + UInt64(length), written, size, false)
             }
             try flush()
             try output.sync()
+            report(size, written, size, true)
         } catch {
             if sparse && !isDevice { HostFile.remove(target) }
             throw error
@@ -105,7 +127,7 @@ public struct BackupRestorer {
 
     /// `--delta`: reads the target, writes only the clusters that differ from the backup.
     private func restoreDelta(_ reader: BackupChainReader, id: Int64, to target: String,
-                              progress: (UInt64, UInt64) -> Void) throws(BackupError) -> RestoreSummary {
+                              report: Report) throws(BackupError) -> RestoreSummary {
         let size = reader.sizeBytes
         let (output, isDevice) = try openDeltaTarget(target, size: size)
         let clusterSize = reader.clusterSize
@@ -116,6 +138,7 @@ public struct BackupRestorer {
             present.deallocate()
         }
         var written: UInt64 = 0, read: UInt64 = 0
+        report(0, 0, size, false)
         for index in 0..<reader.clusterCount {
             let guest = index * UInt64(clusterSize)
             let length = Int(min(UInt64(clusterSize), size - guest))
@@ -128,9 +151,10 @@ public struct BackupRestorer {
                 try output.write(UnsafeRawBufferPointer(rebasing: wanted[0..<length]), at: guest)
                 written += UInt64(length)
             }
-            progress(guest + UInt64(length), size)
+            report(guest + UInt64(length), written, size, false)
         }
         try output.sync()
+        report(size, written, size, true)
         return RestoreSummary(backupID: id, target: target, isBlockDevice: isDevice, virtualSize: size, bytesWritten: written,
                               chainFiles: reader.chain.files.map(\.path), method: "compare", targetBytesRead: read)
     }

@@ -43,14 +43,34 @@ public struct CBTDeltaRestore {
     ///
     /// Returns ``Outcome/notApplicable(reason:)`` when the device is not the backup's
     /// original, its tracker is in a generation no backup of the chain was taken in, or
-    /// its CBT cannot be read.
+    /// its CBT cannot be read; `progress` is then left unfinished (for the compare restore
+    /// that follows). Otherwise `progress` receives the writes (bytes read: those read from
+    /// the backup; total: the bytes to write) and is finished with the outcome.
     ///
     /// - Throws: ``BackupError`` for failures (nothing is written before the take
     ///   succeeded; a failure while writing leaves the device partly restored: run the
     ///   restore again).
     public func restore(id: Int64, devicePath: String, configuration: SessionConfiguration,
                         storage: any DifferenceStorageProvider,
-                        progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(BackupError) -> Outcome {
+                        progress: BackupProgressMeter? = nil) throws(BackupError) -> Outcome {
+        do {
+            let outcome = try restoreByCBT(id: id, devicePath: devicePath, configuration: configuration, storage: storage) { done, total, finished in
+                progress?.record(BackupProgress(deviceIndex: 0, devicePath: devicePath, bytesRead: done, bytesWritten: done,
+                                                bytesTotal: total, finished: finished))
+            }
+            if case .restored = outcome { progress?.finish() }
+            return outcome
+        } catch {
+            progress?.finish(failure: error.message)
+            throw error
+        }
+    }
+
+    /// Bytes written so far, bytes to write, whether final.
+    private typealias Report = (UInt64, UInt64, Bool) -> Void
+
+    private func restoreByCBT(id: Int64, devicePath: String, configuration: SessionConfiguration,
+                              storage: any DifferenceStorageProvider, report: Report) throws(BackupError) -> Outcome {
         let reader = try BackupChainReader(repository: repository, id: id)
         let point = reader.head
         let kernel = driver.kernel
@@ -101,7 +121,7 @@ public struct CBTDeltaRestore {
         }
         let differing = try clustersBetween(base: base, point: point)
         clusters.formUnion(differing)
-        let written = try write(clusters.sorted(), from: reader, to: device, progress: progress)
+        let written = try write(clusters.sorted(), from: reader, to: device, report: report)
         return .restored(RestoreSummary(backupID: id, target: devicePath, isBlockDevice: true, virtualSize: reader.sizeBytes,
                                         bytesWritten: written, chainFiles: reader.chain.files.map(\.path), method: "cbt",
                                         targetBytesRead: 0, cbtBase: base.id,
@@ -178,7 +198,7 @@ public struct CBTDeltaRestore {
 
     /// Writes `clusters` (sorted) of the point to the device, consecutive ones together.
     private func write(_ clusters: [UInt64], from reader: BackupChainReader, to device: BlockDevice,
-                       progress: (UInt64, UInt64) -> Void) throws(BackupError) -> UInt64 {
+                       report: Report) throws(BackupError) -> UInt64 {
         let clusterSize = reader.clusterSize
         let size = reader.sizeBytes
         let batchClusters = 64
@@ -198,8 +218,9 @@ public struct CBTDeltaRestore {
             }
             written += UInt64(batchBytes)
             batchBytes = 0
-            progress(min(written, total), total)
+            report(written, total, false)
         }
+        report(0, total, false)
         for index in clusters {
             let guest = index * UInt64(clusterSize)
             let length = Int(min(UInt64(clusterSize), size - guest))
@@ -210,6 +231,7 @@ public struct CBTDeltaRestore {
             if length < clusterSize { try flush() }
         }
         try flush()
+        report(written, written, true)
         return written
     }
 }

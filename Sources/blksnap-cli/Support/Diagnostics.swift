@@ -8,6 +8,11 @@ enum Diagnostics {
         FileHandle.standardError.write(Data("blksnapctl: \(oneLine)\n".utf8))
     }
 
+    /// A line on stderr as it is (machine-readable: no `blksnapctl:` prefix), flushed at once.
+    static func line(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
     /// A line on stdout, flushed at once (output may be piped to a waiting reader).
     static func print(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))

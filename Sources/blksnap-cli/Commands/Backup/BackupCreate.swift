@@ -3,7 +3,7 @@ import BlksnapBackup
 import BlksnapKit
 import Foundation
 
-/// `blksnapctl backup create DEVICE... --repo DIR --storage SPEC [--full] [--compress M] [--step S] [--limit L]`.
+/// `blksnapctl backup create DEVICE... --repo DIR --storage SPEC [--full] [--compress M] [--step S] [--limit L] [--progress MODE]`.
 struct BackupCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
@@ -24,8 +24,9 @@ struct BackupCreate: ParsableCommand {
             are written under a temporary name, fsync'd, renamed and the directory fsync'd \
             before the catalog row is committed: an interrupted run leaves the repository as it \
             was (its leftovers are deleted by the next run). Trackers the session attaches stay \
-            attached, so that the next backup can be incremental. Progress goes to stderr when \
-            it is a terminal. With --compress zstd[:LEVEL] or zlib, each cluster that shrinks \
+            attached, so that the next backup can be incremental. Progress goes to stderr \
+            (--progress: a bar on a terminal; json: JSON Lines for journald and scripts, \
+            documented in the manual's JSON OUTPUT). With --compress zstd[:LEVEL] or zlib, each cluster that shrinks \
             is stored as a qcow2 compressed cluster (zstd: compression_type 1, which qemu 5.1 \
             and later read); the others are stored as they are. The catalog's SHA-256 of a data \
             cluster is of its uncompressed bytes. The first backup create of a repository \
@@ -40,6 +41,7 @@ struct BackupCreate: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var hookOptions: HookOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     @Argument(help: ArgumentHelp("Devices to back up (paths or MAJ:MIN).", valueName: "device"),
               transform: ArgumentTransforms.device)
@@ -102,6 +104,15 @@ struct BackupCreate: ParsableCommand {
     }
 
     func run() throws {
+        let progress = progressOptions.display(.backup, quiet: repository.quiet)
+        let (report, lines) = try progress.finishing { try backUp(progress) }
+        guard !repository.quiet || global.json else { return }
+        global.output.emit(report) { lines }
+    }
+
+    /// Opens everything and runs the backup; returns the `--json` document and the text
+    /// lines, printed once the progress is drawn.
+    private func backUp(_ progress: ProgressDisplay) throws -> (Report, [String]) {
         let backend = try Backend(global)
         var paths: [String] = []
         for device in devices {
@@ -116,12 +127,11 @@ struct BackupCreate: ParsableCommand {
             devices: paths, stepSectors: (step ?? 0) / 512, limitSectors: limit.map { $0 / 512 },
             detachAttachedTrackers: false, hz: backend.ticksPerSecond, allowSameDeviceStorage: allowSameDevice)
         let quiet = repository.quiet
-        let progress = ProgressLine(quiet: repository.quiet)
         let removed = LockedList()
         let unclaimed = LockedList()
         let run = BackupRun(repository: repo, driver: backend.driver, configuration: configuration, storage: provider,
                             forceFull: full, compression: compress, hooks: hookOptions.hooks,
-                            logger: try global.logger("session")) { event in
+                            logger: try global.logger("session"), progress: progress.meter) { event in
             switch event {
             case .hook(let name, let outcome):
                 if !outcome.succeeded || !quiet { Diagnostics.error("\(name) hook \(outcome)") }
@@ -143,8 +153,6 @@ struct BackupCreate: ParsableCommand {
                         Diagnostics.error("\(plan.identity.devicePath): incremental on backup \(parent): \(plan.changedBlocks) CBT blocks changed (\(ProgressLine.size(plan.changedBytes))), \(ProgressLine.size(plan.bytesToRead)) to read")
                     }
                 }
-            case .progress(let step):
-                progress.update(label: step.devicePath, index: step.deviceIndex, done: step.bytesRead, total: step.bytesTotal)
             case .session(.warning(let message)):
                 if !repository.quiet { Diagnostics.error("warning: \(message)") }
             case .session(.corrupted(_, let path, _, let name, let meaning)):
@@ -163,23 +171,19 @@ struct BackupCreate: ParsableCommand {
         do {
             result = try run.run()
         } catch {
-            progress.finish()
             throw BackupCommand.failure(error)
         }
-        progress.finish()
         let report = Report(repository: repo.directory, compression: result.compression.description,
                             consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items, unclaimedSnapshots: unclaimed.items,
                             backups: zip(result.records, result.plans).map { record, plan in
                                 Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)
                             })
-        guard !repository.quiet || global.json else { return }
-        global.output.emit(report) {
-            zip(result.records, result.plans).map { record, plan in
-                let kind = record.parentId.map { "incremental on \($0)" } ?? "full"
-                let compressed = record.compression == BackupCompression.none.description ? "" : " \(record.compression)-compressed (\(record.compressedClusters) of \(record.dataClusters) clusters)"
-                return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten)))\(compressed) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
-            }
+        let lines = zip(result.records, result.plans).map { record, plan in
+            let kind = record.parentId.map { "incremental on \($0)" } ?? "full"
+            let compressed = record.compression == BackupCompression.none.description ? "" : " \(record.compression)-compressed (\(record.compressedClusters) of \(record.dataClusters) clusters)"
+            return "backup \(record.id ?? 0): \(record.devicePath) \(kind), \(record.fileName): read \(ProgressLine.size(UInt64(record.bytesRead))), wrote \(ProgressLine.size(UInt64(record.bytesWritten)))\(compressed) (CBT changed \(ProgressLine.size(plan.changedBytes)); generation \(record.cbtGeneration), changes number \(record.cbtChangesNumber))"
         }
+        return (report, lines)
     }
 }
 

@@ -3,7 +3,7 @@ import BlksnapBackup
 import BlksnapKit
 import Foundation
 
-/// `blksnapctl backup restore ID --to PATH|DEVICE --repo DIR [--force]`.
+/// `blksnapctl backup restore ID --to PATH|DEVICE --repo DIR [--force] [--delta] [--progress MODE]`.
 struct BackupRestore: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
@@ -24,11 +24,12 @@ struct BackupRestore: ParsableCommand {
             nothing of the target is read. When that does not apply (another device, a new \
             CBT generation) the reason is printed and the target is compared instead. Method \
             cbt runs through the module (or --sim); full and compare restores take host paths \
-            only.
+            only. Progress goes to stderr as for 'backup create' (--progress).
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     @Argument(help: ArgumentHelp("Backup id.", valueName: "id"))
     var id: String
@@ -72,44 +73,39 @@ struct BackupRestore: ParsableCommand {
     }
 
     func run() throws {
-        let repo = try repository.open()
-        let backupID = try BackupCommand.id(id)
-        let restorer = BackupRestorer(repository: repo)
-        let progress = ProgressLine(quiet: repository.quiet)
-        let target = to
-        let overwrite = force
-        let compare = delta
+        let progress = progressOptions.display(.restore, quiet: repository.quiet)
+        let backupID = try BackupCommand.id(id)  // checked by validate()
         var notApplicable: String?
-        var viaCBT: RestoreSummary?
-        if delta, let storage {
-            let backend = try Backend(global)
-            let device = try backend.blockDevice(try ArgumentValues.device(target))
-            let path = device.path
-            try? device.close()
-            let provider = try storage.provider(backend: backend, devices: [path], limitBytes: nil, logger: global.logger("storage"))
-            let configuration = SessionConfiguration(devices: [path], hz: backend.ticksPerSecond)
-            let restore = CBTDeltaRestore(repository: repo, driver: backend.driver)
-            let outcome = try BackupCommand.performing { () throws(BackupError) in
-                try restore.restore(id: backupID, devicePath: path, configuration: configuration, storage: provider) { done, total in
-                    progress.update(label: target, index: 0, done: done, total: total)
+        let summary = try progress.finishing {
+            let repo = try repository.open()
+            let (target, overwrite, compare) = (to, force, delta)
+            if delta, let storage {
+                let backend = try Backend(global)
+                let device = try backend.blockDevice(try ArgumentValues.device(target))
+                let path = device.path
+                try? device.close()
+                let provider = try storage.provider(backend: backend, devices: [path], limitBytes: nil, logger: global.logger("storage"))
+                let configuration = SessionConfiguration(devices: [path], hz: backend.ticksPerSecond)
+                let restore = CBTDeltaRestore(repository: repo, driver: backend.driver)
+                let outcome = try BackupCommand.performing { () throws(BackupError) in
+                    try restore.restore(id: backupID, devicePath: path, configuration: configuration, storage: provider,
+                                        progress: progress.meter)
+                }
+                switch outcome {
+                case .restored(let summary): return summary
+                case .notApplicable(let reason):
+                    notApplicable = reason
+                    if !backend.kernel.usesHostDevices {
+                        throw CommandFailure("restore: method cbt does not apply: \(reason); a compare restore needs a host path, not a simulator's device")
+                    }
+                    if !repository.quiet { Diagnostics.error("restore: method cbt does not apply: \(reason); comparing instead") }
                 }
             }
-            switch outcome {
-            case .restored(let summary): viaCBT = summary
-            case .notApplicable(let reason):
-                notApplicable = reason
-                if !backend.kernel.usesHostDevices {
-                    throw CommandFailure("restore: method cbt does not apply: \(reason); a compare restore needs a host path, not a simulator's device")
-                }
-                if !repository.quiet { Diagnostics.error("restore: method cbt does not apply: \(reason); comparing instead") }
+            let restorer = BackupRestorer(repository: repo)
+            return try BackupCommand.performing { () throws(BackupError) in
+                try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare, progress: progress.meter)
             }
         }
-        let summary = try viaCBT ?? BackupCommand.performing { () throws(BackupError) in
-            try restorer.restore(id: backupID, to: target, overwrite: overwrite, delta: compare) { done, total in
-                progress.update(label: target, index: 0, done: done, total: total)
-            }
-        }
-        progress.finish()
         guard !repository.quiet || global.json else { return }
         let report = Report(backup: summary.backupID, target: summary.target, blockDevice: summary.isBlockDevice,
                             sizeBytes: summary.virtualSize, bytesWritten: summary.bytesWritten,
