@@ -16,7 +16,7 @@ public enum Benchmark {
         keys += ["events_cancel_p50", "events_cancel_max", "events_cancel_thread_free_max"]
         keys += ["prune_merge_vs_copy", "prune_merge_written_ratio"]
         keys += ["resync_vs_full_time", "resync_stored_ratio"]
-        keys += ["delta_restore_vs_full_time", "delta_restore_written_ratio"]
+        keys += ["delta_restore_vs_full_time", "delta_restore_written_ratio", "delta_restore_cbt_vs_full_time", "delta_restore_cbt_written_ratio"]
         return keys
     }()
 

@@ -30,18 +30,32 @@ public final class BackupChainReader {
     /// - Throws: ``BackupError`` `.corrupted` when a member failed verification, the files
     ///   and the catalog disagree, or a file is missing or damaged.
     public init(repository: BackupRepository, id: Int64) throws(BackupError) {
+        // The catalog is read in several steps (the chain, the merges, each file's hashes):
+        // an opening during which a merge changed state (a source's rows deleted after the
+        // chain was read, say) is discarded, whether it failed or not.
         var attempt = 0
         while true {
             let epoch = try repository.catalog.mergeEpoch()
-            do {
-                (head, records, chain, hashes) = try Self.open(repository: repository, id: id)
-                return
+            do throws(BackupError) {
+                let opened = try Self.open(repository: repository, id: id)
+                if try repository.catalog.mergeEpoch() == epoch {
+                    (head, records, chain, hashes) = opened
+                    return
+                }
+                attempt += 1
+                guard attempt < Self.openingAttempts else {
+                    throw BackupError(.io, "the chain of backup \(id) changed \(attempt) times while it was being opened: a prune is merging it; try again when it is done",
+                                      errno: .resourceBusy)
+                }
             } catch {
                 attempt += 1
-                guard attempt < 5, try repository.catalog.mergeEpoch() != epoch else { throw error }
+                guard attempt < Self.openingAttempts, try repository.catalog.mergeEpoch() != epoch else { throw error }
             }
         }
     }
+
+    /// How many times an opening is tried while merges keep changing the chain.
+    static let openingAttempts = 50
 
     private static func open(repository: BackupRepository, id: Int64) throws(BackupError)
         -> (BackupRecord, [BackupRecord], QCOW2Chain, [ObjectIdentifier: [UInt64: [UInt8]]]) {
