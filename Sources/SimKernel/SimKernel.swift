@@ -103,10 +103,10 @@ public final class SimKernel: @unchecked Sendable {
     /// First descriptor number handed out (0–2 look like the standard streams).
     private static let firstDescriptor: Int32 = 3
 
-    /// Creates a simulator with these parameters (normalized as at module load),
-    /// speaking `dialect`.
+    /// Creates a simulator with these parameters (normalized as `dialect`'s module does
+    /// at load), speaking `dialect`.
     public init(params: Params = Params(), dialect: SimDialect = .v5) {
-        self.params = LiveParams(params)
+        self.params = LiveParams(params, dialect: dialect)
         self.dialect = dialect
         self.blockLayer = BlockLayer(dialect: dialect)
     }
