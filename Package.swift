@@ -73,7 +73,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // The kernel side, reimplemented: answers the same requests on the same bytes.
-        .target(name: "SimKernel", dependencies: ["CBlksnapUAPI", "CVeeamBlksnapUAPI"]),
+        .target(name: "SimKernel", dependencies: ["CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI"]),
         // The FUSE export of a SimKernel: devices and images as files loop devices can use.
         .target(name: "SimFuse", dependencies: ["SimKernel", "CFuse3"]),
         // The typed Swift API over the ioctls. Links no simulator.
@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "BlksnapSimulator",
             dependencies: [
-                "BlksnapKit", "SimKernel", "CBlksnapUAPI", "CVeeamBlksnapUAPI",
+                "BlksnapKit", "SimKernel", "CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -206,7 +206,7 @@ let package = Package(
             name: "BlksnapKitTests",
             dependencies: [
                 "BlksnapKit", "BlksnapDrivers", "BlksnapVAL6", "BlksnapVAL7", "BlksnapServiceLifecycle", "BlksnapSimulator",
-                "SimKernel", "CBlksnapUAPI", "CVeeamBlksnapUAPI",
+                "SimKernel", "CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,9 +2,9 @@
 # The field-module lane (issue 22): blksnapctl end to end on Veeam's out-of-tree modules,
 # VAL-7.0 and VAL-6.3.1, each built against Debian's stock kernel and booted with it in a VM
 # (scripts/veeam-vm.sh). Runs scripts/lane/field-e2e-guest.sh inside, once per module. For
-# VAL-7.0 it also runs the conformance scenarios (blksnap-conformance --abi val7) on the real
-# module in the VM and on SimKernel's VAL-7.0 dialect on the host: the transcripts must be
-# identical (SimKernel does not speak VAL-6.x yet).
+# each module it also runs the conformance scenarios (blksnap-conformance --abi MODULE) on the
+# real module in the VM and on SimKernel's dialect of that module on the host: the transcripts
+# must be identical.
 #
 #   scripts/field-lane.sh [--module val7|val6]... [--keep DIR] [SECTION...]
 #
@@ -45,8 +45,8 @@ done
 seed=20261202
 steps=1000
 params=(chunk_minimum_shift=16 diff_storage_minimum=8192)
-runner_args=(--abi val7 --seed "$seed" --steps "$steps")
-for p in "${params[@]}"; do runner_args+=(--param "$p"); done
+runner_common=(--seed "$seed" --steps "$steps")
+for p in "${params[@]}"; do runner_common+=(--param "$p"); done
 tools=()
 for tool in jq nbdcopy nbdinfo mkfs.ext4; do
     path="$(command -v "$tool" || true)"
@@ -67,34 +67,35 @@ for module in "${modules[@]}"; do
     grep -E '^(ok|FAIL|e2e:|== |devices:|session figures|backup figures|resync figures|cbt restore figures|tracker attach on)' "$out/$module.txt" | sed "s/^/$module: /"
     [ "$st" -eq 0 ] || { failed=1; tail -20 "$out/$module.txt" | sed "s/^/$module: /" >&2; }
     summary+=("$module: exit $st, $(grep -E '^e2e:' "$out/$module.txt" | tail -1 || echo 'no summary'), $((SECONDS - t0)) s")
-    [ "$module" = val7 ] && [ ${#sections[@]} -eq 0 ] || continue
-    # Conformance: the same scenarios on the real module and on SimKernel's VAL-7.0 dialect.
+    [ ${#sections[@]} -eq 0 ] || continue
+    # Conformance: the same scenarios on the real module and on SimKernel's dialect of it.
+    runner_args=(--abi "$module" "${runner_common[@]}")
     t0=$SECONDS
-    log "booting the stock kernel with val7: conformance runner on the real module"
+    log "booting the stock kernel with $module: conformance runner on the real module"
     st=0
-    scripts/veeam-vm.sh run --module val7 --param chunk_minimum_shift=16 --param diff_storage_minimum=8192 --timeout 1500 \
-        --add "$out/blksnap-conformance" --console "$out/val7-conformance-console.log" \
-        scripts/lane/conformance-guest.sh "${runner_args[@]}" >"$out/val7-conformance.txt" 2>&1 || st=$?
-    sed -n '/^@@TRANSCRIPT-BEGIN$/,/^@@TRANSCRIPT-END$/p' "$out/val7-conformance.txt" | sed '1d;$d' >"$out/val7-kernel.txt"
-    "$out/blksnap-conformance" --backend sim "${runner_args[@]}" >"$out/val7-sim.txt" 2>"$out/val7-sim.err" || st=1
+    scripts/veeam-vm.sh run --module "$module" --param chunk_minimum_shift=16 --param diff_storage_minimum=8192 --timeout 1500 \
+        --add "$out/blksnap-conformance" --console "$out/$module-conformance-console.log" \
+        scripts/lane/conformance-guest.sh "${runner_args[@]}" >"$out/$module-conformance.txt" 2>&1 || st=$?
+    sed -n '/^@@TRANSCRIPT-BEGIN$/,/^@@TRANSCRIPT-END$/p' "$out/$module-conformance.txt" | sed '1d;$d' >"$out/$module-kernel.txt"
+    "$out/blksnap-conformance" --backend sim "${runner_args[@]}" >"$out/$module-sim.txt" 2>"$out/$module-sim.err" || st=1
     if [ "$st" -ne 0 ]; then
-        failed=1; log "val7 conformance: a run failed (status $st)"; tail -20 "$out/val7-conformance.txt" >&2
-    elif grep '^conformance: warning:' "$out/val7-conformance.txt" >&2; then
-        failed=1; log "val7 conformance: the kernel run warned (above)"
-    elif diff -u "$out/val7-kernel.txt" "$out/val7-sim.txt" >"$out/val7-diff.txt"; then
-        log "val7 conformance: transcripts identical"
+        failed=1; log "$module conformance: a run failed (status $st)"; tail -20 "$out/$module-conformance.txt" >&2
+    elif grep '^conformance: warning:' "$out/$module-conformance.txt" >&2; then
+        failed=1; log "$module conformance: the kernel run warned (above)"
+    elif diff -u "$out/$module-kernel.txt" "$out/$module-sim.txt" >"$out/$module-diff.txt"; then
+        log "$module conformance: transcripts identical"
     else
         failed=1
-        log "val7 conformance: transcripts differ (--- kernel, +++ sim), $(grep -c '^[-+][^-+]' "$out/val7-diff.txt") lines:"
-        head -80 "$out/val7-diff.txt" >&2
+        log "$module conformance: transcripts differ (--- kernel, +++ sim), $(grep -c '^[-+][^-+]' "$out/$module-diff.txt") lines:"
+        head -80 "$out/$module-diff.txt" >&2
     fi
-    echo "field-lane: val7 conformance lines: kernel $(wc -l <"$out/val7-kernel.txt"), sim $(wc -l <"$out/val7-sim.txt")"
+    echo "field-lane: $module conformance lines: kernel $(wc -l <"$out/$module-kernel.txt"), sim $(wc -l <"$out/$module-sim.txt")"
     for area in cbt events overflow imagewrite multidevice detach params walk; do
-        printf 'field-lane:   %-12s %5d / %5d\n' "$area" "$(grep -c "^$area " "$out/val7-kernel.txt" || true)" \
-            "$(grep -c "^$area " "$out/val7-sim.txt" || true)"
+        printf 'field-lane:   %-12s %5d / %5d\n' "$area" "$(grep -c "^$area " "$out/$module-kernel.txt" || true)" \
+            "$(grep -c "^$area " "$out/$module-sim.txt" || true)"
     done
-    echo "field-lane: val7 random walk seed $seed, $steps steps"
-    summary+=("val7 conformance: exit $st, $((SECONDS - t0)) s")
+    echo "field-lane: $module random walk seed $seed, $steps steps"
+    summary+=("$module conformance: exit $st, $((SECONDS - t0)) s")
 done
 printf 'field-lane: %s\n' "${summary[@]}"
 echo "field-lane: wall time $((SECONDS - start)) s (build $((built - start)) s)"

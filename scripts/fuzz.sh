@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ioctl ioctl-val7 wire parsers nbd)
+[ ${#targets[@]} -gt 0 ] || targets=(ioctl ioctl-val7 ioctl-val6 wire parsers nbd)
 
 out=.build-fuzz
 mkdir -p "$out/include"
@@ -30,6 +30,7 @@ sources_for() {
     case "$1" in
         ioctl) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctl.swift | tr ' ' '\n' ;;
         ioctl-val7) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctlVAL7.swift | tr ' ' '\n' ;;
+        ioctl-val6) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctlVAL6.swift | tr ' ' '\n' ;;
         wire) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/FuzzWire.swift ;;
         parsers)
             ls Sources/blksnap-cli/Parsing/*.swift

@@ -76,7 +76,7 @@ public struct ConformanceBackend: Sendable {
         switch abi {
         case .v5: dialect = .v5
         case .val7: dialect = .val7
-        case .val6: throw ConformanceError("the simulator does not speak VAL-6.x yet")
+        case .val6: dialect = .val6
         }
         var params = Params()
         for (name, value) in parameters where !params.set(name, to: value) {

@@ -6,9 +6,10 @@ public struct ConformanceRunner {
     public static let areas = ["lifecycle", "filter", "cbt", "events", "overflow", "imagewrite", "multidevice",
                                "detach", "params", "hazards", "walk"]
 
-    /// The areas that run on `abi`: every area on v5; on VAL-7.0 those made of library
-    /// requests (lifecycle, filter and hazards send v5's raw request numbers and structs,
-    /// which VAL-7.0's stock kernel does not have).
+    /// The areas that run on `abi`: every area on v5; on VAL-7.0 and VAL-6.x those made of
+    /// library requests (lifecycle, filter and hazards send v5's raw request numbers and
+    /// structs, which the Veeam modules do not have). On VAL-6.x a snapshot's devices are
+    /// named at create (``Harness/create(_:members:)``).
     public static func areas(for abi: BlksnapABI) -> [String] {
         switch abi {
         case .v5: return areas

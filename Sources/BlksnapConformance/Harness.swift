@@ -23,6 +23,9 @@ final class DeviceState {
 
     /// The image name before `_MAJOR:MINOR` (`blksnap-image`, VAL-7.0 `veeamblksnapimg`).
     let imagePrefix: String
+    /// VAL-6.x: the image's name as COLLECT_IMAGES gave it after the last take
+    /// (`veeamblksnapimg<minor>`: the name does not encode the original).
+    var discoveredImageName: String?
 
     init(role: String, path: String, number: DeviceNumber, sizeBytes: UInt64, control: BlockDevice, fd: CInt,
          modelled: Bool, imagePrefix: String) {
@@ -36,7 +39,9 @@ final class DeviceState {
         self.content = modelled ? [UInt8](repeating: 0, count: Int(sizeBytes)) : []
     }
 
-    var imagePath: String { "/dev/\(imagePrefix)_\(number.major):\(number.minor)" }
+    var imagePath: String {
+        discoveredImageName.map { "/dev/" + $0 } ?? "/dev/\(imagePrefix)_\(number.major):\(number.minor)"
+    }
 }
 
 /// The model of one image: the chunks whose snapshot data differs from the live
@@ -102,7 +107,7 @@ public final class Harness {
         } catch {
             throw ConformanceError("cannot open \(driver.controlPath): \(error)")
         }
-        let imagePrefix = backend.abi == .val7 ? "veeamblksnapimg" : "blksnap-image"
+        let imagePrefix = backend.abi == .v5 ? "blksnap-image" : "veeamblksnapimg"
         var devices: [DeviceState] = []
         let layout = [("ORIG0", backend.orig0, ConformanceBackend.originalBytes),
                       ("ORIG1", backend.orig1, ConformanceBackend.originalBytes),
@@ -193,6 +198,37 @@ public final class Harness {
         return created
     }
 
+    /// A snapshot of `members`: on v5 and VAL-7.0 a create and one add per member (the
+    /// same lines as ``create(_:)`` and ``add(_:to:)``); VAL-6.x fixes the devices at
+    /// create (one `create [ROLES]` line; its take is sequential, which the scenarios allow).
+    @discardableResult
+    func create(_ label: String = "create", members: [DeviceState]) -> SnapshotModel? {
+        guard backend.abi == .val6 else {
+            guard let model = create(label) else { return nil }
+            for member in members { add(member, to: model.id) }
+            return model
+        }
+        var created: SnapshotModel?
+        let roles = members.map(\.role).joined(separator: ",")
+        step("\(label) [\(roles)]") { () throws(BlksnapError) -> String? in
+            let creation = SnapshotCreation(devices: members.map(\.path), allowsSequentialMultiDeviceTake: true)
+            let id = try control.createSnapshot(creation)
+            let model = SnapshotModel(id: id)
+            for member in members {
+                // VAL-6.x starts tracking a device at the first create naming it.
+                if member.tracker == nil {
+                    member.tracker = nextTracker
+                    nextTracker += 1
+                }
+                model.members.append((devices.firstIndex { $0 === member }!, member.tracker))
+            }
+            snapshots.append(model)
+            created = model
+            return symbols.snapshot(id)
+        }
+        return created
+    }
+
     @discardableResult
     func destroy(_ id: SnapshotID) -> Bool {
         step("destroy \(symbols.snapshot(id))") { () throws(BlksnapError) -> String? in
@@ -242,11 +278,26 @@ public final class Harness {
 
     @discardableResult
     func take(_ id: SnapshotID) -> Bool {
-        step("take \(symbols.snapshot(id))") { () throws(BlksnapError) -> String? in
+        defer {
+            // VAL-6.x destroys a snapshot whose take failed early: the model forgets it (no line).
+            if backend.abi == .val6, snapshotModel(id)?.taken == false, let listed = try? control.collectSnapshots(),
+               !listed.contains(id) {
+                snapshots.removeAll { $0.id == id }
+            }
+        }
+        return step("take \(symbols.snapshot(id))") { () throws(BlksnapError) -> String? in
             try control.takeSnapshot(id)
             if let model = snapshotModel(id) {
                 model.taken = true
                 for member in model.members { model.images[member.device] = ImageModel(tracker: member.tracker) }
+                if backend.abi == .val6 {
+                    // VAL-6.x's image names carry the image's own minor: learn them (no line).
+                    for member in model.members {
+                        let device = devices[member.device]
+                        device.discoveredImageName = try? device.control.snapshotInfo().imageName
+                        if let name = device.discoveredImageName { symbols.register(image: name, of: device.number) }
+                    }
+                }
             }
             return nil
         }
@@ -535,6 +586,7 @@ public final class Harness {
         for device in devices {
             try? device.control.detach()
             device.tracker = nil
+            device.discoveredImageName = nil
         }
     }
 }

@@ -57,12 +57,17 @@ public final class Symbols {
     private var snapshots: [SnapshotID: String] = [:]
     private var generations: [CBTGenerationID: String] = [:]
     private var devices: [DeviceNumber: String] = [:]
+    private var images: [String: DeviceNumber] = [:]
 
     /// Creates an empty table.
     public init() {}
 
     /// Registers a device number under a role name.
     public func register(device: DeviceNumber, as role: String) { devices[device] = role }
+
+    /// Registers an image name that does not encode its original (VAL-6.x's
+    /// `veeamblksnapimg<minor>`) as the image of `original`.
+    public func register(image name: String, of original: DeviceNumber) { images[name] = original }
 
     /// The symbol of a snapshot id (a new one on first sight).
     public func snapshot(_ id: SnapshotID) -> String {
@@ -91,6 +96,7 @@ public final class Symbols {
     /// An image name `blksnap-image_M:m` (VAL-7.0: `veeamblksnapimg_M:m`) with the
     /// original's role in place of `M:m`; other names are returned as they are.
     public func imageName(_ name: String) -> String {
+        if let original = images[name] { return "IMAGE(\(device(original)))" }
         for prefix in ["blksnap-image_", "veeamblksnapimg_"] where name.hasPrefix(prefix) {
             if let number = DeviceNumber(parsing: name.dropFirst(prefix.count)) { return "IMAGE(\(device(number)))" }
         }

@@ -12,8 +12,9 @@ struct SimUserBuffer: Sendable {
     var embedded: @Sendable ([UInt8]) -> [(address: UInt64, buffer: SimUserBuffer)] = { _ in [] }
 }
 
-/// THE table of user memory per request, derived from the v5 UAPI (spec §1.2–§1.4) and
-/// VAL-7.0's (``VAL7IoctlArguments``, field spec §2.3–§2.4):
+/// THE table of user memory per request, derived from the v5 UAPI (spec §1.2–§1.4),
+/// VAL-7.0's (``VAL7IoctlArguments``, field spec §2.3–§2.4) and VAL-6.x's
+/// (``VAL6IoctlArguments``, field spec §1.3–§1.4):
 /// for each request, the argument struct's size, whether the kernel writes it, and
 /// the user pointers inside it (paths, range arrays, id arrays, CBT buffers) with
 /// their lengths and directions. `SimClient` ships exactly this memory.
@@ -41,6 +42,7 @@ enum SimIoctlArguments {
         case .blockDevice: return block(request)
         case .val7Control: return VAL7IoctlArguments.control(request)
         case .bdevFilter: return VAL7IoctlArguments.filter(request)
+        case .val6Control: return VAL6IoctlArguments.control(request)
         }
     }
 

@@ -7,10 +7,14 @@ import Glibc
 ///
 /// - Original devices get synthetic majors from the local/experimental range
 ///   240–254: major 240 with increasing minors (the next major once 2^20 minors are used).
-/// - Images get major 259 (`blkext`) with increasing minors, never reused.
+/// - Images get major 259 (`blkext`) with increasing minors, never reused; VAL-6.x
+///   images get their own block major ``val6ImageMajor`` (`register_blkdev(0, …)`) and
+///   the lowest free minor from 0 (`snapimage.c:new_minor`, an IDR).
 /// - The dialect's control device (`/dev/blksnap-control`, `/dev/veeamblksnap`) is the
-///   misc char device 10:``controlMinor``; VAL-7.0's `/dev/bdevfilter` is 10:``filterControlMinor``.
-/// - Image names carry the dialect's prefix (`blksnap-image_M:m`, `veeamblksnapimg_M:m`).
+///   misc char device 10:``controlMinor``; VAL-7.0's `/dev/bdevfilter` is 10:``filterControlMinor``;
+///   VAL-6.x's `/dev/veeamblksnap` is ``val6ControlMajor``:0 (`register_chrdev(0, …)`).
+/// - Image names carry the dialect's prefix (`blksnap-image_M:m`, `veeamblksnapimg_M:m`,
+///   `veeamblksnapimg<minor>`).
 final class BlockLayer: @unchecked Sendable {
     /// Major of misc devices.
     static let controlMajor: UInt32 = 10
@@ -18,10 +22,24 @@ final class BlockLayer: @unchecked Sendable {
     static let controlMinor: UInt32 = 248
     /// The dynamic misc minor the simulator gives `bdevfilter`.
     static let filterControlMinor: UInt32 = 247
+
+    /// `st_rdev` of the control device: misc 10:``controlMinor`` (v5, VAL-7.0), or
+    /// ``val6ControlMajor``:0 (VAL-6.x's own char major).
+    var controlDeviceNumber: (major: UInt32, minor: UInt32) {
+        dialect == .val6 ? (Self.val6ControlMajor, 0) : (Self.controlMajor, Self.controlMinor)
+    }
     /// The user API whose node and image names this namespace uses.
     let dialect: SimDialect
     /// Major of the extended-devt allocator (images).
     static let imageMajor: UInt32 = 259
+    /// The dynamic char major the simulator gives VAL-6.x's `/dev/veeamblksnap` (the
+    /// kernel hands out dynamic char majors from 254 down; minor 0).
+    static let val6ControlMajor: UInt32 = 254
+    /// The dynamic block major the simulator gives VAL-6.x's images
+    /// (`veeamblksnapimg`, `register_blkdev(0, …)`); simulated devices stay below it.
+    static let val6ImageMajor: UInt32 = 252
+    /// Most VAL-6.x image minors (`snapimage.c`: `1 << MINORBITS`).
+    static let val6ImageMinorLimit: UInt32 = 1 << 20
     /// First synthetic major for simulated devices.
     static let firstDeviceMajor: UInt32 = 240
     /// Last synthetic major for simulated devices.
@@ -56,7 +74,8 @@ final class BlockLayer: @unchecked Sendable {
                 throw SimErrno(EEXIST)
             }
             if s.nextDeviceMinor >= Self.minorsPerMajor {
-                guard s.nextDeviceMajor < Self.lastDeviceMajor else { throw SimErrno(ENOSPC) }
+                let last = dialect == .val6 ? Self.val6ImageMajor - 1 : Self.lastDeviceMajor
+                guard s.nextDeviceMajor < last else { throw SimErrno(ENOSPC) }
                 s.nextDeviceMajor += 1
                 s.nextDeviceMinor = 0
             }
@@ -75,20 +94,32 @@ final class BlockLayer: @unchecked Sendable {
     }
 
     /// Creates and registers the image disk of an original device (`add_disk`); nil
-    /// when a disk with that name already exists (`add_disk` fails `EEXIST`).
+    /// when a disk with that name already exists (`add_disk` fails `EEXIST`) or, on
+    /// VAL-6.x, when the image minors are exhausted.
     func addImage(original: SimBlockDevice, capacitySectors: UInt64, diffArea: DiffArea,
                   originalCBT: CBTMap) -> GenDisk? {
         state.withLock { s in
-            let name = "\(dialect.imageNamePrefix)_\(original.major):\(original.minor)"
+            let major: UInt32, minor: UInt32
+            if dialect == .val6 {
+                // idr_alloc: the lowest minor no live image holds.
+                let used = Set(s.disks.values.lazy.filter { $0.image != nil }.map(\.minor))
+                var lowest: UInt32 = 0
+                while used.contains(lowest) { lowest += 1 }
+                guard lowest < Self.val6ImageMinorLimit else { return nil }
+                (major, minor) = (Self.val6ImageMajor, lowest)
+            } else {
+                (major, minor) = (Self.imageMajor, s.nextImageMinor)
+            }
+            let name = dialect.imageName(originalMajor: original.major, originalMinor: original.minor, imageMinor: minor)
             if s.disks[name] != nil { return nil }
-            let minor = s.nextImageMinor
-            s.nextImageMinor += 1
-            let image = SnapshotImage(name: name, major: Self.imageMajor, minor: minor,
+            if dialect != .val6 { s.nextImageMinor += 1 }
+            let blockSize = diffArea.policy.imageBlockSize
+            let image = SnapshotImage(name: name, major: major, minor: minor,
                                       capacitySectors: capacitySectors,
-                                      logicalBlockSize: original.logicalBlockSize,
-                                      physicalBlockSize: original.physicalBlockSize,
+                                      logicalBlockSize: blockSize ?? original.logicalBlockSize,
+                                      physicalBlockSize: blockSize ?? original.physicalBlockSize,
                                       diffArea: diffArea, originalCBT: originalCBT)
-            let disk = GenDisk(name: name, major: Self.imageMajor, minor: minor, kind: .image(image))
+            let disk = GenDisk(name: name, major: major, minor: minor, kind: .image(image))
             s.disks[name] = disk
             return disk
         }

@@ -181,15 +181,21 @@ final class CBTMap: @unchecked Sendable {
     /// The switch at take (§3.3): previous := active, active += 1; at 256 the active
     /// number wraps to 1, the write map is zeroed and a new generation id is made,
     /// leaving the read map stale; otherwise the read map becomes a copy of the write map.
-    func switchNumbers() {
+    ///
+    /// - Parameter copyingReadMapFirst: VAL-6.3.1 (field spec §1.6.3): the read map is
+    ///   copied from the write map before anything else, so the wraparound refreshes it too.
+    func switchNumbers(copyingReadMapFirst: Bool = false) {
         state.withLock { s in
+            if copyingReadMapFirst {
+                for i in 0..<s.readMap.count { s.readMap[i] = s.writeMap[i] }
+            }
             s.previous = s.active
             s.active += 1
             if s.active == 256 {
                 s.active = 1
                 s.writeMap.zero()
                 s.generationID = .random()
-            } else {
+            } else if !copyingReadMapFirst {
                 for i in 0..<s.readMap.count { s.readMap[i] = s.writeMap[i] }
             }
             writePath = WritePath(s)
@@ -236,6 +242,19 @@ final class CBTMap: @unchecked Sendable {
             let offset = UInt64(offset), length = UInt64(length)
             guard offset <= s.blockCount, length <= s.blockCount - offset else { return nil }
             return (Int(offset)..<Int(offset + length)).map { s.readMap[$0] }
+        }
+    }
+
+    /// VAL-6.3.1's `cbt_map_read_to_user` (field spec §1.4.4): a corrupted map →
+    /// `EFAULT`, `offset ≥ block_count` → `EINVAL`; otherwise the read map's bytes from
+    /// `offset`, `length` clamped to the end of the map.
+    func clampedReadMapBytes(offset: UInt32, length: UInt32) -> Result<[UInt8], SimErrno> {
+        state.withLock { s in
+            if corrupted.load(ordering: .relaxed) { return .failure(SimErrno(EFAULT)) }
+            let offset = UInt64(offset)
+            guard offset < s.blockCount else { return .failure(SimErrno(EINVAL)) }
+            let count = min(s.blockCount - offset, UInt64(length))
+            return .success((Int(offset)..<Int(offset + count)).map { s.readMap[$0] })
         }
     }
 

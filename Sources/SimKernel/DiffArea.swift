@@ -52,6 +52,8 @@ final class DiffArea: @unchecked Sendable {
     let originalLogicalBlockSize: UInt32
     /// The original's physical block size, recorded at take.
     let originalPhysicalBlockSize: UInt32
+    /// Where the module simulated differs (store timing, region alignment, image bug).
+    let policy: CowPolicy
 
     private let chunkSectorsValue: UInt64
     private let chunkCountValue: UInt64
@@ -76,7 +78,7 @@ final class DiffArea: @unchecked Sendable {
     /// original's capacity and io_min. Fails with EFAULT when the chunk would exceed
     /// `chunk_maximum_shift`, or (v5) when `storage.capacitySectors == 0`.
     init(original: SimBlockDevice, capacitySectors: UInt64, storage: DiffStorage,
-         events: EventQueue, params: LiveParams) throws(SimErrno) {
+         events: EventQueue, params: LiveParams, policy: CowPolicy = .of(.v5)) throws(SimErrno) {
         self.original = original
         let current = params.current
         let shift = Self.chunkShift(capacitySectors: capacitySectors, ioMinBytes: original.ioMin, params: current)
@@ -87,6 +89,7 @@ final class DiffArea: @unchecked Sendable {
         self.storage = storage
         self.events = events
         self.params = params
+        self.policy = policy
         self.chunkShift = shift
         self.capacitySectors = capacitySectors
         self.originalLogicalBlockSize = original.logicalBlockSize
@@ -166,9 +169,11 @@ final class DiffArea: @unchecked Sendable {
     }
 
     /// Appends a freshly loaded chunk to the store queue; true when the worker must
-    /// run (queue length after the append exceeds `chunk_maximum_in_queue`, §4.5).
+    /// run (queue length after the append exceeds `chunk_maximum_in_queue`, §4.5;
+    /// VAL-6.3.1: always, ``CowPolicy/storesEachChunkAtOnce``).
     private func enqueueLocked(_ number: UInt64) -> Bool {
         storeQueue.append(number)
+        if policy.storesEachChunkAtOnce { return true }
         return storeQueue.count > Int(params.current.chunkMaximumInQueue)  // Quirk.storeBatching
     }
 
@@ -346,8 +351,14 @@ final class DiffArea: @unchecked Sendable {
     /// Allocates a full-chunk region and writes the whole buffer there.
     private func store(_ buffer: DiffBuffer) -> Result<DiffRegion, SimErrno> {
         let allocated = storage.allocateRegion(sectors: chunkSectorsValue,
-                                               originalLogicalBlockSize: originalLogicalBlockSize)
+                                               originalLogicalBlockSize: policy.checksStorageLogicalBlockSize
+                                                   ? originalLogicalBlockSize : nil)
         guard case .success(let region) = allocated else { return allocated }
+        // VAL-6.3.1's diff_io_do refuses a region not starting on a page (§1.4.8,
+        // Quirk.val6MisalignedRangeCorrupts).
+        if let alignment = policy.regionAlignmentSectors, region.sector % alignment != 0 {
+            return .failure(SimErrno(EINVAL))
+        }
         let (byteOffset, overflow) = region.sector.multipliedReportingOverflow(by: 512)
         // Misaligned or out-of-device regions fail as an I/O error would (Quirk.misalignedRegionEIO).
         guard !overflow, byteOffset % UInt64(region.device.logicalBlockSize) == 0 else {
@@ -391,7 +402,9 @@ final class DiffArea: @unchecked Sendable {
     /// §4.4 image read of `buffer.count` bytes at byte offset `offset` of the image.
     /// Returns 0 or `-EIO`.
     func imageRead(into buffer: UnsafeMutableRawBufferPointer, atByte offset: UInt64) -> Int32 {
-        if lock.withLock({ isReleased || error != 0 }) { return -EIO }
+        if let refused = lock.withLock({ isReleased ? -EIO : (error != 0 ? -policy.corruptedImageErrno : nil) }) {
+            return refused
+        }
         return forEachChunk(atByte: offset, byteCount: buffer.count) { number, within, range in
             let part = UnsafeMutableRawBufferPointer(rebasing: buffer[range])
             let byteOffset = number * chunkBytes + UInt64(within)
@@ -452,8 +465,10 @@ final class DiffArea: @unchecked Sendable {
     /// instead of the caller's bytes. No error, no event. Off with the simulator
     /// parameter `fix_multichunk_image_write`.
     func imageWrite(_ buffer: UnsafeRawBufferPointer, atByte offset: UInt64) -> Int32 {
-        if lock.withLock({ isReleased || error != 0 }) { return -EIO }
-        let reproduceOverrun = params.current.fixMultichunkImageWrite == 0
+        if let refused = lock.withLock({ isReleased ? -EIO : (error != 0 ? -policy.corruptedImageErrno : nil) }) {
+            return refused
+        }
+        let reproduceOverrun = policy.imageWriteOverrunPossible && params.current.fixMultichunkImageWrite == 0
         var overrun = false
         return forEachChunk(atByte: offset, byteCount: buffer.count) { number, within, range in
             var poison: UnsafeMutableRawBufferPointer?

@@ -149,8 +149,8 @@ final class DiffStorage: @unchecked Sendable {
 
     /// Region allocation of §5.2 for one chunk of `sectors` (VAL-7.0: ``allocateVAL7(sectors:)``); errors as negative-free
     /// `SimErrno`: ENOSPC (overflow, permanent), ENOTBLK (storage logical block size
-    /// larger than the original's).
-    func allocateRegion(sectors: UInt64, originalLogicalBlockSize: UInt32) -> Result<DiffRegion, SimErrno> {
+    /// larger than `originalLogicalBlockSize`; nil skips that check, as VAL-6.3.1 does).
+    func allocateRegion(sectors: UInt64, originalLogicalBlockSize: UInt32?) -> Result<DiffRegion, SimErrno> {
         if case .v5 = policy {} else { return allocateVAL7(sectors: sectors) }
         let minimum = UInt64(params.current.diffStorageMinimum)
         // §5.2-3: half of the minimum, rounded down to a page (8 sectors).
@@ -166,7 +166,9 @@ final class DiffStorage: @unchecked Sendable {
                 var range = st.freeRanges[st.freeHead]
                 let device = st.devices[range.deviceIndex]
                 // Checked lazily, the range is not skipped (Quirk.enotblkLazy).
-                if originalLogicalBlockSize < device.logicalBlockSize { return .failure(SimErrno(ENOTBLK)) }
+                if let originalLogicalBlockSize, originalLogicalBlockSize < device.logicalBlockSize {
+                    return .failure(SimErrno(ENOTBLK))
+                }
                 let availableSectors = range.count &- range.usedSectors
                 if availableSectors >= sectors {
                     region = DiffRegion(device: device, sector: range.sector &+ range.usedSectors, count: sectors)

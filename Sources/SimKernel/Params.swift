@@ -47,6 +47,31 @@ public struct Params: Sendable, Equatable {
         return p
     }
 
+    /// The load-time adjustments of the module `dialect` simulates: v5's and VAL-7.0's
+    /// (``normalized()``), or VAL-6.3.1's `main.c:parameters_init` (field spec §1.1): the
+    /// CBT maximum shift raised to the minimum; `chunk_minimum_shift` lowered to
+    /// `chunk_maximum_shift` when larger (v5 raises the maximum instead), then raised to
+    /// `PAGE_SHIFT` (12); `diff_storage_minimum` raised to two minimum chunks, then rounded
+    /// down to a multiple of one; `chunk_maximum_count_shift` clamped to 40 (64-bit).
+    public func normalized(for dialect: SimDialect) -> Params {
+        guard dialect == .val6 else { return normalized() }
+        var p = self
+        if p.trackingBlockMaximumShift < p.trackingBlockMinimumShift {
+            p.trackingBlockMaximumShift = p.trackingBlockMinimumShift
+        }
+        if p.chunkMinimumShift > p.chunkMaximumShift { p.chunkMinimumShift = p.chunkMaximumShift }
+        if p.chunkMinimumShift < 12 { p.chunkMinimumShift = 12 }
+        // chunk_minimum_sectors(): the shift is at least PAGE_SHIFT now; capped so the shift stays defined.
+        let chunkSectors = UInt64(1) << UInt64(min(p.chunkMinimumShift, 40) - 9)
+        var minimum = UInt64(p.diffStorageMinimum)
+        if minimum < chunkSectors * 2 { minimum = chunkSectors * 2 }
+        minimum &= ~(chunkSectors - 1)
+        p.diffStorageMinimum = UInt32(truncatingIfNeeded: minimum)
+        if p.chunkMaximumCountShift > 40 { p.chunkMaximumCountShift = 40 }
+        if p.hz == 0 { p.hz = 250 }
+        return p
+    }
+
     /// The parameter names as the module spells them (plus the simulator's own `hz`
     /// and `fix_multichunk_image_write`), in a fixed order.
     public static let names: [String] = [
@@ -91,8 +116,11 @@ public struct Params: Sendable, Equatable {
 public final class LiveParams: Sendable {
     private let value: PthreadMutex<Params>
 
-    /// Wraps the initial values (normalized as at module load).
+    /// Wraps the initial values (normalized as v5's module does at load).
     public init(_ params: Params) { value = PthreadMutex(params.normalized()) }
+
+    /// Wraps the initial values, normalized as the module `dialect` simulates does at load.
+    public init(_ params: Params, dialect: SimDialect) { value = PthreadMutex(params.normalized(for: dialect)) }
 
     /// The values in force now.
     public var current: Params { value.withLock { $0 } }

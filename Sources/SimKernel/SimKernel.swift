@@ -68,12 +68,13 @@ public struct SimCBTState: Sendable, Equatable {
 }
 
 /// A blksnap module and the block-device filter layer, reimplemented, speaking one
-/// ``SimDialect``: v5 (the default) or Veeam's VAL-7.0.
+/// ``SimDialect``: v5 (the default), Veeam's VAL-7.0 or Veeam's VAL-6.3.1.
 ///
 /// It answers `open`, `close`, `ioctl`, `pread`, `pwrite` and `stat` in its own
 /// namespace: the dialect's control device (`/dev/blksnap-control`; VAL-7.0:
-/// `/dev/veeamblksnap` and `/dev/bdevfilter`), the simulated devices `/dev/NAME`, and
-/// the images (`/dev/blksnap-image_<maj>:<min>`; VAL-7.0: `veeamblksnapimg_<maj>:<min>`).
+/// `/dev/veeamblksnap` and `/dev/bdevfilter`; VAL-6.x: `/dev/veeamblksnap`), the
+/// simulated devices `/dev/NAME`, and the images (`/dev/blksnap-image_<maj>:<min>`;
+/// VAL-7.0: `veeamblksnapimg_<maj>:<min>`; VAL-6.x: `veeamblksnapimg<image minor>`).
 /// Return values follow the kernel: a non-negative result, or a negative errno.
 ///
 /// Locking mirrors the kernel: the global snapshot list has a reader/writer lock, each
@@ -88,8 +89,10 @@ public final class SimKernel: @unchecked Sendable {
 
     let blockLayer: BlockLayer
     let snapshots = SnapshotList()
-    /// VAL-7.0's log configuration (SETLOG).
+    /// The Veeam modules' log configuration (SETLOG).
     let moduleLog = ModuleLog()
+    /// VAL-6.x's list of tracked devices (TRACKER_COLLECT).
+    let trackedDevices = TrackedDeviceList()
 
     private enum OpenFile {
         case control
@@ -100,10 +103,10 @@ public final class SimKernel: @unchecked Sendable {
     /// First descriptor number handed out (0–2 look like the standard streams).
     private static let firstDescriptor: Int32 = 3
 
-    /// Creates a simulator with these parameters (normalized as at module load),
-    /// speaking `dialect`.
+    /// Creates a simulator with these parameters (normalized as `dialect`'s module does
+    /// at load), speaking `dialect`.
     public init(params: Params = Params(), dialect: SimDialect = .v5) {
-        self.params = LiveParams(params)
+        self.params = LiveParams(params, dialect: dialect)
         self.dialect = dialect
         self.blockLayer = BlockLayer(dialect: dialect)
     }
@@ -204,6 +207,10 @@ public final class SimKernel: @unchecked Sendable {
             case .val7:
                 return VAL7Control(params: params, snapshots: snapshots, blockLayer: blockLayer, log: moduleLog)
                     .ioctl(request: request, argument: argument, memory: memory, interrupted: interrupted)
+            case .val6:
+                return VAL6Control(params: params, snapshots: snapshots, blockLayer: blockLayer, log: moduleLog,
+                                   trackedDevices: trackedDevices)
+                    .ioctl(request: request, argument: argument, memory: memory, interrupted: interrupted)
             }
         case .filterControl:
             return BdevFilter(params: params, snapshots: snapshots, blockLayer: blockLayer)
@@ -302,8 +309,9 @@ public final class SimKernel: @unchecked Sendable {
         case nil:
             return .failure(SimErrno(ENOENT))
         case .control:
-            return .success(SimStat(mode: UInt32(S_IFCHR) | 0o600, major: BlockLayer.controlMajor,
-                                    minor: BlockLayer.controlMinor, sizeBytes: 0))
+            let number = blockLayer.controlDeviceNumber
+            return .success(SimStat(mode: UInt32(S_IFCHR) | 0o600, major: number.major,
+                                    minor: number.minor, sizeBytes: 0))
         case .filterControl:
             return .success(SimStat(mode: UInt32(S_IFCHR) | 0o600, major: BlockLayer.controlMajor,
                                     minor: BlockLayer.filterControlMinor, sizeBytes: 0))
@@ -333,6 +341,9 @@ public final class SimKernel: @unchecked Sendable {
         defer { snapshot.put() }
         return snapshot.events.count
     }
+
+    /// VAL-6.x: how many snapshots a later CREATE orphaned (Quirk.val6CreateOrphansOlder).
+    public var orphanedSnapshotCount: Int { snapshots.orphanCount }
 
     /// Whether a listed snapshot is taken (TAKEN or BROKEN), or nil.
     public func isTaken(snapshot id: SimUUID) -> Bool? {

@@ -96,7 +96,8 @@ final class Snapshot: @unchecked Sendable {
                 }
                 do throws(SimErrno) {
                     let area = try DiffArea(original: device, capacitySectors: device.capacitySectors,
-                                            storage: storage, events: events, params: params)
+                                            storage: storage, events: events, params: params,
+                                            policy: .of(blockLayer.dialect))
                     tracker.diffArea = area
                 } catch {
                     failure = -error.code
@@ -159,6 +160,96 @@ final class Snapshot: @unchecked Sendable {
         }
     }
 
+    // MARK: VAL-6.3.1 (field spec §1.4.6, §1.4.9, §1.8)
+
+    /// CREATE's member list (`snapshot->tracker_array`): `tracker`, already owned by this
+    /// snapshot (linked), becomes the next member. Only before the snapshot is listed.
+    func appendVAL6Member(_ tracker: Tracker) {
+        rwLock.withWriteLock { trackers.append(tracker) }
+    }
+
+    /// The members in CREATE order with their images (nil: not taken, or the image
+    /// could not be created), as `COLLECT_IMAGES` and MARK_DIRTY_BLOCKS walk them.
+    var val6Members: [(major: UInt32, minor: UInt32, image: GenDisk?)] {
+        rwLock.withReadLock { trackers.map { ($0.major, $0.minor, $0.image) } }
+    }
+
+    /// The member tracker whose image is `major:minor` (MARK_DIRTY_BLOCKS of an image):
+    /// `.found`, `.none`, or `.emptySlot` when the walk meets a member without an image
+    /// before a match (the module dereferences that NULL slot and oopses, §1.4.5).
+    enum ImageLookup {
+        case found(CBTMap)
+        case none
+        case emptySlot
+    }
+
+    /// ``ImageLookup`` for the image `major:minor`, walking members in CREATE order.
+    func val6ImageCBT(major: UInt32, minor: UInt32) -> ImageLookup {
+        rwLock.withReadLock {
+            for tracker in trackers {
+                guard let image = tracker.image else { return .emptySlot }
+                if image.major == major && image.minor == minor { return .found(tracker.cbt) }
+            }
+            return .none
+        }
+    }
+
+    /// VAL-6.3.1's TAKE (`snapshot.c:snapshot_take`, §1.4.9). Returns the result and
+    /// whether the caller must destroy the snapshot (unlink it from the list and drop
+    /// the list's reference): a failing diff area, CBT reset or an already corrupted diff
+    /// area destroys it; `EALREADY` and `ENODEV` do not; an image failure returns its
+    /// error and leaves the snapshot TAKEN with the remaining image slots empty.
+    ///
+    /// Devices are switched one at a time (`BLK_SNAP_SEQUENTALFREEZE`, §1.8.2); the
+    /// switch copies the read map first (``CowPolicy/cbtSwitchCopiesReadMapFirst``).
+    func takeVAL6() -> (result: Int32, destroy: Bool) {
+        let policy = CowPolicy.of(blockLayer.dialect)
+        return rwLock.withWriteLock {
+            if isTaken { return (-EALREADY, false) }
+            if trackers.isEmpty { return (-ENODEV, false) }
+            // diff_area_new per member: opens the original by dev_t, chunk size, storage.
+            for tracker in trackers {
+                guard let device = tracker.device, let disk = blockLayer.disk(major: tracker.major, minor: tracker.minor),
+                      disk.device === device else {
+                    return (-ENXIO, true)
+                }
+                do throws(SimErrno) {
+                    tracker.diffArea = try DiffArea(original: device, capacitySectors: device.capacitySectors,
+                                                    storage: storage, events: events, params: params, policy: policy)
+                } catch {
+                    return (-error.code, true)
+                }
+            }
+            // Sequential: per member, under its queue freeze, reset if needed, switch, COW on.
+            for tracker in trackers {
+                let result: Int32 = tracker.queue.withWriteLock {
+                    let capacity = tracker.device?.capacitySectors ?? tracker.cbt.capacitySectors
+                    if tracker.cbt.isCorrupted || capacity != tracker.cbt.capacitySectors {
+                        // The module then hangs with the global tracker lock held
+                        // (Quirk.val6TakeResetFailureHangs); the simulator fails the take.
+                        let reset = tracker.cbt.reset(capacitySectors: capacity)
+                        if reset != 0 { return reset }
+                    }
+                    tracker.cbt.switchNumbers(copyingReadMapFirst: policy.cbtSwitchCopiesReadMapFirst)
+                    tracker.snapshotIsTaken = true
+                    return 0
+                }
+                if result != 0 { return (result, true) }
+            }
+            isTaken = true
+            if trackers.contains(where: { $0.diffArea?.isCorrupted ?? false }) { return (-EFAULT, true) }
+            for tracker in trackers {
+                guard let area = tracker.diffArea, let device = tracker.device else { continue }
+                guard let image = blockLayer.addImage(original: device, capacitySectors: tracker.cbt.capacitySectors,
+                                                      diffArea: area, originalCBT: tracker.cbt) else {
+                    return (-ENOSPC, false)  // idr_alloc: no minor left
+                }
+                tracker.image = image
+            }
+            return (0, false)
+        }
+    }
+
     /// Take step 2/7 failure path: release every diff area created so far.
     private func releaseDiffAreas() {
         for tracker in trackers {
@@ -208,12 +299,31 @@ final class Snapshot: @unchecked Sendable {
 
 /// The global snapshot list (`snapshots` + `snapshots_lock`), in creation order.
 /// The list holds one reference on each listed snapshot.
+///
+/// VAL-6.3.1's CREATE inserts with `list_add_tail`'s arguments swapped, which leaves the
+/// list holding only the new snapshot (field spec §1.8.4): ``appendOrphaningOthers(_:)``
+/// moves every listed snapshot to `orphans`, where it keeps its reference forever.
 final class SnapshotList: @unchecked Sendable {
     private let lock = RWSemaphore()
     private var snapshots: [Snapshot] = []
+    /// VAL-6.3.1: snapshots no walk from the list head reaches any more, never released.
+    private var orphans: [Snapshot] = []
 
     /// Appends a new snapshot (its initial reference becomes the list's).
     func append(_ snapshot: Snapshot) { lock.withWriteLock { snapshots.append(snapshot) } }
+
+    /// VAL-6.3.1's insert (`list_add_tail(&snapshots, &snapshot->link)`, Quirk.val6CreateOrphansOlder):
+    /// the new snapshot becomes the only listed one; the others are orphaned, keeping
+    /// their references (images, COW and device ownership stay).
+    func appendOrphaningOthers(_ snapshot: Snapshot) {
+        lock.withWriteLock {
+            orphans.append(contentsOf: snapshots)
+            snapshots = [snapshot]
+        }
+    }
+
+    /// Number of orphaned snapshots (VAL-6.3.1, introspection).
+    var orphanCount: Int { lock.withReadLock { orphans.count } }
 
     /// `snapshot_get_by_id`: the listed snapshot with a reference taken, or nil.
     func get(_ id: SimUUID) -> Snapshot? {

@@ -48,10 +48,11 @@ final class SnapshotImage: @unchecked Sendable {
     /// Reads image bytes (the caller bounded the range to the capacity). Unaligned
     /// requests are served like the page cache would: whole logical blocks are read.
     ///
-    /// - Returns: 0 or `-EIO` (corrupted diff area, or a failing chunk).
+    /// - Returns: 0 or `-EIO` (corrupted diff area, or a failing chunk); VAL-6.3.1
+    ///   answers a corrupted diff area with `-ENOSPC` (``CowPolicy/corruptedImageErrno``).
     func read(into buffer: UnsafeMutableRawBufferPointer, atByte offset: UInt64) -> Int32 {
         if buffer.isEmpty { return 0 }
-        if diffArea.isCorrupted { return -EIO }
+        if diffArea.isCorrupted { return -diffArea.policy.corruptedImageErrno }
         let (start, end) = alignedRange(offset: offset, count: buffer.count)
         if start == offset && end == offset + UInt64(buffer.count) {
             return diffArea.imageRead(into: buffer, atByte: offset)
@@ -70,12 +71,14 @@ final class SnapshotImage: @unchecked Sendable {
     /// then hands the data to the diff area — never to the original. Unaligned
     /// requests are read-modify-written in whole logical blocks.
     ///
-    /// - Returns: 0 or `-EIO`.
+    /// - Returns: 0 or `-EIO` (VAL-6.3.1: `-ENOSPC` once corrupted, and `-EIO` when the
+    ///   CBT mark fails, ``CowPolicy/imageWriteFailsOnCBTError``).
     func write(_ buffer: UnsafeRawBufferPointer, atByte offset: UInt64) -> Int32 {
         if buffer.isEmpty { return 0 }
-        if diffArea.isCorrupted { return -EIO }
+        if diffArea.isCorrupted { return -diffArea.policy.corruptedImageErrno }
         let (start, end) = alignedRange(offset: offset, count: buffer.count)
-        _ = originalCBT.markBoth(sector: start / 512, count: (end - start) / 512)
+        let marked = originalCBT.markBoth(sector: start / 512, count: (end - start) / 512)
+        if marked != 0 && diffArea.policy.imageWriteFailsOnCBTError { return -EIO }  // Quirk.val6ImageErrors
         if start == offset && end == offset + UInt64(buffer.count) {
             return diffArea.imageWrite(buffer, atByte: offset)
         }

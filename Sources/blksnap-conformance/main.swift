@@ -4,7 +4,7 @@ import Glibc
 import BlksnapConformance
 import BlksnapKit
 
-// blksnap-conformance --backend kernel|sim [--abi v5|val7] [--param NAME=VALUE]... [--orig0 PATH --orig1 PATH --store PATH]
+// blksnap-conformance --backend kernel|sim [--abi v5|val7|val6] [--param NAME=VALUE]... [--orig0 PATH --orig1 PATH --store PATH]
 //                     [--seed N] [--steps N] [--settle-ticks N] [--area NAME]... [--counts]
 // Prints the normalized transcript on stdout; with --counts, the lines per area on stderr.
 
@@ -52,7 +52,7 @@ while !arguments.isEmpty {
     case "--counts": counts = true
     case "--abi":
         let text = value(option)
-        guard let parsed = BlksnapABI(rawValue: text), parsed != .val6 else { fail("--abi wants v5 or val7, got \(text)") }
+        guard let parsed = BlksnapABI(rawValue: text) else { fail("--abi wants v5, val7 or val6, got \(text)") }
         abi = parsed
     default: fail("unknown argument \(option)")
     }

@@ -40,9 +40,20 @@ struct EndToEndTests {
         #expect(checks.count >= 20 && checks.allSatisfy { $0["passed"] as? Bool == true })
         let imageChecks = checks.compactMap { $0["actual"] as? String }.filter { $0.hasPrefix("/dev/veeamblksnapimg_") }
         #expect(imageChecks.count == 4, "the images have VAL-7.0's names: \(imageChecks)")
-        let refused = try CLITestSupport.run(["demo", "--abi", "val6"])
-        #expect(refused.status == 64)
-        #expect(refused.stderr.contains("does not speak VAL-6.x"))
+    }
+
+    @Test("demo --abi val6 passes every check on simulated VAL-6.3.1: devices named at create, images veeamblksnapimgMINOR")
+    func demoOnVAL6() throws {
+        let json = try CLITestSupport.run(["demo", "--abi", "val6", "--json"])
+        #expect(json.status == 0, "demo --abi val6 failed: \(json.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["result"] as? String == "pass")
+        #expect(document["abi"] as? String == "val6")
+        #expect(document["module_version"] as? String == "1.0.0.0")
+        let checks = try #require(document["checks"] as? [[String: Any]])
+        #expect(checks.count >= 20 && checks.allSatisfy { $0["passed"] as? Bool == true })
+        let imageChecks = checks.compactMap { $0["actual"] as? String }.filter { $0.hasPrefix("/dev/veeamblksnapimg") }
+        #expect(Set(imageChecks) == ["/dev/veeamblksnapimg0", "/dev/veeamblksnapimg1"], "VAL-6.x's names: \(imageChecks)")
     }
 
     @Test(.enabled(if: access("/dev/blksnap-control", F_OK) != 0, "the blksnap module is loaded here"))

@@ -103,12 +103,51 @@ struct SimServeTests {
         #expect(!FileManager.default.fileExists(atPath: server.socket + ".state"), "removed with the socket")
     }
 
-    @Test("sim serve --abi val6 is refused (64): the simulator does not speak VAL-6.x yet")
-    func val6Refused() throws {
-        let refused = try CLITestSupport.run(["sim", "serve", "--root", "/tmp/never-made", "--abi", "val6"])
-        #expect(refused.status == 64)
-        #expect(refused.stderr.contains("does not speak VAL-6.x"))
-        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-made"))
+    @Test("sim serve --abi val6: blksnapctl detects VAL-6.x and runs a snapshot through /dev/veeamblksnap, devices by number")
+    func val6ThroughTheSocket() throws {
+        let server = try Server(abi: "val6")
+        let ready = try server.readyLine()
+        #expect(ready["abi"] as? String == "val6")
+        func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
+            try CLITestSupport.run(arguments + ["--sim", server.socket])
+        }
+        func json(_ outcome: CLITestSupport.Outcome) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        }
+        let version = try ctl(["version", "--json"])
+        #expect(try json(version)["version"] as? String == "1.0.0.0" && json(version)["abi"] as? String == "val6")
+        #expect(try ctl(["sim", "device", "add", "sda", "--size", "8M"]).status == 0)
+        #expect(try ctl(["sim", "device", "add", "store", "--size", "16M"]).status == 0)
+        let old = try json(try ctl(["sim", "write", "/dev/sda", "--offset", "0", "--pattern", "5", "--length", "256K", "--json"]))["checksum"]
+        // Attach is a create and destroy of the device alone: tracking survives the destroy.
+        let attached = try ctl(["tracker", "attach", "/dev/sda"])
+        #expect(attached.status == 0, "\(attached.stderr)")
+        #expect(try ctl(["tracker", "attach", "/dev/sda"]).status == 1, "EALREADY: tracked already")
+        let created = try ctl(["snapshot", "create", "/dev/sda"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // The creation event, code 0 on VAL-6.x, diff_storage_minimum.
+        let event = try json(try ctl(["snapshot", "wait-event", id, "--timeout-ms", "100", "--json"]))
+        #expect(event["event"] as? String == "low_free_space")
+        #expect(event["requested_sectors"] as? Int == 8192)
+        // A second snapshot would orphan this one: refused before the module sees it.
+        let second = try ctl(["snapshot", "create", "/dev/store"])
+        #expect(second.status != 0 && second.stderr.contains("orphans"), "\(second.stderr)")
+        #expect(try ctl(["snapshot", "append-storage", id, "--device", "/dev/store", "--range", "0:32768"]).status == 0)
+        let taken = try ctl(["snapshot", "take", id])
+        #expect(taken.status == 0, "\(taken.stderr)")
+        let info = try json(try ctl(["snapshot", "info", "/dev/sda", "--json"]))
+        let image = try #require(info["image"] as? String)
+        #expect(image == "/dev/veeamblksnapimg0")
+        #expect(try ctl(["sim", "write", "/dev/sda", "--offset", "0", "--pattern", "6", "--length", "256K"]).status == 0)
+        let read = try json(try ctl(["sim", "read", image, "--offset", "0", "--length", "256K", "--json"]))
+        #expect(read["checksum"] as? String == old as? String, "the image keeps the data at take")
+        #expect(try ctl(["cbt", "mark-dirty", "/dev/sda", "--range", "0:8", "--range", "8192:8"]).status == 0)
+        #expect(try ctl(["snapshot", "destroy", id]).status == 0)
+        #expect(try ctl(["snapshot", "list"]).stdout.isEmpty)
+        #expect(try ctl(["tracker", "detach", "/dev/sda"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: server.socket + ".state/val6"), "the clients' shared records")
+        #expect(server.terminate() == 0)
     }
 
     @Test func lifecycleThroughTheSocket() throws {

@@ -49,6 +49,30 @@ struct ConformanceTranscriptTests {
         #expect(text.contains(": EIO"))
     }
 
+    @Test("VAL-6.x on the sim backend: devices fixed at create, CBT map only while taken, a failed take destroys, ENOSPC images")
+    func val6Observations() throws {
+        let parameters = ConformanceBackend.laneParameters
+        let backend = try ConformanceBackend.simulator(parameters: parameters, abi: .val6)
+        let first = try ConformanceRunner(backend: backend, parameters: parameters, steps: 200).run()
+        let second = try ConformanceRunner(backend: try ConformanceBackend.simulator(parameters: parameters, abi: .val6),
+                                           parameters: parameters, steps: 200).run()
+        #expect(first.lines == second.lines)
+        let text = first.text
+        for expected in [
+            "cbt create [ORIG0]: ok S1",
+            "cbt cbtmap ORIG0: EPERM",
+            "cbt events S1: low_free_space requested=8192",
+            "multidevice node IMAGE(ORIG0): block device",
+            "params take S10: EFAULT",
+            "params take S10: ESRCH",
+            "detach detach ORIG0: EBUSY",
+        ] {
+            #expect(text.contains(expected + "\n"), "missing: \(expected)")
+        }
+        #expect(text.contains("read image ORIG0 chunks 0-3: ENOSPC ENOSPC ENOSPC ENOSPC"))
+        #expect(!text.contains("lifecycle "), "v5's raw-request areas do not run on VAL-6.x")
+    }
+
     @Test("another seed gives another walk")
     func seedMatters() throws {
         let a = try run(seed: 1, steps: 80).lines.filter { $0.area == "walk" }

@@ -125,6 +125,24 @@ struct CBTMapTests {
         #expect(read[5] == 1 && read.enumerated().allSatisfy { $0.offset == 5 || $0.element == 0 })
     }
 
+    @Test("VAL-6.3.1 (field spec §1.6.3): the switch copies the read map first, so the 255th take refreshes it")
+    func wraparoundRefreshesReadMapOnVAL6() throws {
+        let cbt = try CBTMap(capacitySectors: 16_384, params: LiveParams(smallParams()))
+        for take in 1...254 {
+            #expect(cbt.markWrite(sector: UInt64(take % 128) * 128, count: 1) == 0)
+            cbt.switchNumbers(copyingReadMapFirst: true)
+        }
+        let readAt254 = cbt.readMapSnapshot()
+        #expect(cbt.markWrite(sector: 0, count: 1) == 0)  // carries 255
+        let writeBefore = cbt.writeMapSnapshot()
+        cbt.switchNumbers(copyingReadMapFirst: true)  // take 255
+        #expect(cbt.info().changes_number == 255)
+        #expect(cbt.readMapSnapshot() == writeBefore && cbt.readMapSnapshot() != readAt254)
+        #expect(cbt.readMapSnapshot()[0] == 255)
+        #expect(cbt.writeMapSnapshot().allSatisfy { $0 == 0 } && cbt.activeNumber == 1)
+        #expect(CowPolicy.of(.val6).cbtSwitchCopiesReadMapFirst && !CowPolicy.of(.v5).cbtSwitchCopiesReadMapFirst)
+    }
+
     @Test("§3.5 reset: new maps for the new size, number 0/1, new generation, corruption cleared")
     func resetUnit() throws {
         let cbt = try CBTMap(capacitySectors: 16_384, params: LiveParams(smallParams()))

@@ -302,5 +302,29 @@ struct ConformanceParamsTests {
         #expect(normalized.chunkMaximumShift == 18, "raised to the minimum")
         #expect(normalized.chunkMaximumCountShift == 64, "clamped on 64-bit")
         #expect(normalized.hz == 250)
+        #expect(odd.normalized(for: .val7) == normalized)
+    }
+
+    @Test("VAL-6.3.1's load-time adjustments (field spec §1.1): the chunk minimum lowered, then PAGE_SHIFT; the storage minimum in chunks")
+    func val6Normalization() {
+        #expect(Params().normalized(for: .val6) == Params())
+        var odd = Params()
+        odd.trackingBlockMaximumShift = 12
+        odd.chunkMinimumShift = 27
+        odd.chunkMaximumCountShift = 80
+        odd.diffStorageMinimum = 100
+        let fixed = odd.normalized(for: .val6)
+        #expect(fixed.trackingBlockMaximumShift == 16)
+        #expect(fixed.chunkMinimumShift == 26 && fixed.chunkMaximumShift == 26, "the minimum lowered, not the maximum raised")
+        #expect(fixed.chunkMaximumCountShift == 40)
+        #expect(fixed.diffStorageMinimum == 262_144, "two 64 MiB chunks")
+        var small = Params()
+        small.chunkMinimumShift = 9
+        small.diffStorageMinimum = 100
+        let page = small.normalized(for: .val6)
+        #expect(page.chunkMinimumShift == 12, "raised to PAGE_SHIFT")
+        #expect(page.diffStorageMinimum == 96, "a multiple of 8 sectors")
+        #expect(SimKernel(params: small, dialect: .val6).params.current.diffStorageMinimum == 96)
+        #expect(SimKernel(params: small, dialect: .val7).params.current.diffStorageMinimum == 100)
     }
 }

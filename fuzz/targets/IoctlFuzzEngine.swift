@@ -1,4 +1,4 @@
-// The body of the libFuzzer targets (a) `ioctl` (v5) and `ioctl-val7`: SimKernel's
+// The body of the libFuzzer targets `ioctl` (v5), `ioctl-val7` and `ioctl-val6`: SimKernel's
 // system-call entry in one dialect — arbitrary request numbers, struct bytes and
 // user-memory maps, in sequences that can reach deep states. Each target's entry file
 // (FuzzIoctl*.swift) names the dialect; scripts/fuzz.sh compiles the two files together
@@ -7,6 +7,7 @@
 import Glibc
 #endif
 import CBlksnapUAPI
+import CVeeamBlkSnapV1UAPI
 import CVeeamBlksnapUAPI
 
 /// Reads the fuzzer's bytes front to back; runs dry as zeros.
@@ -68,6 +69,20 @@ struct IoctlFuzzProfile {
         // 0x80000 /dev/fa, 0x80008 /dev/fb, 0x80010 /dev/veeamblksnap, 0x80028 /dev/bdevfilter,
         // 0x80038 blksnap (the filter's name), 0x80040 an unterminated run to the region's end.
         paths: ["/dev/fa", "/dev/fb", "/dev/veeamblksnap", "/dev/bdevfilter", "blksnap"])
+
+    /// VAL-6.x: every nr of the main and modification tables (devices are `{major,
+    /// minor}` in the structs: `fa` is 240:0, `fb` 240:1, the image of `fa` 252:0).
+    static let val6 = IoctlFuzzProfile(
+        knownRequests: [
+            BLK_SNAP_REQ_VERSION, BLK_SNAP_REQ_SNAPSHOT_CREATE, BLK_SNAP_REQ_SNAPSHOT_DESTROY,
+            BLK_SNAP_REQ_SNAPSHOT_APPEND_STORAGE, BLK_SNAP_REQ_SNAPSHOT_TAKE, BLK_SNAP_REQ_SNAPSHOT_COLLECT,
+            BLK_SNAP_REQ_SNAPSHOT_WAIT_EVENT, BLK_SNAP_REQ_TRACKER_REMOVE, BLK_SNAP_REQ_TRACKER_COLLECT,
+            BLK_SNAP_REQ_TRACKER_READ_CBT_MAP, BLK_SNAP_REQ_TRACKER_MARK_DIRTY_BLOCKS,
+            BLK_SNAP_REQ_SNAPSHOT_COLLECT_IMAGES, BLK_SNAP_REQ_MOD, BLK_SNAP_REQ_SETLOG,
+            BLK_SNAP_REQ_GET_SECTOR_STATE, BLKSNAP_REQ_BLKSSZGET, BLKSNAP_REQ_BLKGETSIZE64,
+        ],
+        createRequest: BLK_SNAP_REQ_SNAPSHOT_CREATE, destroyRequest: BLK_SNAP_REQ_SNAPSHOT_DESTROY,
+        createIDOffset: 16, secondaryIDPatch: false, paths: [])
 }
 
 /// Where ``IoctlFuzzProfile/paths`` are mapped: each string starts on an 8-byte boundary.
@@ -109,7 +124,10 @@ func fuzzIoctl(_ data: UnsafePointer<UInt8>, _ size: Int, dialect: SimDialect, p
     params.diffStorageMinimum = 64
     let kernel = SimKernel(params: params, dialect: dialect)
     let pathBytes = pathRegionBytes(profile.paths)
-    func imagePath(_ info: SimDeviceInfo) -> String { "/dev/\(dialect.imageNamePrefix)_\(info.major):\(info.minor)" }
+    // VAL-6.x: the first image made has minor 0 (`fa` is the first device the seeds name).
+    func imagePath(_ info: SimDeviceInfo) -> String {
+        "/dev/" + dialect.imageName(originalMajor: info.major, originalMinor: info.minor, imageMinor: 0)
+    }
     _ = try? kernel.addDevice(name: "fa", capacitySectors: 2048)
     _ = try? kernel.addDevice(name: "fb", capacitySectors: 4096)
     let control = kernel.open("/dev/" + dialect.controlName, flags: O_RDWR)

@@ -19,8 +19,7 @@ extension Harness {
             }
         }
         attach(orig0)
-        guard let snapshot = create() else { return }
-        add(orig0, to: snapshot.id)
+        guard let snapshot = create(members: [orig0]) else { return }
         append(snapshot.id, storage(chunks: 80))
         setParameter("chunk_maximum_shift", 15)
         take(snapshot.id)

@@ -22,8 +22,7 @@ extension Harness {
             write(device, offset: blockIndex * block, count: 4096, seed: seed(1, n))
         }
         cbtMap(device)  // the read map is still the copy of the last take (none)
-        guard let first = create() else { return }
-        add(device, to: first.id)
+        guard let first = create(members: [device]) else { return }
         append(first.id, storage(chunks: 256))
         take(first.id)
         cbtInfo(device)
@@ -42,16 +41,14 @@ extension Harness {
         destroy(first.id)
         cbtInfo(device)
         cbtMap(device)
-        guard let second = create() else { return }
-        add(device, to: second.id)
+        guard let second = create(members: [device]) else { return }
         append(second.id, storage(chunks: 256))
         take(second.id)
         cbtInfo(device)
         cbtMap(device)
         write(device, offset: 300 * block, count: 65536, seed: seed(1, 20))
         destroy(second.id)
-        guard let third = create() else { return }
-        add(device, to: third.id)
+        guard let third = create(members: [device]) else { return }
         append(third.id, storage(chunks: 256))
         take(third.id)
         cbtInfo(device)
@@ -71,8 +68,7 @@ extension Harness {
         transcript.area = "events"
         let device = orig0
         attach(device)
-        guard let snapshot = create() else { return }
-        add(device, to: snapshot.id)
+        guard let snapshot = create(members: [device]) else { return }
         let request = 8192 / (chunkBytes / 512)  // chunks per diff_storage_minimum
         append(snapshot.id, storage(chunks: request))
         take(snapshot.id)
@@ -122,9 +118,7 @@ extension Harness {
         transcript.area = "overflow"
         attach(orig0)
         attach(orig1)
-        guard let snapshot = create() else { return }
-        add(orig0, to: snapshot.id)
-        add(orig1, to: snapshot.id)
+        guard let snapshot = create(members: [orig0, orig1]) else { return }
         append(snapshot.id, storage(chunks: 32))
         take(snapshot.id)
         settle()
@@ -154,8 +148,7 @@ extension Harness {
         destroy(snapshot.id)
 
         // Abandoned tails: ranges of 1.5 chunks hold one chunk each.
-        guard let tails = create() else { return }
-        add(orig0, to: tails.id)
+        guard let tails = create(members: [orig0]) else { return }
         let sectors = UInt64(chunkBytes / 512)
         let ranges = (0..<24).map { SectorRange(offsetSectors: UInt64($0) * 2 * sectors, countSectors: sectors + sectors / 2) }
         append(tails.id, ranges)
@@ -177,8 +170,7 @@ extension Harness {
         transcript.area = "imagewrite"
         let device = orig0
         attach(device)
-        guard let snapshot = create() else { return }
-        add(device, to: snapshot.id)
+        guard let snapshot = create(members: [device]) else { return }
         append(snapshot.id, storage(chunks: 400))
         take(snapshot.id)
         settle()
@@ -233,9 +225,7 @@ extension Harness {
         attach(orig0)
         attach(orig1)
         write(orig1, offset: 0, count: 65536, seed: seed(5, 0))
-        guard let snapshot = create() else { return }
-        add(orig0, to: snapshot.id)
-        add(orig1, to: snapshot.id)
+        guard let snapshot = create(members: [orig0, orig1]) else { return }
         append(snapshot.id, storage(chunks: 600))
         take(snapshot.id)
         settle()
@@ -266,8 +256,7 @@ extension Harness {
         transcript.area = "detach"
         attach(orig0)
         attach(orig1)
-        guard let snapshot = create() else { return }
-        add(orig0, to: snapshot.id)
+        guard let snapshot = create(members: [orig0]) else { return }
         append(snapshot.id, storage(chunks: 300))
         take(snapshot.id)
         settle()
@@ -292,9 +281,7 @@ extension Harness {
         write(orig1, offset: 0, count: 4096, seed: seed(6, 4))
         settle()
         // The re-attached device cannot join another snapshot while the first holds its dev_t?
-        guard let other = create() else { return }
-        add(orig0, to: other.id)
-        add(orig1, to: other.id)
+        guard let other = create(members: [orig0, orig1]) else { return }
         append(other.id, storage(chunks: 100, at: 300))
         take(other.id)
         info(orig0)
@@ -302,9 +289,7 @@ extension Harness {
         destroy(snapshot.id)
         imageNode(orig0)
         add(orig1, to: snapshot.id)
-        guard let again = create() else { return }
-        add(orig0, to: again.id)
-        add(orig1, to: again.id)
+        guard let again = create(members: [orig0, orig1]) else { return }
         append(again.id, storage(chunks: 100))
         take(again.id)
         settle()

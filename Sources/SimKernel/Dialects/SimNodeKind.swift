@@ -1,7 +1,7 @@
 /// What an open descriptor of the simulator names, which decides how its ioctls read
-/// user memory: the v5 control device dispatches on the nr alone, VAL-7.0's nodes on
-/// the full number with path pointers inside their structs, block devices on the full
-/// number. Carried in the `open` reply of the socket protocol.
+/// user memory: the v5 and VAL-6.x control devices dispatch on the nr alone, VAL-7.0's
+/// nodes on the full number with path pointers inside their structs, block devices on
+/// the full number. Carried in the `open` reply of the socket protocol.
 public enum SimNodeKind: UInt8, Sendable, Hashable, CaseIterable {
     /// A block device or image.
     case blockDevice = 0
@@ -11,6 +11,8 @@ public enum SimNodeKind: UInt8, Sendable, Hashable, CaseIterable {
     case val7Control = 2
     /// VAL-7.0's `/dev/bdevfilter`.
     case bdevFilter = 3
+    /// VAL-6.x's `/dev/veeamblksnap` (nr-only dispatch, raw C pointers in its structs).
+    case val6Control = 4
 }
 
 extension SimKernel {
@@ -24,6 +26,7 @@ extension SimKernel {
             switch dialect {
             case .v5: return .v5Control
             case .val7: return .val7Control
+            case .val6: return .val6Control
             }
         }
     }

@@ -36,7 +36,7 @@
 /// | type | name | request body | reply body |
 /// |---|---|---|---|
 /// | 0x01 | hello | u32 magic "BSNP", u16 version, u16 0, token[16] | u32 magic, u16 version, u16 0, token[16] |
-/// | 0x02 | open | string path, i32 flags | u8 node: 0 block device, 1 v5 control, 2 VAL-7.0 control, 3 bdevfilter (result = fd) |
+/// | 0x02 | open | string path, i32 flags | u8 node: 0 block device, 1 v5 control, 2 VAL-7.0 control, 3 bdevfilter, 4 VAL-6.x control (result = fd) |
 /// | 0x03 | close | i32 fd | — |
 /// | 0x04 | ioctl | i32 fd, u64 request, u64 argument, u32 n, n × region | u32 m, m × write |
 /// | 0x05 | pread | i32 fd, u64 offsetBytes, u32 lengthBytes | blob bytes (result = count) |

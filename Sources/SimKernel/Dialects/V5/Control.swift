@@ -132,10 +132,12 @@ struct Control {
     /// WAIT_EVENT (§6.3): 20 bytes in (fault → EINVAL; VAL-7.0 `faultErrno` ENODATA),
     /// ESRCH, a wait of `timeout_ms` jiffies (Quirk.waitTimeoutInJiffies), ENOENT on
     /// timeout, EINTR on a signal, the full 4096-byte struct out only on success (fault →
-    /// `faultErrno`). VAL-7.0's `event_wait` is v5's (field spec §2.4.6).
+    /// `faultErrno`). VAL-7.0's `event_wait` is v5's (field spec §2.4.6); VAL-6.3.1's too,
+    /// with the whole 4096 bytes copied in (`copyInBytes`, field spec §1.4.12), so the
+    /// caller's bytes past the payload come back unchanged.
     func waitEvent(_ argument: UInt64, _ memory: some UserMemory, interrupted: () -> Bool,
-                   faultErrno: Int32 = EINVAL) -> Int32 {
-        let copyIn = Int(BLKSNAP_EVENT_COPY_IN_SIZE)
+                   faultErrno: Int32 = EINVAL, copyInBytes: Int = Int(BLKSNAP_EVENT_COPY_IN_SIZE)) -> Int32 {
+        let copyIn = copyInBytes
         guard let header = memory.readBytes(at: argument, count: copyIn) else { return -faultErrno }
         let id = SimUUID(bytes: Array(header[0..<16]))
         let timeoutJiffies = header[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }

@@ -16,7 +16,9 @@ struct Demo: ParsableCommand {
             incremental second one to show the overwritten blocks, and cleans up. Needs no \
             module and no root. Exits 1 if any check fails. --abi val7 runs it on a simulated \
             Veeam VAL-7.0 module (/dev/veeamblksnap, /dev/bdevfilter, images \
-            /dev/veeamblksnapimg_MAJ:MIN); the default is v5.
+            /dev/veeamblksnapimg_MAJ:MIN), --abi val6 on a simulated Veeam VAL-6.3.1 module \
+            (/dev/veeamblksnap, both disks named at create, images /dev/veeamblksnapimgMINOR); \
+            the default is v5.
             """)
 
     @OptionGroup var global: GlobalOptions

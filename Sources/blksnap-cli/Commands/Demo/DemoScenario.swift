@@ -56,6 +56,7 @@ final class DemoScenario {
         switch dialect {
         case .v5: return .v5
         case .val7: return .val7
+        case .val6: return .val6
         }
     }
 
@@ -170,7 +171,12 @@ final class DemoScenario {
         self.control = control
         let version = try performing(backend) { () throws(BlksnapError) in try control.version() }
         report.moduleVersion = version.description
-        let expected = dialect == .v5 ? Version.v5 : Version(major: 7, minor: 0, revision: 0, build: 0)
+        let expected: Version
+        switch dialect {
+        case .v5: expected = .v5
+        case .val7: expected = Version(major: 7, minor: 0, revision: 0, build: 0)
+        case .val6: expected = Version(major: 1, minor: 0, revision: 0, build: 0)
+        }
         report.check("module version", expected: expected.description, actual: version.description)
         report.step("Opened \(backend.driver.controlPath) of the simulator (\(abi.displayName)): module version \(version).")
         return control
@@ -188,6 +194,16 @@ final class DemoScenario {
     }
 
     private func createSnapshot(_ control: Control) throws(CommandFailure) -> SnapshotID {
+        if dialect == .val6 {
+            // VAL-6.x fixes the devices at create and switches them one after another: the
+            // demo's two disks hold no filesystem spanning both, so that is allowed.
+            let creation = SnapshotCreation(devices: [diskA.path, diskB.path], allowsSequentialMultiDeviceTake: true)
+            let id = try performing(backend) { () throws(BlksnapError) in try control.createSnapshot(creation) }
+            liveSnapshots.append(id)
+            report.snapshots.append(id.description)
+            report.step("Created snapshot \(id) of \(diskA.path) and \(diskB.path) (VAL-6.x names the devices at create).")
+            return id
+        }
         let id = try performing(backend) { () throws(BlksnapError) in try control.createSnapshot() }
         liveSnapshots.append(id)
         report.snapshots.append(id.description)
@@ -216,10 +232,12 @@ final class DemoScenario {
     /// contents now. Returns the image paths.
     private func checkImages(label: String) throws(CommandFailure) -> [String] {
         var images: [String] = []
-        for disk in [diskA, diskB] {
+        for (index, disk) in [diskA, diskB].enumerated() {
             guard let device = disk.device else { continue }
             let info = try performing(backend) { () throws(BlksnapError) in try device.snapshotInfo() }
-            let expectedImage = "/dev/\(dialect.imageNamePrefix)_\(disk.number)"
+            // VAL-6.x: the image's own minor, the lowest free one, in create order.
+            let expectedImage = "/dev/" + dialect.imageName(originalMajor: disk.number.major, originalMinor: disk.number.minor,
+                                                             imageMinor: UInt32(index))
             report.check("image of \(disk.path) \(label)", expected: expectedImage, actual: info.imagePath ?? "none")
             guard let image = info.imagePath else { continue }
             images.append(image)

@@ -23,9 +23,11 @@ struct SimServe: ParsableCommand {
             server disconnects its clients, removes the socket and exits 0.
 
             --abi (or BLKSNAPCTL_ABI) chooses the module the simulator speaks: v5 (the default, \
-            /dev/blksnap-control) or val7 (Veeam VAL-7.0: /dev/veeamblksnap and /dev/bdevfilter, \
+            /dev/blksnap-control), val7 (Veeam VAL-7.0: /dev/veeamblksnap and /dev/bdevfilter, \
             images /dev/veeamblksnapimg_MAJ:MIN, storage as sector ranges or a whole simulated \
-            device). Clients detect it as they detect a real module. VAL-6.x is not simulated yet.
+            device) or val6 (Veeam VAL-6.3.1: /dev/veeamblksnap only, devices named by number \
+            and fixed at create, images /dev/veeamblksnapimgMINOR). Clients detect it as they \
+            detect a real module.
 
             With --mount, the same process also serves a FUSE filesystem on MOUNTPOINT: \
             MOUNTPOINT/dev/NAME for every simulated device and \
@@ -165,14 +167,12 @@ struct SimServe: ParsableCommand {
 }
 
 extension SimServe {
-    /// The dialect for `--abi`: v5 when none is given; VAL-6.x is a usage error (64).
+    /// The dialect for `--abi`: v5 when none is given.
     static func dialect(_ abi: BlksnapABI?) throws(CommandFailure) -> SimDialect {
         switch abi {
         case nil, .v5?: return .v5
         case .val7?: return .val7
-        case .val6?:
-            throw CommandFailure("--abi val6: the simulator does not speak VAL-6.x yet; use v5 or val7 (EOPNOTSUPP)",
-                                 status: .usage)
+        case .val6?: return .val6
         }
     }
 }
