@@ -177,7 +177,7 @@ let package = Package(
         // normalized transcript (a library so a host test can run it in process).
         .target(
             name: "BlksnapConformance",
-            dependencies: ["BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI",
+            dependencies: ["BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "SimKernel", "CBlksnapUAPI", "CVeeamBlksnapUAPI",
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         // blksnap-conformance: the scenarios on the real module (--backend kernel) or SimKernel (--backend sim).

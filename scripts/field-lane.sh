@@ -90,7 +90,7 @@ for module in "${modules[@]}"; do
         head -80 "$out/$module-diff.txt" >&2
     fi
     echo "field-lane: $module conformance lines: kernel $(wc -l <"$out/$module-kernel.txt"), sim $(wc -l <"$out/$module-sim.txt")"
-    for area in cbt events overflow imagewrite multidevice detach params walk; do
+    for area in lifecycle filter cbt events overflow imagewrite multidevice detach params walk; do
         printf 'field-lane:   %-12s %5d / %5d\n' "$area" "$(grep -c "^$area " "$out/$module-kernel.txt" || true)" \
             "$(grep -c "^$area " "$out/$module-sim.txt" || true)"
     done

@@ -6,14 +6,15 @@ public struct ConformanceRunner {
     public static let areas = ["lifecycle", "filter", "cbt", "events", "overflow", "imagewrite", "multidevice",
                                "detach", "params", "hazards", "walk"]
 
-    /// The areas that run on `abi`: every area on v5; on VAL-7.0 and VAL-6.x those made of
-    /// library requests (lifecycle, filter and hazards send v5's raw request numbers and
-    /// structs, which the Veeam modules do not have). On VAL-6.x a snapshot's devices are
+    /// The areas that run on `abi`: every area on v5; on VAL-7.0 all but `hazards` (v5's
+    /// raw requests), with `lifecycle` and `filter` of its own (its requests and structs);
+    /// on VAL-6.x those made of library requests. On VAL-6.x a snapshot's devices are
     /// named at create (``Harness/create(_:members:)``).
     public static func areas(for abi: BlksnapABI) -> [String] {
         switch abi {
         case .v5: return areas
-        case .val7, .val6: return areas.filter { !["lifecycle", "filter", "hazards"].contains($0) }
+        case .val7: return areas.filter { $0 != "hazards" }
+        case .val6: return areas.filter { !["lifecycle", "filter", "hazards"].contains($0) }
         }
     }
 
@@ -52,8 +53,8 @@ public struct ConformanceRunner {
         harness.reset()
         for area in Self.areas(for: backend.abi) where selected.contains(area) {
             switch area {
-            case "lifecycle": harness.lifecycleScenario()
-            case "filter": harness.filterScenario()
+            case "lifecycle": backend.abi == .val7 ? harness.val7LifecycleScenario() : harness.lifecycleScenario()
+            case "filter": backend.abi == .val7 ? harness.val7FilterScenario() : harness.filterScenario()
             case "cbt": harness.cbtScenario()
             case "events": harness.eventsScenario()
             case "overflow": harness.overflowScenario()

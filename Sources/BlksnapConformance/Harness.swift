@@ -85,6 +85,12 @@ public final class Harness {
     var snapshots: [SnapshotModel] = []
     private var nextTracker = 1
     private var warnedAboutPageLayout = false
+    /// Memory the raw scenarios point the kernel at (paths, buffers), freed with the harness.
+    var keepAlive: [UnsafeMutableRawPointer] = []
+
+    deinit {
+        for pointer in keepAlive { pointer.deallocate() }
+    }
 
     var kernel: any KernelInterface { backend.kernel }
     var orig0: DeviceState { devices[0] }

@@ -73,6 +73,33 @@ struct ConformanceTranscriptTests {
         #expect(!text.contains("lifecycle "), "v5's raw-request areas do not run on VAL-6.x")
     }
 
+    @Test("VAL-7.0's own lifecycle and filter areas on the sim backend: whole-number dispatch, paths before ids, the kept snapshotinfo bytes")
+    func val7RawAreas() throws {
+        let parameters = ConformanceBackend.laneParameters
+        let backend = try ConformanceBackend.simulator(parameters: parameters, abi: .val7)
+        let text = try ConformanceRunner(backend: backend, parameters: parameters, selected: ["lifecycle", "filter"]).run().text
+        for expected in [
+            "lifecycle version: ok 7.0.0.0",
+            "lifecycle request 0x40085600: ENOTTY",  // §2.4: wrong direction bits
+            "lifecycle mod: ok flags=0x2 name=standalone",
+            "lifecycle create path unterminated: EINVAL",  // strndup_user(PATH_MAX)
+            "lifecycle create range limit 0: ok S1",
+            "lifecycle wait range limit 0: ENOENT",  // no creation event without a limit
+            "lifecycle wait range creation event: ok code=1 payload=8192",
+            "lifecycle append unknown id, path unknown: ENOENT",  // §2.4.8: the path before the id
+            "lifecycle append unknown id: ESRCH",
+            "lifecycle destroy unknown: ENODEV",
+            "lifecycle setlog same path again: EALREADY",
+            "filter attach ORIG0 again: EALREADY",
+            "filter ctl cmd 5: ENOTTY",
+            "filter ctl cbtmap too long: ENODATA",
+            "filter snapshotinfo before take: error=0 image=caller",  // the caller's bytes are kept
+            "filter detach ORIG0 (a member): ok",  // never refused
+        ] {
+            #expect(text.contains(expected + "\n"), "missing: \(expected)")
+        }
+    }
+
     @Test("another seed gives another walk")
     func seedMatters() throws {
         let a = try run(seed: 1, steps: 80).lines.filter { $0.area == "walk" }
