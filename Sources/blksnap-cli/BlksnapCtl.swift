@@ -12,9 +12,11 @@ struct BlksnapCtl: ParsableCommand {
         commandName: "blksnapctl",
         abstract: "Control the blksnap block-device snapshot module (or its simulator).",
         discussion: """
-            Every command talks to the real blksnap v5 module through /dev/blksnap-control, \
-            or to a simulator started with 'blksnapctl sim serve' when --sim SOCKET (or \
-            BLKSNAPCTL_SIM) is given. Exit status: 0 success, 1 operation refused or failed, \
+            Every command talks to the loaded blksnap module — the v5 series \
+            (/dev/blksnap-control), Veeam's VAL-7.0 (/dev/veeamblksnap with /dev/bdevfilter) or \
+            VAL-6.x (/dev/veeamblksnap), found by its nodes and VERSION, or chosen with --abi \
+            (BLKSNAPCTL_ABI) — or to a simulator started with 'blksnapctl sim serve' when --sim \
+            SOCKET (or BLKSNAPCTL_SIM) is given. Exit status: 0 success, 1 operation refused or failed, \
             64 usage error, 65 snapshot corrupted, 69 module or simulator unavailable, \
             75 wait timed out.
             """,
