@@ -94,11 +94,7 @@ public struct ConformanceBackend: Sendable {
         }
         return ConformanceBackend(name: "sim", abi: abi, kernel: SimKernelBackend(sim), orig0: "/dev/orig0",
                                   orig1: "/dev/orig1", store: "/dev/store", settleTicks: 0, dataOpenFlags: 0,
-                                  setParameter: { name, value in
-                                      var known = false
-                                      sim.params.update { known = $0.set(name, to: value) }
-                                      return known
-                                  })
+                                  setParameter: { name, value in sim.setParameter(name, to: value) })
     }
 
     /// `O_DIRECT` (glibc declares it only under `_GNU_SOURCE`).

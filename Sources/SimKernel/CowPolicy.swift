@@ -39,6 +39,12 @@ struct CowPolicy: Sendable, Equatable {
     /// `cbt_map.c:cbt_map_switch`, §1.6.3); otherwise the copy is skipped at the
     /// wraparound and the read map stays stale (v5, VAL-7.0: Quirk.cbtWraparound).
     var cbtSwitchCopiesReadMapFirst: Bool
+    /// Chunks an image write loaded stay in memory, unstored, up to this many; beyond it
+    /// the oldest is queued for storing, and a COW touching one queues it (VAL-6.3.1's
+    /// per-device write cache of `chunk_maximum_in_cache` chunks, 32 by default,
+    /// `diff_area.c:diff_area_cache_release_work`, §1.7.3). nil: an image write queues a
+    /// chunk it loads as a COW does (v5, VAL-7.0).
+    var imageWriteCacheChunks: Int?
     /// Image logical and physical block size: nil copies the original's (v5, VAL-7.0);
     /// VAL-6.3.1 sets none, so the block layer's default 512 applies (§1.7.3).
     var imageBlockSize: UInt32?
@@ -50,12 +56,12 @@ struct CowPolicy: Sendable, Equatable {
             return CowPolicy(storesEachChunkAtOnce: false, regionAlignmentSectors: nil,
                              checksStorageLogicalBlockSize: true, corruptedImageErrno: EIO,
                              imageWriteFailsOnCBTError: false, imageWriteOverrunPossible: true,
-                             cbtSwitchCopiesReadMapFirst: false, imageBlockSize: nil)
+                             cbtSwitchCopiesReadMapFirst: false, imageWriteCacheChunks: nil, imageBlockSize: nil)
         case .val6:
             return CowPolicy(storesEachChunkAtOnce: true, regionAlignmentSectors: 8,
                              checksStorageLogicalBlockSize: false, corruptedImageErrno: ENOSPC,
                              imageWriteFailsOnCBTError: true, imageWriteOverrunPossible: false,
-                             cbtSwitchCopiesReadMapFirst: true, imageBlockSize: 512)
+                             cbtSwitchCopiesReadMapFirst: true, imageWriteCacheChunks: 32, imageBlockSize: 512)
         }
     }
 }

@@ -67,6 +67,9 @@ final class DiffArea: @unchecked Sendable {
     @exclusivity(unchecked) private var chunks: [UInt64: Chunk] = [:]
     @exclusivity(unchecked) private var buffers: [UInt64: DiffBuffer] = [:]
     @exclusivity(unchecked) private var storeQueue: [UInt64] = []
+    /// Chunks an image write loaded that wait unstored in memory, oldest first
+    /// (``CowPolicy/imageWriteCacheChunks``; always empty without it).
+    @exclusivity(unchecked) private var imageCached: [UInt64] = []
     @exclusivity(unchecked) private var pool: DiffBufferPool
     @exclusivity(unchecked) private var storageDevices: [SimBlockDevice] = []
     @exclusivity(unchecked) private var storeRunning = false
@@ -204,7 +207,7 @@ final class DiffArea: @unchecked Sendable {
     // MARK: Copy-on-write (§4.3)
 
     private enum CowStep {
-        case skip, again, stop
+        case skip, again, stop, runWorker
         case load(DiffBuffer)
     }
 
@@ -227,6 +230,11 @@ final class DiffArea: @unchecked Sendable {
             let step: CowStep = lock.withLock {
                 // COW stops for a corrupted device (§4.6); after release nothing is left.
                 if isReleased || error != 0 { return .stop }
+                // A chunk an image write keeps in memory is stored once a COW touches it.
+                if !imageCached.isEmpty, let index = imageCached.firstIndex(of: number) {
+                    imageCached.remove(at: index)
+                    return enqueueLocked(number) ? .runWorker : .skip
+                }
                 // Fast path (one index lookup): a chunk already captured and not locked
                 // needs nothing; taking and dropping its lock would change no state.
                 if let chunk = chunks[number], !chunk.isLocked, chunk.state != .new {
@@ -251,6 +259,7 @@ final class DiffArea: @unchecked Sendable {
             }
             switch step {
             case .skip: continue
+            case .runWorker: runStoreWorker()
             case .again: return -EAGAIN
             case .stop: return 0
             case .load(let buffer):
@@ -265,11 +274,19 @@ final class DiffArea: @unchecked Sendable {
     /// chunk) and unlocks the chunk: a loaded chunk becomes IN_MEMORY and is queued for
     /// storing (the store worker runs once the queue is long enough); a failed load makes
     /// the chunk FAILED, returns its buffer and corrupts the diff area with −EIO.
-    private func finishLoad(chunk number: UInt64, buffer: DiffBuffer, loaded: Bool) {
+    ///
+    /// An image write's chunk (`byImageWrite`) under ``CowPolicy/imageWriteCacheChunks``
+    /// stays in memory instead; the oldest such chunk is queued once there are more.
+    private func finishLoad(chunk number: UInt64, buffer: DiffBuffer, loaded: Bool, byImageWrite: Bool = false) {
         let runWorker: Bool = lock.withLock {
             defer { unlockChunkLocked(number) }
             if loaded {
                 chunks[number]!.state = .inMemory
+                if byImageWrite, let limit = policy.imageWriteCacheChunks {
+                    imageCached.append(number)
+                    guard imageCached.count > limit else { return false }
+                    return enqueueLocked(imageCached.removeFirst())
+                }
                 return enqueueLocked(number)
             }
             chunks[number]!.state = .failed
@@ -518,7 +535,7 @@ final class DiffArea: @unchecked Sendable {
                 if loaded {
                     UnsafeMutableRawBufferPointer(rebasing: data.bytes[within..<within + part.count]).copyMemory(from: part)
                 }
-                finishLoad(chunk: number, buffer: data, loaded: loaded)
+                finishLoad(chunk: number, buffer: data, loaded: loaded, byImageWrite: true)
                 // The advance over this chunk leaves the current segment: the rest of the bio is garbage.
                 if reproduceOverrun && within % Self.bioSegmentBytes + part.count > Self.bioSegmentBytes {
                     overrun = true
@@ -543,6 +560,7 @@ final class DiffArea: @unchecked Sendable {
             chunks = [:]
             buffers = [:]
             storeQueue = []
+            imageCached = []
             pool.removeAll()
             storageDevices = []
             lock.wakeAll()

@@ -84,6 +84,15 @@ public struct SimCBTState: Sendable, Equatable {
 public final class SimKernel: @unchecked Sendable {
     /// The module parameters in force.
     public let params: LiveParams
+
+    /// Sets a module parameter at run time, as writing its `/sys/module/…/parameters/`
+    /// file does; false for a name the dialect's module does not have.
+    public func setParameter(_ name: String, to value: UInt32) -> Bool {
+        guard dialect.hasParameter(name) else { return false }
+        var known = false
+        params.update { known = $0.set(name, to: value) }
+        return known
+    }
     /// The user API this kernel answers.
     public let dialect: SimDialect
 

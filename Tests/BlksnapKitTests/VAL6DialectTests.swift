@@ -607,6 +607,27 @@ struct VAL6DialectTests {
         #expect(machine.write("/dev/veeamblksnapimg0", offset: 0, bytes: [7]) == -Int(EIO))
     }
 
+    @Test("image writes keep up to 32 loaded chunks in memory unstored; the 33rd stores the oldest; a COW stores the one it touches (the real module's write cache)")
+    func imageWriteCache() throws {
+        let machine = try Machine()
+        let (_, id) = machine.create([machine.dev("sda")])
+        let uuid = SimUUID(bytes: withUnsafeBytes(of: id.b) { Array($0) })
+        #expect(machine.append(id, [(0, 16384)]) == 0)
+        #expect(machine.take(id) == 0)
+        func filled() -> UInt64? { machine.sim.storageCounters(snapshot: uuid)?.filledSectors }
+        for chunk in 0..<32 {
+            #expect(machine.write("/dev/veeamblksnapimg0", offset: UInt64(chunk) * 65536, bytes: [9]) == 1)
+        }
+        #expect(filled() == 0, "32 image-written chunks wait in memory")
+        #expect(machine.write("/dev/veeamblksnapimg0", offset: 32 * 65536, bytes: [9]) == 1)
+        #expect(filled() == 128, "the 33rd stores the oldest chunk")
+        #expect(machine.write("/dev/sda", offset: 5 * 65536, bytes: [1]) == 1)
+        #expect(filled() == 256, "a COW on a cached chunk stores it (its image data, not the original's)")
+        #expect(machine.read("/dev/veeamblksnapimg0", offset: 5 * 65536, count: 1).1 == [9])
+        #expect(machine.write("/dev/sda", offset: 5 * 65536 + 4096, bytes: [1]) == 1)
+        #expect(filled() == 256, "stored once")
+    }
+
     @Test("the library's VAL6Driver end to end: attach by create+destroy, snapshot, COW, image, CBT, events, destroy, detach")
     func driverEndToEnd() throws {
         let machine = try Machine()

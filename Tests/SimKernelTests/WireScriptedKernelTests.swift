@@ -14,6 +14,11 @@ import Testing
 /// depending on the real SimKernel being finished.
 final class ScriptedKernel: SimServerBackend, @unchecked Sendable {
     let params = LiveParams(Params())
+    func setParameter(_ name: String, to value: UInt32) -> Bool {
+        var known = false
+        params.update { known = $0.set(name, to: value) }
+        return known
+    }
 
     struct State {
         var descriptors: [Int32: String] = [:]

@@ -28,6 +28,17 @@ public enum SimDialect: String, Sendable, Hashable, CaseIterable, CustomStringCo
     /// `v5`, `val7`, `val6`.
     public var description: String { rawValue }
 
+    /// Whether the module has the parameter `name` (``Params/names``): VAL-6.3.1 has no
+    /// `chunk_maximum_in_queue` (it stores each chunk at once; its write cache's
+    /// `chunk_maximum_in_cache` is not a simulator parameter), so setting it fails there
+    /// as writing a missing `/sys/module/veeamblksnap/parameters/` file does.
+    public func hasParameter(_ name: String) -> Bool {
+        switch self {
+        case .val6: return name != "chunk_maximum_in_queue"
+        case .v5, .val7: return true
+        }
+    }
+
     /// The control device's name under `/dev`.
     public var controlName: String {
         switch self {

@@ -382,9 +382,7 @@ public final class SimServer: @unchecked Sendable {
                 return .status(.removeDevice, result: -Int64(error.code))
             }
         case .setParam(let name, let value):
-            var known = false
-            kernel.params.update { known = $0.set(name, to: value) }
-            return .status(.setParam, result: known ? 0 : -Int64(EINVAL))
+            return .status(.setParam, result: kernel.setParameter(name, to: value) ? 0 : -Int64(EINVAL))
         case .getParams:
             let current = kernel.params.current
             return .params(result: 0, Params.names.map { WireParam(name: $0, value: current.value(of: $0) ?? 0) })
@@ -445,6 +443,8 @@ public final class SimServer: @unchecked Sendable {
 /// What the server needs from the kernel it hosts: ``SimKernel``'s facade.
 protocol SimServerBackend: AnyObject, Sendable {
     var params: LiveParams { get }
+    /// Sets a module parameter at run time; false for a name the module does not have.
+    func setParameter(_ name: String, to value: UInt32) -> Bool
     func addDevice(name: String, capacitySectors: UInt64, logicalBlockSize: UInt32, physicalBlockSize: UInt32,
                    ioMin: UInt32, backing: SimBlockDevice.Backing) throws(SimErrno) -> SimDeviceInfo
     func resizeDevice(name: String, capacitySectors: UInt64) throws(SimErrno)
