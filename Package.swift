@@ -74,6 +74,8 @@ let package = Package(
         ),
         // The kernel side, reimplemented: answers the same requests on the same bytes.
         .target(name: "SimKernel", dependencies: ["CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI"]),
+        // SimWire: a SimKernel served over a Unix socket (the server and the wire protocol its client speaks).
+        .target(name: "SimWire", dependencies: ["SimKernel"]),
         // The FUSE export of a SimKernel: devices and images as files loop devices can use.
         .target(name: "SimFuse", dependencies: ["SimKernel", "CFuse3"]),
         // The typed Swift API over the ioctls. Links no simulator.
@@ -112,7 +114,7 @@ let package = Package(
         .target(
             name: "BlksnapSimulator",
             dependencies: [
-                "BlksnapKit", "SimKernel", "CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI",
+                "BlksnapKit", "SimKernel", "SimWire", "CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -145,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimFuse",
+                "BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimWire", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -153,7 +155,7 @@ let package = Package(
         ),
         // The benchmark's measurements (a library so the smoke test can run them in process).
         .target(name: "CBenchSupport"),
-        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "BlksnapNBD", "SimKernel", "CBenchSupport",
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "BlksnapNBD", "SimKernel", "SimWire", "CBenchSupport",
                                                "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),
@@ -206,7 +208,7 @@ let package = Package(
             name: "BlksnapKitTests",
             dependencies: [
                 "BlksnapKit", "BlksnapDrivers", "BlksnapVAL6", "BlksnapVAL7", "BlksnapServiceLifecycle", "BlksnapSimulator",
-                "SimKernel", "CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI",
+                "SimKernel", "SimWire", "CBlksnapUAPI", "CVeeamBlkSnapV1UAPI", "CVeeamBlksnapUAPI",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -214,7 +216,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SimKernelTests",
-            dependencies: ["SimKernel", "BlksnapKit", "BlksnapSimulator", "CBlksnapUAPI", "CVeeamBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["SimKernel", "SimWire", "BlksnapKit", "BlksnapSimulator", "CBlksnapUAPI", "CVeeamBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
         .testTarget(

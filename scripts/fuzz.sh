@@ -31,7 +31,7 @@ sources_for() {
         ioctl) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctl.swift | tr ' ' '\n' ;;
         ioctl-val7) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctlVAL7.swift | tr ' ' '\n' ;;
         ioctl-val6) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/IoctlFuzzEngine.swift fuzz/targets/FuzzIoctlVAL6.swift | tr ' ' '\n' ;;
-        wire) find Sources/SimKernel -name '*.swift' | sort; echo fuzz/targets/FuzzWire.swift ;;
+        wire) find Sources/SimKernel Sources/SimWire -name '*.swift' | sort; echo fuzz/targets/FuzzWire.swift ;;
         parsers)
             ls Sources/blksnap-cli/Parsing/*.swift
             for f in DeviceNumber SectorRange SnapshotID UUIDText; do echo "Sources/BlksnapKit/Types/$f.swift"; done
@@ -53,7 +53,7 @@ for target in "${targets[@]}"; do
     else
     echo "== building fuzz target $target (${#sources[@]} files)"
     # -suppress-warnings: the parsers' `import BlksnapKit` names their own module here.
-    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -suppress-warnings \
+    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -suppress-warnings -package-name blksnap_swift \
         -module-name "$(module_for "$target")" -I "$out/include" \
         "${sources[@]}" -o "$binary" 2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2); then
         rm -f "$binary"

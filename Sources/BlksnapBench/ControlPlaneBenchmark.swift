@@ -5,6 +5,7 @@ import BlksnapKit
 import BlksnapSimulator
 import Dispatch
 import SimKernel
+import SimWire
 
 /// Figures 4 and 7: VERSION round trips in process and through a ``SimServer`` socket
 /// (against a bare AF_UNIX echo of the same frame sizes between two threads), and

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BlksnapKit
 import SimKernel
+import SimWire
 import Synchronization
 import SystemPackage
 

@@ -13,6 +13,14 @@ public struct SimStat: Sendable, Equatable {
     public var minor: UInt32
     /// Size in bytes as BLKGETSIZE64 would report (0 for the control device).
     public var sizeBytes: UInt64
+
+    /// Creates a value (the wire decoder rebuilds one from its fields).
+    package init(mode: UInt32, major: UInt32, minor: UInt32, sizeBytes: UInt64) {
+        self.mode = mode
+        self.major = major
+        self.minor = minor
+        self.sizeBytes = sizeBytes
+    }
 }
 
 /// A simulated block device or image as listed by ``SimKernel/listDevices()``.
@@ -37,6 +45,21 @@ public struct SimDeviceInfo: Sendable, Equatable {
     public var isImage: Bool
     /// Name of the attached filter (`blksnap`), as `/sys/block/NAME/filter` shows it, or nil.
     public var filter: String?
+
+    /// Creates a value (the wire decoder rebuilds one from its fields).
+    package init(name: String, path: String, major: UInt32, minor: UInt32, capacitySectors: UInt64,
+                 logicalBlockSize: UInt32, physicalBlockSize: UInt32, ioMin: UInt32, isImage: Bool, filter: String?) {
+        self.name = name
+        self.path = path
+        self.major = major
+        self.minor = minor
+        self.capacitySectors = capacitySectors
+        self.logicalBlockSize = logicalBlockSize
+        self.physicalBlockSize = physicalBlockSize
+        self.ioMin = ioMin
+        self.isImage = isImage
+        self.filter = filter
+    }
 }
 
 /// The difference-storage counters of one snapshot (§5.1), which no ioctl exposes.

@@ -5,6 +5,7 @@ import BlksnapKit
 import BlksnapSimulator
 import Foundation
 import SimKernel
+import SimWire
 import Testing
 
 /// The products as adopters link them: `blksnap-kit-only` (Tests/Fixtures/KitOnly)

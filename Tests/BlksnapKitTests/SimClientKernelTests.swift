@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CBlksnapUAPI
 import SimKernel
+import SimWire
 import SystemPackage
 import Testing
 @testable import BlksnapKit

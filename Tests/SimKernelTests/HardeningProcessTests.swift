@@ -8,6 +8,7 @@ import Synchronization
 import SystemPackage
 import Testing
 @testable import SimKernel
+@testable import SimWire
 
 /// `blksnapctl sim serve` as a child process under hostile clients and a SIGKILL:
 /// the server survives and does not leak descriptors (counted in /proc/PID/fd); a

@@ -9,6 +9,7 @@ import Synchronization
 import SystemPackage
 import Testing
 @testable import SimKernel
+@testable import SimWire
 
 /// Two pages of anonymous memory, the second one with chosen protection, to place
 /// arguments right before a page the kernel cannot touch.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 @testable import SimKernel
+@testable import SimWire
 
 /// Encoding and decoding of every message, and decoding of hostile bodies.
 @Suite struct WireProtocolTests {

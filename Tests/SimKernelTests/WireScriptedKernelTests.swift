@@ -7,6 +7,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SimKernel
+@testable import SimWire
 
 /// A small scripted kernel for transport tests: a few ioctls implemented after the
 /// spec's fault rules (VERSION, CREATE, COLLECT, APPEND_STORAGE, WAIT_EVENT,

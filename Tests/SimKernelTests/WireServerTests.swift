@@ -6,6 +6,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SimKernel
+@testable import SimWire
 
 /// The server against hostile or vanishing peers, on a scripted kernel.
 @Suite struct WireServerTests {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BlksnapKit
 import SimFuse
 import SimKernel
+import SimWire
 import SystemPackage
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SimKernel
 
 /// Where a device added through the wire keeps its bytes.
 public enum SimDeviceBacking: Sendable, Equatable {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SimKernel
 
 /// One frame as read from a socket: its type and body.
 public struct WireFrame: Sendable, Equatable {

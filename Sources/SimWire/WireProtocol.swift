@@ -1,3 +1,5 @@
+import SimKernel
+
 /// The simulator wire protocol: how `blksnapctl` talks to a `SimKernel` hosted by
 /// `blksnapctl sim serve` (``SimServer``) over a Unix socket.
 ///

@@ -1,3 +1,5 @@
+import SimKernel
+
 /// The user memory of one ioctl served over the wire: the regions the client
 /// shipped (a ``MappedUserMemory``), plus a log of every successful
 /// `copy_to_user`, so exactly what the kernel wrote travels back in order.

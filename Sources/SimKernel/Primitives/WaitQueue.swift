@@ -48,7 +48,7 @@ final class WaitQueue: @unchecked Sendable {
 }
 
 /// CLOCK_MONOTONIC in nanoseconds (the kernel's `ktime_get()`).
-func monotonicNanoseconds() -> UInt64 {
+package func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)

@@ -1,3 +1,4 @@
+import SimKernel
 import Synchronization
 
 /// One client's view of the simulator over the wire: its descriptor table.

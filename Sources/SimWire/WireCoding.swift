@@ -1,3 +1,5 @@
+import SimKernel
+
 /// Builds a frame body: little-endian integers, length-prefixed strings and blobs.
 public struct WireWriter: Sendable {
     /// The bytes written so far.

@@ -9,12 +9,12 @@ import Glibc
 /// `Synchronization.Mutex` (its futex-based lock is invisible to TSan); the pthread
 /// mutex is intercepted, so code run under `scripts/sanitize.sh` uses this type where
 /// TSan flagged a `Mutex`.
-final class PthreadMutex<Value>: @unchecked Sendable {
+package final class PthreadMutex<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
     /// Guards `value`.
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -26,7 +26,7 @@ final class PthreadMutex<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value.
-    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
