@@ -48,10 +48,22 @@ wait_for() {
     done
 }
 
-# run_daemon NAME COMMAND...: starts COMMAND in its own session, pid in DIR/pids/NAME.
+# run_daemon NAME COMMAND...: starts COMMAND in its own session, pid in DIR/pids/NAME. The
+# daemon keeps no descriptor of ours beyond its log: an inherited pipe (a caller reading our
+# output to its end) would otherwise stay open as long as the daemon runs.
 run_daemon() {
     local name=$1; shift
-    setsid "$@" </dev/null >"$dir/log/$name.out" 2>&1 &
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            if (( fd > 2 )); then eval "exec $fd>&-"; fi
+        done
+        # A caller's blocked or ignored signals are inherited (a test process spawning from a
+        # worker thread blocks SIGTERM): unblock all and restore the defaults, or the daemons
+        # ignore the SIGTERM of `stop` and take SIGKILL 10 s later each.
+        exec setsid perl -e 'use POSIX; sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die "sigprocmask: $!";
+            $SIG{$_} = "DEFAULT" for qw(PIPE TERM INT HUP); exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!"' "$@"
+    ) </dev/null >"$dir/log/$name.out" 2>&1 &
     echo $! >"$dir/pids/$name"
 }
 
