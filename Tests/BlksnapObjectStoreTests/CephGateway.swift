@@ -37,9 +37,9 @@ final class CephGateway: Sendable {
     static let skipReason: Comment =
         "Ceph binaries missing (\(missingBinaries.joined(separator: ", "))): install ceph-mon ceph-osd radosgw ceph-common (scripts/install-deps.sh as root) to run the S3 gateway tests; under CI=true they fail instead"
 
-    /// `name`'s path on `PATH` (and the sbin directories, where Debian puts none of these but root's PATH has them).
+    /// `name`'s path on `PATH`, as `scripts/ceph.sh` will look it up.
     static func which(_ name: String) -> String? {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/bin"
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
