@@ -53,7 +53,7 @@ final class CephGateway: Sendable {
     }
 
     /// Starts a cluster; throws with `scripts/ceph.sh`'s own message when it cannot.
-    static func start() throws -> CephGateway {
+    static func start() async throws -> CephGateway {
         if !missingBinaries.isEmpty {
             throw GatewayError(
                 message: "CI=true and the Ceph binaries are missing (\(missingBinaries.joined(separator: ", "))): .ci/run installs ceph-mon ceph-osd radosgw ceph-common; check its apt step")
@@ -62,7 +62,7 @@ final class CephGateway: Sendable {
         for _ in 0..<4 {
             let base = Int.random(in: 20_000...29_000)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("blksnap-ceph-\(UUID().uuidString)").path
-            let result = try run(
+            let result = try await runOffPool(
                 ["/bin/bash", repositoryRoot + "/scripts/ceph.sh", "start", directory],
                 environment: ["CEPH_MON_PORT": "\(base)", "CEPH_MON_V1_PORT": "\(base + 1)", "CEPH_RGW_PORT": "\(base + 2)"])
             if result.status == 0 {
@@ -83,8 +83,8 @@ final class CephGateway: Sendable {
     }
 
     /// Stops the cluster and removes its directory (keeping it, with its logs, when `keep`).
-    func stop(keep: Bool = false) throws {
-        let result = try CephGateway.run(["/bin/bash", CephGateway.repositoryRoot + "/scripts/ceph.sh", "stop", directory])
+    func stop(keep: Bool = false) async throws {
+        let result = try await CephGateway.runOffPool(["/bin/bash", CephGateway.repositoryRoot + "/scripts/ceph.sh", "stop", directory])
         print("CephGateway: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         guard result.status == 0 else { throw GatewayError(message: "scripts/ceph.sh stop failed: \(result.stderr)") }
         if !keep { try? FileManager.default.removeItem(atPath: directory) }
@@ -93,6 +93,18 @@ final class CephGateway: Sendable {
     struct GatewayError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
+    }
+
+    /// ``run(_:environment:)`` on a thread of its own: waiting for a child must not hold one
+    /// of the few threads of Swift's cooperative pool, which the other tests run on.
+    static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws
+        -> (status: Int32, stdout: String, stderr: String)
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try run(arguments, environment: environment) })
+            }.start()
+        }
     }
 
     /// Runs `arguments` with `environment` added to this process's; its status and output.
@@ -134,14 +146,14 @@ final class CephGateway: Sendable {
 /// ``CephGateway/current``.
 struct CephGatewayTrait: SuiteTrait, TestTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let gateway = try CephGateway.start()
+        let gateway = try await CephGateway.start()
         do {
             try await CephGateway.$current.withValue(gateway) { try await function() }
         } catch {
-            try? gateway.stop()
+            try? await gateway.stop()
             throw error
         }
-        try gateway.stop()
+        try await gateway.stop()
     }
 }
 

