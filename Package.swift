@@ -9,9 +9,12 @@ let coreOnly = Context.environment["BLKSNAP_CORE_ONLY"] == "1"
 let heavyTargets: Set<String> = [
     "BlksnapNBD", "BlksnapBackup", "CZstd", "CZlib", "blksnap-cli", "CBenchSupport", "BlksnapBench", "blksnap-bench",
     "BlksnapCLITests", "BlksnapBackupTests", "BlksnapNBDTests", "BlksnapBenchTests",
+    "BlksnapObjectStore", "BlksnapObjectStoreTests",
 ]
-let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "blksnapctl", "blksnap-bench"]
-let heavyPackages: Set<String> = ["swift-argument-parser", "swift-nio", "swift-nio-ssl", "GRDB.swift", "swift-crypto"]
+let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "BlksnapObjectStore", "blksnapctl", "blksnap-bench"]
+let heavyPackages: Set<String> = [
+    "swift-argument-parser", "swift-nio", "swift-nio-ssl", "GRDB.swift", "swift-crypto", "async-http-client",
+]
 
 let package = Package(
     name: "blksnap-swift",
@@ -26,6 +29,7 @@ let package = Package(
         .library(name: "CVeeamBlksnapUAPI", targets: ["CVeeamBlksnapUAPI"]),
         .library(name: "BlksnapNBD", targets: ["BlksnapNBD"]),
         .library(name: "BlksnapBackup", targets: ["BlksnapBackup"]),
+        .library(name: "BlksnapObjectStore", targets: ["BlksnapObjectStore"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
         .executable(name: "blksnap-conformance", targets: ["blksnap-conformance"]),
@@ -39,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
@@ -143,6 +148,18 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // S3-compatible object storage (AWS S3, Ceph RGW): SigV4 signing, configuration from the
+        // AWS environment and files, and an S3 client over async-http-client, for backup repositories.
+        .target(
+            name: "BlksnapObjectStore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // blksnapctl.
         .executableTarget(
             name: "blksnap-cli",
@@ -229,6 +246,17 @@ let package = Package(
         ),
         .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
         .testTarget(name: "BlksnapNBDTests", dependencies: ["BlksnapNBD", "BlksnapKit"]),
+        .testTarget(
+            name: "BlksnapObjectStoreTests",
+            dependencies: [
+                "BlksnapObjectStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "BlksnapBenchTests",
             dependencies: ["BlksnapBench"]

@@ -15,8 +15,11 @@ set -euo pipefail
 # FUSE + loop end-to-end tests; pkg-config: lets SwiftPM find libudev and fuse3; mandoc:
 # the man page lint test (mandoc -T lint); libzstd-dev + zlib1g-dev: the zstd and zlib
 # compressed clusters of qcow2 backups (CZstd, CZlib); systemd: systemd-analyze verify of
-# the units in contrib/systemd (SystemdUnitTests).
-BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc libnbd-bin qemu-utils gnutls-bin openssl libzstd-dev zlib1g-dev systemd)
+# the units in contrib/systemd (SystemdUnitTests); ceph-mon ceph-osd radosgw ceph-common: the
+# single-node Ceph with its S3 gateway that scripts/ceph.sh runs for the object-store tests
+# (BlksnapObjectStoreTests); s3cmd: the stock S3 client those tests compare with.
+BLKSNAP_APT_PACKAGES=(libudev-dev libfuse3-dev fuse3 util-linux e2fsprogs xfsprogs pkg-config mandoc libnbd-bin qemu-utils gnutls-bin openssl libzstd-dev zlib1g-dev systemd
+    ceph-mon ceph-osd radosgw ceph-common s3cmd curl)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
