@@ -32,7 +32,6 @@ struct BackupBenchmark {
         var incrementalMetadataBytes: UInt64
     }
 
-    static let qemuImg = "/usr/bin/qemu-img"
     static let blockBytes = 4 << 20
 
     let configuration: BenchConfiguration
@@ -145,23 +144,7 @@ struct BackupBenchmark {
 
     /// Seconds of `qemu-img convert -O qcow2` of `raw` (64 KiB clusters, as the backup), nil without qemu-img.
     private func convert(_ raw: String) throws(BackupError) -> Double? {
-        guard access(Self.qemuImg, X_OK) == 0 else { return nil }
-        let output = scratch.file("backup-convert.qcow2")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.qemuImg)
-        process.arguments = ["convert", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=65536", raw, output]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let start = BenchClock.nanoseconds()
-        do {
-            try process.run()
-        } catch {
-            throw BackupError(.io, "cannot run qemu-img: \(error)")
-        }
-        process.waitUntilExit()
-        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
-        guard process.terminationStatus == 0 else { throw BackupError(.io, "qemu-img convert failed (\(process.terminationStatus))") }
-        _ = Glibc.unlink(output)
-        return seconds
+        try QemuImgConvert.run(["-f", "raw", "-O", "qcow2", "-o", "cluster_size=65536"], raw: raw,
+                               output: scratch.file("backup-convert.qcow2"))?.seconds
     }
 }

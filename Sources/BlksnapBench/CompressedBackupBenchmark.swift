@@ -85,24 +85,7 @@ struct CompressedBackupBenchmark {
     /// Seconds and output size of `qemu-img convert -c -f raw -O qcow2 -o
     /// compression_type=zstd,cluster_size=65536` of `raw`; nil without qemu-img.
     private func convert(_ raw: String, to output: String) throws(BackupError) -> (seconds: Double, bytes: UInt64)? {
-        guard access(BackupBenchmark.qemuImg, X_OK) == 0 else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BackupBenchmark.qemuImg)
-        process.arguments = ["convert", "-c", "-f", "raw", "-O", "qcow2", "-o", "compression_type=zstd,cluster_size=65536", raw, output]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let start = BenchClock.nanoseconds()
-        do {
-            try process.run()
-        } catch {
-            throw BackupError(.io, "cannot run qemu-img: \(error)")
-        }
-        process.waitUntilExit()
-        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
-        guard process.terminationStatus == 0 else { throw BackupError(.io, "qemu-img convert -c failed (\(process.terminationStatus))") }
-        var status = stat()
-        guard stat(output, &status) == 0 else { throw BackupError(.io, "qemu-img convert -c wrote no \(output)") }
-        _ = Glibc.unlink(output)
-        return (seconds, UInt64(status.st_size))
+        try QemuImgConvert.run(["-c", "-f", "raw", "-O", "qcow2", "-o", "compression_type=zstd,cluster_size=65536"],
+                               raw: raw, output: output)
     }
 }
