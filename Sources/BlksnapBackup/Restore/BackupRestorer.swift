@@ -85,18 +85,8 @@ public struct BackupRestorer {
         let size = reader.sizeBytes
         let (output, isDevice, sparse) = try openTarget(target, size: size, overwrite: overwrite)
         let clusterSize = reader.clusterSize
-        let batchClusters = 64
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize * batchClusters, alignment: 4096)
-        defer { buffer.deallocate() }
-        var written: UInt64 = 0
-        var batchStart: UInt64 = 0
-        var batchBytes = 0
-        func flush() throws(BackupError) {
-            guard batchBytes > 0 else { return }
-            try output.write(UnsafeRawBufferPointer(rebasing: buffer[..<batchBytes]), at: batchStart)
-            written += UInt64(batchBytes)
-            batchBytes = 0
-        }
+        let batch = ClusterBatch(reader: reader)
+        func writeRun(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(BackupError) { try output.write(bytes, at: offset) }
         let clusters = reader.clusterCount
         report(0, 0, size, false)
         do throws(BackupError) {
@@ -104,23 +94,20 @@ public struct BackupRestorer {
                 let guest = index * UInt64(clusterSize)
                 let length = Int(min(UInt64(clusterSize), size - guest))
                 if sparse, try reader.isZero(cluster: index) {
-                    try flush()
+                    try batch.flush(write: writeRun)
                     continue
                 }
-                if batchBytes == 0 { batchStart = guest }
-                let slot = UnsafeMutableRawBufferPointer(rebasing: buffer[batchBytes..<(batchBytes + clusterSize)])
-                try reader.readCluster(index, into: slot)
-                batchBytes += length
-                if length < clusterSize || batchBytes == buffer.count { try flush() }
-                report(guest + UInt64(length), written, size, false)
+                try batch.add(index, write: writeRun)
+                report(guest + UInt64(length), batch.written, size, false)
             }
-            try flush()
+            try batch.flush(write: writeRun)
             try output.sync()
-            report(size, written, size, true)
+            report(size, batch.written, size, true)
         } catch {
             if sparse && !isDevice { HostFile.remove(target) }
             throw error
         }
+        let written = batch.written
         return RestoreSummary(backupID: id, target: target, isBlockDevice: isDevice, virtualSize: size,
                               bytesWritten: written, chainFiles: reader.chain.files.map(\.path))
     }
@@ -159,26 +146,43 @@ public struct BackupRestorer {
                               chainFiles: reader.chain.files.map(\.path), method: "compare", targetBytesRead: read)
     }
 
+    /// Opens the block device `target` (number `number`) with `flags` and `O_EXCL`: refused
+    /// when it or a partition of it is mounted, when another program holds it exclusively,
+    /// or when it is smaller than `size`.
+    private func openBlockDevice(_ target: String, number: dev_t, size: UInt64, flags: Int32) throws(BackupError) -> HostFile {
+        if let mount = Self.mountPoint(of: number) { throw Self.mounted(target, on: mount) }
+        let file: HostFile
+        do {
+            file = try HostFile(path: target, flags: flags | O_EXCL, operation: "opening the restore target")
+        } catch where error.errno == .resourceBusy {
+            throw Self.heldExclusively(target)
+        }
+        let actual = try file.sizeAndKind().size
+        guard actual >= size else {
+            throw BackupError(.refused, "\(target) has \(actual) bytes, the backup \(size) (ENOSPC): restore to a device at least as large, or to a file", errno: .noSpace)
+        }
+        return file
+    }
+
+    /// The refusal of a target that is mounted (or a partition of it is) on `mount`.
+    static func mounted(_ target: String, on mount: String) -> BackupError {
+        BackupError(.refused, "\(target) is mounted on \(mount) (EBUSY): unmount it first; restoring under a mounted filesystem destroys both",
+                    errno: .resourceBusy)
+    }
+
+    /// The refusal of a target whose exclusive open failed `EBUSY`.
+    static func heldExclusively(_ target: String) -> BackupError {
+        BackupError(.refused, "\(target) is in use (EBUSY: mounted, or held by device-mapper, md or another exclusive opener): release it first",
+                    errno: .resourceBusy)
+    }
+
     /// Opens an existing target for `--delta`: a block device as for a full restore, or a
     /// regular file, grown to `size` if shorter.
     private func openDeltaTarget(_ target: String, size: UInt64) throws(BackupError) -> (HostFile, Bool) {
         var status = stat()
         guard stat(target, &status) == 0 else { throw BackupError.io("stat of", target, Errno(rawValue: Glibc.errno)) }
         if (status.st_mode & S_IFMT) == S_IFBLK {
-            if let mount = Self.mountPoint(of: status.st_rdev) {
-                throw BackupError(.refused, "\(target) is mounted on \(mount) (EBUSY): unmount it first; restoring under a mounted filesystem destroys both", errno: .resourceBusy)
-            }
-            let file: HostFile
-            do {
-                file = try HostFile(path: target, flags: O_RDWR | O_EXCL, operation: "opening the restore target")
-            } catch where error.errno == .resourceBusy {
-                throw BackupError(.refused, "\(target) is in use (EBUSY: mounted, or held by device-mapper, md or another exclusive opener): release it first", errno: .resourceBusy)
-            }
-            let actual = try file.sizeAndKind().size
-            guard actual >= size else {
-                throw BackupError(.refused, "\(target) has \(actual) bytes, the backup \(size) (ENOSPC): restore to a device at least as large, or to a file", errno: .noSpace)
-            }
-            return (file, true)
+            return (try openBlockDevice(target, number: status.st_rdev, size: size, flags: O_RDWR), true)
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw BackupError(.refused, "\(target) is neither a regular file nor a block device: give a file's path or a block device")
@@ -194,20 +198,7 @@ public struct BackupRestorer {
         var status = stat()
         if stat(target, &status) == 0 {
             if (status.st_mode & S_IFMT) == S_IFBLK {
-                if let mount = Self.mountPoint(of: status.st_rdev) {
-                    throw BackupError(.refused, "\(target) is mounted on \(mount) (EBUSY): unmount it first; restoring under a mounted filesystem destroys both", errno: .resourceBusy)
-                }
-                let file: HostFile
-                do {
-                    file = try HostFile(path: target, flags: O_WRONLY | O_EXCL, operation: "opening the restore target")
-                } catch where error.errno == .resourceBusy {
-                    throw BackupError(.refused, "\(target) is in use (EBUSY: mounted, or held by device-mapper, md or another exclusive opener): release it first", errno: .resourceBusy)
-                }
-                let actual = try file.sizeAndKind().size
-                guard actual >= size else {
-                    throw BackupError(.refused, "\(target) has \(actual) bytes, the backup \(size) (ENOSPC): restore to a device at least as large, or to a file", errno: .noSpace)
-                }
-                return (file, true, false)
+                return (try openBlockDevice(target, number: status.st_rdev, size: size, flags: O_WRONLY), true, false)
             }
             guard (status.st_mode & S_IFMT) == S_IFREG else {
                 throw BackupError(.refused, "\(target) is neither a regular file nor a block device: give a new file's path or a block device")

@@ -75,15 +75,13 @@ public struct CBTDeltaRestore {
         let point = reader.head
         let kernel = driver.kernel
         if kernel.usesHostDevices, let status = try? kernel.stat(devicePath), let mount = BackupRestorer.mountPoint(of: dev_t(status.deviceNumber.rawValue)) {
-            throw BackupError(.refused, "\(devicePath) is mounted on \(mount) (EBUSY): unmount it first; restoring under a mounted filesystem destroys both",
-                              errno: .resourceBusy)
+            throw BackupRestorer.mounted(devicePath, on: mount)
         }
         let device: BlockDevice
         do {
             device = try BlockDevice(path: devicePath, driver: driver, flags: O_RDWR | O_EXCL | O_SYNC)
         } catch where error.errno == .resourceBusy {
-            throw BackupError(.refused, "\(devicePath) is in use (EBUSY: mounted, or held by device-mapper, md or another exclusive opener): release it first",
-                              errno: .resourceBusy)
+            throw BackupRestorer.heldExclusively(devicePath)
         } catch {
             throw BackupError(.io, "opening \(devicePath) failed: \(error.description)", errno: error.errno, category: error.category)
         }
@@ -199,39 +197,21 @@ public struct CBTDeltaRestore {
     /// Writes `clusters` (sorted) of the point to the device, consecutive ones together.
     private func write(_ clusters: [UInt64], from reader: BackupChainReader, to device: BlockDevice,
                        report: Report) throws(BackupError) -> UInt64 {
-        let clusterSize = reader.clusterSize
-        let size = reader.sizeBytes
-        let batchClusters = 64
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: clusterSize * batchClusters, alignment: 4096)
-        defer { buffer.deallocate() }
-        let total = UInt64(clusters.count) * UInt64(clusterSize)
-        var written: UInt64 = 0
-        var batchStart: UInt64 = 0
-        var batchBytes = 0
-        func flush() throws(BackupError) {
-            guard batchBytes > 0 else { return }
-            do {
-                try device.write(UnsafeRawBufferPointer(rebasing: buffer[..<batchBytes]), at: batchStart)
+        let total = UInt64(clusters.count) * UInt64(reader.clusterSize)
+        let batch = ClusterBatch(reader: reader)
+        func writeRun(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(BackupError) {
+            do throws(BlksnapError) {
+                try device.write(bytes, at: offset)
             } catch {
-                throw BackupError(.io, "writing \(device.path) at byte \(batchStart) failed: \(error.description); the device is partly restored, run the restore again",
+                throw BackupError(.io, "writing \(device.path) at byte \(offset) failed: \(error.description); the device is partly restored, run the restore again",
                                   errno: error.errno, category: error.category)
             }
-            written += UInt64(batchBytes)
-            batchBytes = 0
-            report(written, total, false)
+            report(batch.written + UInt64(bytes.count), total, false)
         }
         report(0, total, false)
-        for index in clusters {
-            let guest = index * UInt64(clusterSize)
-            let length = Int(min(UInt64(clusterSize), size - guest))
-            if batchBytes > 0 && (batchStart + UInt64(batchBytes) != guest || batchBytes == buffer.count) { try flush() }
-            if batchBytes == 0 { batchStart = guest }
-            try reader.readCluster(index, into: UnsafeMutableRawBufferPointer(rebasing: buffer[batchBytes..<(batchBytes + clusterSize)]))
-            batchBytes += length
-            if length < clusterSize { try flush() }
-        }
-        try flush()
-        report(written, written, true)
-        return written
+        for index in clusters { try batch.add(index, write: writeRun) }
+        try batch.flush(write: writeRun)
+        report(batch.written, batch.written, true)
+        return batch.written
     }
 }
