@@ -17,7 +17,7 @@ import Dispatch
 /// let ended = thread.join()
 /// ```
 ///
-/// The async ``Session/run()`` is the same for callers in a task.
+/// The async ``Session/run()-bxye`` is the same for callers in a task.
 public final class SessionThread: @unchecked Sendable {
     /// How the session ended.
     public struct Ended: Sendable {
