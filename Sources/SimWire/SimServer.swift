@@ -3,6 +3,7 @@ import Glibc
 #endif
 import SimKernel
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Hosts one ``SimKernel`` for many client processes over a Unix socket
@@ -87,7 +88,7 @@ public final class SimServer: @unchecked Sendable {
         }
         guard first else { return }
         threads.enter()
-        spawnThread { [self] in
+        Thread.detachNewThread { [self] in
             acceptLoop()
             threads.leave()
         }
@@ -214,7 +215,7 @@ public final class SimServer: @unchecked Sendable {
                 continue
             }
             threads.enter()
-            spawnThread { [self] in
+            Thread.detachNewThread { [self] in
                 serve(connection)
                 threads.leave()
             }
@@ -511,27 +512,4 @@ final class ServerConnection: Sendable {
 /// `stat(2)` under a name that does not collide with `struct stat`.
 private func systemStat(_ path: String, _ buffer: UnsafeMutablePointer<stat>) -> Int32 {
     stat(path, buffer)
-}
-
-/// Runs `body` on a new detached thread.
-private func spawnThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, &attributes, { context in
-        let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box)
-    pthread_attr_destroy(&attributes)
-    if rc != 0 {
-        Unmanaged<Box>.fromOpaque(box).release()
-        body()
-    }
 }
