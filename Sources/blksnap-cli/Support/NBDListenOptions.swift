@@ -127,13 +127,9 @@ struct NBDListenOptions: ParsableArguments {
             cleanup()
             throw CommandFailure("\(command): \(error.description)", status: error.errnoName == nil ? .usage : .failure)
         }
-        let signalPipe = try SimServe.installSignalPipe()
-        let watcher = Thread {
-            var number: UInt8 = 0
-            while read(signalPipe, &number, 1) != 1 && errno == EINTR {}
-            server.stop()
-        }
-        watcher.start()
+        let signals = try TerminationSignals.install(command)
+        defer { signals.cancel() }
+        signals.handle { _ in server.stop() }
         var port: Int?
         if case .tcp(_, let boundPort) = bound { port = boundPort }
         let uris = sources.map { uri($0.name, on: bound) }

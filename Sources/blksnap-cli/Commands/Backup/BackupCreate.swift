@@ -165,7 +165,8 @@ struct BackupCreate: ParsableCommand {
                 break
             }
         }
-        let signals = SignalStop(run.stopHandle)
+        let signals = try TerminationSignals.install("backup create")
+        signals.stopping(run.stopHandle)
         defer { signals.cancel() }
         let result: BackupRunResult
         do {

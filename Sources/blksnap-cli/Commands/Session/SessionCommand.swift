@@ -109,7 +109,8 @@ struct SessionCommand: ParsableCommand {
         let session = Session(driver: backend.driver, configuration: configuration, storage: provider,
                               logger: try global.logger("session")) { printer.print($0) }
         let childPID = Mutex<pid_t>(0)
-        let signals = SignalStop(session.stopHandle) { childPID.withLock { $0 } }
+        let signals = try TerminationSignals.install("session")
+        signals.stopping(session.stopHandle) { childPID.withLock { $0 } }
         defer { signals.cancel() }
         let hooks = hookOptions.hooks
         let hookEnvironment = ["BLKSNAP_DEVICES": paths.joined(separator: " ")]

@@ -8,10 +8,6 @@ import SystemPackage
 import Glibc
 #endif
 
-/// The write end of the pipe that `sim serve`'s signal handler writes to (set once, before
-/// the handlers are installed; read only by them).
-nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
-
 /// `blksnapctl sim serve --root DIR [--socket PATH] [--mount MOUNTPOINT] [--param NAME=VALUE...]`.
 struct SimServe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -105,10 +101,8 @@ struct SimServe: ParsableCommand {
             fuseMount = nil
         }
         fuseMount?.start()
-        // SIGINT/SIGTERM: the handler only writes the signal number to a pipe (async-signal
-        // safe); the main thread waits on that pipe and shuts down. The handlers are installed
-        // before the ready line, so a signal sent as soon as it appears is never lost.
-        let signalPipe = try Self.installSignalPipe()
+        // Installed before the ready line: a signal sent as soon as it appears is not lost.
+        let signals = try TerminationSignals.install("sim serve")
         server.start()
         let current = kernel.params.current
         var values: [String: UInt32] = [:]
@@ -118,40 +112,13 @@ struct SimServe: ParsableCommand {
             ["simulator (\(kernel.dialect)) serving on \(socketPath) (root \(root), pid \(getpid())); use --sim \(socketPath); stop with SIGINT or SIGTERM"]
                 + (fuseMount.map { ["devices and images served as files under \($0.mountPoint)/dev (FUSE, direct I/O)"] } ?? [])
         }
-        var number: UInt8 = 0
-        while read(signalPipe, &number, 1) != 1 && errno == EINTR {}
+        let number = signals.wait()
         if let fuseMount, !fuseMount.stop() {
             Diagnostics.error("sim serve: \(fuseMount.mountPoint) still had open files (a loop device under a mounted filesystem?); their I/O now fails")
         }
         server.stop()
         Diagnostics.error("sim serve: signal \(number) received, socket \(socketPath) removed\(fuseMount.map { ", \($0.mountPoint) unmounted" } ?? ""), exiting")
         Glibc.exit(0)
-    }
-
-    /// Installs the SIGINT and SIGTERM handlers; returns the read end of their pipe.
-    static func installSignalPipe() throws(CommandFailure) -> Int32 {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else {
-            throw CommandFailure("sim serve: cannot create the signal pipe (\(ErrnoName.name(of: Errno(rawValue: errno)))")
-        }
-        signalPipeWriteEnd = ends[1]
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { number in
-            var byte = UInt8(truncatingIfNeeded: number)
-            _ = write(signalPipeWriteEnd, &byte, 1)
-        }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        sigaction(SIGINT, &action, nil)
-        sigaction(SIGTERM, &action, nil)
-        // A parent may have started us with these signals blocked (a thread of a test
-        // runner, for example): unblock them, or a SIGTERM would stay pending forever.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        return ends[0]
     }
 
     /// `mkdir -p DIR`, with the failing component and errno in the message.

@@ -49,7 +49,8 @@ struct SnapshotWatch: ParsableCommand {
         var printer = SessionEventPrinter(output: global.output, snapshotID: id.description)
         let session = Session(watching: id, driver: backend.driver, configuration: configuration, storage: provider,
                               destroyOnStop: destroy, logger: try global.logger("session")) { printer.print($0) }
-        let signals = SignalStop(session.stopHandle)
+        let signals = try TerminationSignals.install("snapshot watch")
+        signals.stopping(session.stopHandle)
         defer { signals.cancel() }
         do {
             try session.start()
