@@ -62,11 +62,11 @@ final class SimFixture {
         do throws(BlksnapError) {
             control = try Control(kernel: backend)
             snapshot = try control.createSnapshot()
-            try control.appendStorage(snapshot, devicePath: "/dev/store",
+            try control.appendStorageUnchecked(snapshot, devicePath: "/dev/store",
                                       ranges: [SectorRange(offsetSectors: 0, countSectors: storageBytes / 512)])
             for info in infos {
                 let device = try BlockDevice(path: info.path, kernel: backend)
-                try device.attach()
+                try device.attachUnchecked()
                 try device.addToSnapshot(snapshot)
                 try device.close()
             }

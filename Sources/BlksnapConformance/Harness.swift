@@ -247,7 +247,7 @@ public final class Harness {
     @discardableResult
     func attach(_ device: DeviceState) -> Bool {
         step("attach \(device.role)") { () throws(BlksnapError) -> String? in
-            try device.control.attach()
+            try device.control.attachUnchecked()
             device.tracker = nextTracker
             nextTracker += 1
             return nil
@@ -277,7 +277,7 @@ public final class Harness {
         let text = ranges.map { "\($0.offsetSectors)+\($0.countSectors)" }.joined(separator: ",")
         let shown = path.map { path in devices.first { $0.path == path }?.role ?? path } ?? "STORE"
         return step("append \(symbols.snapshot(id)) \(shown) [\(text)]") { () throws(BlksnapError) -> String? in
-            try control.appendStorage(id, devicePath: path ?? store.path, ranges: ranges)
+            try control.appendStorageUnchecked(id, devicePath: path ?? store.path, ranges: ranges)
             return nil
         }
     }

@@ -47,7 +47,7 @@ struct BlockDeviceTests {
     @Test("attach: BLKFILTER_ATTACH 0xc020128c with \"blksnap\" NUL-padded to 32 bytes")
     func attach() throws {
         kernel.script(.ok())
-        try open().attach()
+        try open().attachUnchecked()
         #expect(kernel.calls.map(\.request) == [0xc020_128c])
         #expect(kernel.calls[0].argument == blksnapFilterName)
     }
@@ -70,7 +70,7 @@ struct BlockDeviceTests {
     ])
     func attachErrors(errno: Errno, meaning: String, category: BlksnapErrorCategory, name: String) throws {
         kernel.script(.fail(errno))
-        let error = try #require(throws: BlksnapError.self) { try open().attach() }
+        let error = try #require(throws: BlksnapError.self) { try open().attachUnchecked() }
         #expect(error.description.hasPrefix("BLKFILTER_ATTACH on /dev/sdb: "))
         #expect(error.description.contains(meaning))
         #expect(error.description.hasSuffix("(\(name))"))

@@ -135,7 +135,7 @@ struct ControlTests {
         kernel.script(.ok())
         let ranges = [SectorRange(offsetSectors: 2048, countSectors: 4096),
                       SectorRange(offsetSectors: 1 << 33, countSectors: 7)]
-        try open().appendStorage(testID, devicePath: "/dev/x", ranges: ranges)
+        try open().appendStorageUnchecked(testID, devicePath: "/dev/x", ranges: ranges)
         let call = try #require(kernel.calls.first)
         #expect(call.request == 0x4028_5603)
         #expect(call.argument.count == 40)
@@ -151,7 +151,7 @@ struct ControlTests {
     @Test("appendStorage with no ranges sends count 0 and a null ranges pointer")
     func appendNoRanges() throws {
         kernel.script(.ok())
-        try open().appendStorage(testID, devicePath: "/dev/loop7", ranges: [])
+        try open().appendStorageUnchecked(testID, devicePath: "/dev/loop7", ranges: [])
         let call = try #require(kernel.calls.first)
         #expect(call.field(UInt32.self, at: 28) == 0)
         #expect(call.field(UInt64.self, at: 32) == 0)
@@ -163,7 +163,7 @@ struct ControlTests {
         let control = try open()
         for path in ["", "/dev/a\0b"] {
             let error = try #require(throws: BlksnapError.self) {
-                try control.appendStorage(testID, devicePath: path, ranges: [])
+                try control.appendStorageUnchecked(testID, devicePath: path, ranges: [])
             }
             #expect(error.category == .usage)
         }
@@ -180,7 +180,7 @@ struct ControlTests {
     func appendErrors(errno: Errno, meaning: String, name: String) throws {
         kernel.script(.fail(errno))
         let error = try #require(throws: BlksnapError.self) {
-            try open().appendStorage(testID, devicePath: "/dev/x", ranges: [SectorRange(offsetSectors: 0, countSectors: 8)])
+            try open().appendStorageUnchecked(testID, devicePath: "/dev/x", ranges: [SectorRange(offsetSectors: 0, countSectors: 8)])
         }
         #expect(error.devicePath == "/dev/x")
         #expect(error.description.contains(meaning))

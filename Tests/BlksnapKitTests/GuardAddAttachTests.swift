@@ -74,11 +74,11 @@ struct GuardAddAttachTests {
         _ = try f.sim.addDevice(name: "empty2", capacitySectors: 0)
         #expect(f.rawAttach("/dev/empty") == -ENOMEM)
         let before = f.state
-        let error = try #require(throws: BlksnapError.self) { try AttachGuard.attach(f.device("/dev/empty2")) }
+        let error = try #require(throws: BlksnapError.self) { try f.device("/dev/empty2").attach() }
         #expect(error.hazard == .zeroSectorAttach && error.category == .refused)
         #expect(error.description == "BLKFILTER_ATTACH on /dev/empty2: device /dev/empty2 has 0 sectors: v5 would fail with ENOMEM after a kernel WARNING (a panic under panic_on_warn); give the device a size first (EINVAL)")
         #expect(f.state == before)
-        try AttachGuard.attach(f.device("/dev/sda"))
+        try f.device("/dev/sda").attach()
         #expect(f.sim.cbtState(device: "sda") != nil)
     }
 }

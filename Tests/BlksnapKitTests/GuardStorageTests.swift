@@ -44,17 +44,17 @@ struct GuardStorageTests {
         #expect(f.rawAdd("/dev/sda", to: id) == 0)
         let before = f.state
         let error = try #require(throws: BlksnapError.self) {
-            try StorageGuard.append(id, control: f.control, devicePath: "/dev/sda", ranges: [SectorRange(offsetSectors: 8192, countSectors: 8192)])
+            try f.control.appendStorage(id, devicePath: "/dev/sda", ranges: [SectorRange(offsetSectors: 8192, countSectors: 8192)])
         }
         #expect(error.hazard == .storageOnTrackedDevice && error.category == .refused && error.errno == .resourceBusy)
         #expect(error.description.contains("storage /dev/sda: it is tracked by blksnap (possibly a member of a snapshot not taken yet: v5 cannot tell)"))
         #expect(f.state == before, "nothing appended")
         let member = try #require(throws: BlksnapError.self) {
-            try StorageGuard.append(id, control: f.control, devicePath: "/dev/sda", ranges: [SectorRange(offsetSectors: 8192, countSectors: 8192)],
+            try f.control.appendStorage(id, devicePath: "/dev/sda", ranges: [SectorRange(offsetSectors: 8192, countSectors: 8192)],
                                     knownMembers: ["/dev/sda"])
         }
         #expect(member.description.contains("it is a member of this snapshot"))
-        let warnings = try StorageGuard.append(id, control: f.control, devicePath: "/dev/sda",
+        let warnings = try f.control.appendStorage(id, devicePath: "/dev/sda",
                                                ranges: [SectorRange(offsetSectors: 8192, countSectors: 8192)], allowSameDevice: true)
         #expect(warnings.count == 1 && warnings[0].hasSuffix("(allowed)"))
         #expect(f.sim.storageCounters(snapshot: f.sim.snapshotIDs[0])?.capacitySectors == 8192)
@@ -63,11 +63,11 @@ struct GuardStorageTests {
         let g = try GuardFixture()
         let taken = g.rawTakenSnapshot()
         let inImage = try #require(throws: BlksnapError.self) {
-            try StorageGuard.append(taken, control: g.control, devicePath: "/dev/sda", ranges: [SectorRange(offsetSectors: 8192, countSectors: 128)])
+            try g.control.appendStorage(taken, devicePath: "/dev/sda", ranges: [SectorRange(offsetSectors: 8192, countSectors: 128)])
         }
         #expect(inImage.description.contains("it is in a taken snapshot (image /dev/blksnap-image_240:0)"))
         // An untracked device is fine.
-        #expect(try StorageGuard.append(taken, control: g.control, devicePath: "/dev/sdb", ranges: [SectorRange(offsetSectors: 0, countSectors: 128)]).isEmpty)
+        #expect(try g.control.appendStorage(taken, devicePath: "/dev/sdb", ranges: [SectorRange(offsetSectors: 0, countSectors: 128)]).isEmpty)
     }
 
     @Test("raw ioctls: a range past the end is accepted and its stores corrupt the snapshot with EIO later")
@@ -91,7 +91,7 @@ struct GuardStorageTests {
         let before = f.state
         func refusal(_ ranges: [SectorRange]) throws -> BlksnapError {
             try #require(throws: BlksnapError.self) {
-                try StorageGuard.append(id, control: f.control, devicePath: "/dev/store", ranges: ranges)
+                try f.control.appendStorage(id, devicePath: "/dev/store", ranges: ranges)
             }
         }
         let past = try refusal([SectorRange(offsetSectors: 65_528, countSectors: 16)])
@@ -106,7 +106,7 @@ struct GuardStorageTests {
         let wrapped = try refusal([SectorRange(offsetSectors: UInt64.max - 7, countSectors: 16)])
         #expect(wrapped.hazard == .storageRange)
         #expect(f.state == before)
-        #expect(try StorageGuard.append(id, control: f.control, devicePath: "/dev/store",
+        #expect(try f.control.appendStorage(id, devicePath: "/dev/store",
                                         ranges: [SectorRange(offsetSectors: 0, countSectors: 64), SectorRange(offsetSectors: 64, countSectors: 0)])
                 == ["range 64:0 of /dev/store is empty: it adds nothing"])
     }
@@ -133,13 +133,13 @@ struct GuardStorageTests {
         #expect(f.rawAdd("/dev/sda", to: id) == 0)
         let before = f.state
         let error = try #require(throws: BlksnapError.self) {
-            try StorageGuard.append(id, control: f.control, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 32_768)],
+            try f.control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 32_768)],
                                     knownMembers: ["/dev/sda"])
         }
         #expect(error.hazard == .storageBlockSize && error.errno == .notBlockDevice)
         #expect(error.description.contains("storage /dev/store has 4096-byte logical blocks, larger than the 512-byte blocks of /dev/sda: v5 fails every store with ENOTBLK"))
         #expect(f.state == before)
-        let warnings = try StorageGuard.append(id, control: f.control, devicePath: "/dev/store",
+        let warnings = try f.control.appendStorage(id, devicePath: "/dev/store",
                                                ranges: [SectorRange(offsetSectors: 0, countSectors: 32_768)])
         #expect(warnings.count == 1 && warnings[0].hasSuffix("if /dev/sda is a member of this snapshot"))
     }

@@ -27,7 +27,7 @@ struct LinuxKernelTests {
             unlink(path)
         }
         let file = try BlockDevice(path: path, kernel: LinuxKernel())
-        let attach = try #require(throws: BlksnapError.self) { try file.attach() }
+        let attach = try #require(throws: BlksnapError.self) { try file.attachUnchecked() }
         #expect(attach.errno == .inappropriateIOCTLForDevice)
         #expect(attach.category == .moduleUnavailable)
         #expect(attach.description.contains("kernel has no block-device filter support"))

@@ -357,7 +357,7 @@ struct SessionSimulatorTests {
         let fixture = try SimSessionFixture.make(devices: 2, deviceSectors: 65_536)
         // orig0 tracked before the session; orig1 attached by it.
         let pre = try BlockDevice(path: fixture.devices[0], kernel: fixture.backend)
-        try pre.attach()
+        try pre.attachUnchecked()
         let generationBefore = try pre.cbtInfo().generationID
         let runner = SessionRunner(fixture: fixture, configuration: SessionConfiguration(
             devices: fixture.devices, detachAttachedTrackers: detach, pollMilliseconds: 20))
@@ -384,7 +384,7 @@ struct SessionSimulatorTests {
         let control = try Control(kernel: fixture.backend)
         let other = try control.createSnapshot()
         let busy = try BlockDevice(path: fixture.devices[1], kernel: fixture.backend)
-        try busy.attach()
+        try busy.attachUnchecked()
         try busy.addToSnapshot(other)
         let runner = SessionRunner(fixture: fixture, configuration: SessionConfiguration(devices: fixture.devices))
         let error = try #require(runner.waitStarted())

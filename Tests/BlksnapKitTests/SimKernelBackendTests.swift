@@ -47,8 +47,8 @@ struct SimKernelBackendTests {
         let untracked = try #require(throws: BlksnapError.self) { try device.cbtInfo() }
         #expect(untracked.description.contains("device /dev/sda is not tracked: attach it first (ENOENT)"))
 
-        try device.attach()
-        let again = try #require(throws: BlksnapError.self) { try device.attach() }
+        try device.attachUnchecked()
+        let again = try #require(throws: BlksnapError.self) { try device.attachUnchecked() }
         #expect(again.errno == .alreadyInProcess)
 
         let cbt = try device.cbtInfo()
@@ -69,7 +69,7 @@ struct SimKernelBackendTests {
         let sim = try makeKernel()
         let control = try Control(kernel: sim.kernelInterface)
         let device = try BlockDevice(path: "/dev/sda", kernel: sim.kernelInterface)
-        try device.attach()
+        try device.attachUnchecked()
 
         let id = try control.createSnapshot()
         #expect(try control.collectSnapshots() == [id])
@@ -95,11 +95,11 @@ struct SimKernelBackendTests {
         #expect(noStorage.description.contains("no difference storage"))
 
         let missingStorage = try #require(throws: BlksnapError.self) {
-            try control.appendStorage(id, devicePath: "/dev/nothing", ranges: [SectorRange(offsetSectors: 0, countSectors: 8)])
+            try control.appendStorageUnchecked(id, devicePath: "/dev/nothing", ranges: [SectorRange(offsetSectors: 0, countSectors: 8)])
         }
         #expect(missingStorage.errno == .noSuchFileOrDirectory)
 
-        try control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: Self.gibSectors)])
+        try control.appendStorageUnchecked(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: Self.gibSectors)])
         try control.takeSnapshot(id)
         let taken = try #require(throws: BlksnapError.self) { try control.takeSnapshot(id) }
         #expect(taken.errno == .alreadyInProcess)
@@ -134,10 +134,10 @@ struct SimKernelBackendTests {
         let sim = try makeKernel()
         let control = try Control(kernel: sim.kernelInterface)
         let device = try BlockDevice(path: "/dev/sda", kernel: sim.kernelInterface)
-        try device.attach()
+        try device.attachUnchecked()
         let id = try control.createSnapshot()
         try device.addToSnapshot(id)
-        try control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: Self.gibSectors)])
+        try control.appendStorageUnchecked(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: Self.gibSectors)])
         try control.takeSnapshot(id)
 
         // 64 KiB CBT blocks = 128 sectors: block 0, block 32 and block 16383.

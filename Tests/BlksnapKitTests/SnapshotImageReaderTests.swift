@@ -42,12 +42,12 @@ struct SnapshotImageReaderTests {
 
         let original = try BlockDevice(path: "/dev/sda", kernel: kernel)
         #expect(throws: BlksnapError.self) { try SnapshotImageReader(imageOf: original) }
-        try original.attach()
+        try original.attachUnchecked()
         let control = try Control(kernel: kernel)
         let id = try control.createSnapshot()
         try original.addToSnapshot(id)
         #expect(throws: BlksnapError.self) { try SnapshotImageReader(imageOf: original) }
-        try control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 65536)])
+        try control.appendStorageUnchecked(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 65536)])
         try control.takeSnapshot(id)
 
         let after = [UInt8](repeating: 0xEE, count: 300_000)
@@ -96,11 +96,11 @@ struct SnapshotImageReaderTests {
         _ = try content.withUnsafeBytes { try kernel.pwrite(fd, from: $0, at: 0) }
         try kernel.close(fd)
         let original = try BlockDevice(path: "/dev/sda", kernel: kernel)
-        try original.attach()
+        try original.attachUnchecked()
         let control = try Control(kernel: kernel)
         let id = try control.createSnapshot()
         try original.addToSnapshot(id)
-        try control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 65536)])
+        try control.appendStorageUnchecked(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 65536)])
         try control.takeSnapshot(id)
         let reader = try SnapshotImageReader(imageOf: original)
 

@@ -78,7 +78,7 @@ struct VAL7DialectTests {
     func rangeModeLifecycle() throws {
         let machine = try Machine()
         let sda = try machine.device("sda")
-        try sda.attach()
+        try sda.attachUnchecked()
         #expect(try sda.cbtInfo().changesNumber == 0)
         let before = try machine.read("/dev/sda", offset: 0, count: 65536)
         let id = try machine.control.createSnapshot(SnapshotCreation(devices: [], storage: .sectorRanges(limitSectors: 1 << 20)))
@@ -92,7 +92,7 @@ struct VAL7DialectTests {
         }
         #expect(requested == 16384)
         #expect(machine.sim.storageCounters(snapshot: SimUUID(bytes: id.rawValue))?.requestedSectors == 16384)
-        try machine.control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 16384)])
+        try machine.control.appendStorageUnchecked(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 16384)])
         try machine.control.takeSnapshot(id)
         let info = try sda.snapshotInfo()
         #expect(info.imageName?.hasPrefix("veeamblksnapimg_") == true)
@@ -109,12 +109,12 @@ struct VAL7DialectTests {
     func payloadOnlyOverflows() throws {
         let machine = try Machine(minimumSectors: 1024)  // 512 KiB portions, 8 chunks of 64 KiB
         let sda = try machine.device("sda")
-        try sda.attach()
+        try sda.attachUnchecked()
         let id = try machine.control.createSnapshot(SnapshotCreation(devices: [], storage: .sectorRanges(limitSectors: 1 << 20)))
         try sda.addToSnapshot(id)
         _ = try machine.control.waitEvent(id, timeoutTicks: 0)
         // What the spec's reader would append: the payload, 1024 sectors.
-        try machine.control.appendStorage(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 1024)])
+        try machine.control.appendStorageUnchecked(id, devicePath: "/dev/store", ranges: [SectorRange(offsetSectors: 0, countSectors: 1024)])
         let uuid = SimUUID(bytes: id.rawValue)
         let counters = try #require(machine.sim.storageCounters(snapshot: uuid))
         #expect([counters.capacitySectors, counters.filledSectors, counters.requestedSectors] == [1024, 0, 2048])
@@ -140,7 +140,7 @@ struct VAL7DialectTests {
         // 17 chunks one store batch takes, so answering between writes keeps up.
         let machine = try Machine(minimumSectors: 8192, originalSectors: 65536)
         let sda = try machine.device("sda")
-        try sda.attach()
+        try sda.attachUnchecked()
         let id = try machine.control.createSnapshot(SnapshotCreation(devices: [], storage: .sectorRanges(limitSectors: 1 << 20)))
         try sda.addToSnapshot(id)
         var next: UInt64 = 0
@@ -150,7 +150,7 @@ struct VAL7DialectTests {
                     Issue.record("unexpected \(event)")
                     return
                 }
-                try machine.control.appendStorage(id, devicePath: "/dev/store",
+                try machine.control.appendStorageUnchecked(id, devicePath: "/dev/store",
                                                   ranges: [SectorRange(offsetSectors: next, countSectors: sectors)])
                 next += sectors
             }
@@ -179,8 +179,8 @@ struct VAL7DialectTests {
     func blockDeviceStorage() throws {
         let machine = try Machine()
         let sda = try machine.device("sda"), store = try machine.device("store")
-        try sda.attach()
-        try store.attach()
+        try sda.attachUnchecked()
+        try store.attachUnchecked()
         let id = try machine.control.createSnapshot(SnapshotCreation(devices: [], storage: .kernelGrown(path: "/dev/store", limitSectors: 65536)))
         #expect(try machine.control.waitEvent(id, timeoutTicks: 0) == nil)
         try sda.addToSnapshot(id)
@@ -199,7 +199,7 @@ struct VAL7DialectTests {
     func noStorageAndFilePaths() throws {
         let machine = try Machine()
         let sda = try machine.device("sda")
-        try sda.attach()
+        try sda.attachUnchecked()
         let id = try machine.control.createSnapshot(SnapshotCreation(devices: [], storage: .sectorRanges(limitSectors: 1 << 20)))
         try sda.addToSnapshot(id)
         try machine.control.takeSnapshot(id)

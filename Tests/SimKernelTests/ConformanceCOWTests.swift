@@ -155,7 +155,7 @@ struct ConformanceStorageTests {
         for chunk in 34..<102 { #expect(sim.write("/dev/sda", atByte: UInt64(chunk * 65_536), [1]) == 0) }
         #expect(try sim.drainEvents(id).isEmpty, "flag still set: no event at filled ≥ 12288")
         // A count == 0 append re-arms because capacity 20000 ≥ requested 16384 (§12 fact 2).
-        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [])
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: [])
         for chunk in 102..<118 { #expect(sim.write("/dev/sda", atByte: UInt64(chunk * 65_536), [1]) == 0) }
         #expect(try sim.drainEvents(id).isEmpty)
         #expect(sim.write("/dev/sda", atByte: 118 * 65_536, [1]) == 0)
@@ -174,7 +174,7 @@ struct ConformanceStorageTests {
         #expect(try sim.drainEvents(id).map(\.code) == [0])
         let counters = try #require(sim.kernel.storageCounters(snapshot: id.simUUID))
         #expect(counters.filledSectors == 17_408 && counters.requestedSectors == 16_384)
-        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [])  // re-arms: 60000 ≥ 16384
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: [])  // re-arms: 60000 ≥ 16384
         for chunk in 136..<300 { #expect(sim.write("/dev/sda", atByte: UInt64(chunk * 65_536), [1]) == 0) }
         #expect(try sim.drainEvents(id).isEmpty)
         #expect(try device.snapshotInfo().errorCode == nil)
@@ -186,7 +186,7 @@ struct ConformanceStorageTests {
         let device = try sim.addDevice("sda", sectors: 4 * 128)
         let id = try sim.control.createSnapshot()
         try device.addToSnapshot(id)
-        try sim.control.appendStorage(id, devicePath: sim.storagePath,
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath,
                                       ranges: [SectorRange(offsetSectors: 0, countSectors: 200),
                                                SectorRange(offsetSectors: 1000, countSectors: 100),
                                                SectorRange(offsetSectors: 2000, countSectors: 128)])
@@ -207,7 +207,7 @@ struct ConformanceStorageTests {
         _ = try sim.kernel.addDevice(name: "store4k", capacitySectors: 8192, logicalBlockSize: 4096)
         let id = try sim.control.createSnapshot()
         try device.addToSnapshot(id)
-        try sim.control.appendStorage(id, devicePath: "/dev/store4k", ranges: [SectorRange(offsetSectors: 0, countSectors: 4096)])
+        try sim.control.appendStorageUnchecked(id, devicePath: "/dev/store4k", ranges: [SectorRange(offsetSectors: 0, countSectors: 4096)])
         try sim.control.takeSnapshot(id)
         _ = try sim.drainEvents(id)
         #expect(sim.write("/dev/sda", atByte: 0, [1]) == 0)

@@ -110,15 +110,15 @@ struct ConformanceControlTests {
         let id = try sim.control.createSnapshot()
         let never = try #require(SnapshotID(rawValue: [UInt8](repeating: 3, count: 16)))
         let range = [SectorRange(offsetSectors: 0, countSectors: 1024)]
-        #expect(errnoOf { try sim.control.appendStorage(never, devicePath: sim.storagePath, ranges: range) } == ESRCH)
-        #expect(errnoOf { try sim.control.appendStorage(id, devicePath: "/dev/nothing", ranges: range) } == ENOENT)
-        #expect(errnoOf { try sim.control.appendStorage(id, devicePath: Control.defaultPath, ranges: range) } == ENOTBLK)
-        #expect(errnoOf { try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: []) } == nil)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(never, devicePath: sim.storagePath, ranges: range) } == ESRCH)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(id, devicePath: "/dev/nothing", ranges: range) } == ENOENT)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(id, devicePath: Control.defaultPath, ranges: range) } == ENOTBLK)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: []) } == nil)
         #expect(sim.kernel.storageCounters(snapshot: id.simUUID)?.capacitySectors == 0)
         // Nothing is validated: zero-length, overlapping and past-the-end ranges are accepted.
         let odd = [SectorRange(offsetSectors: 5, countSectors: 0), SectorRange(offsetSectors: 0, countSectors: 100),
                    SectorRange(offsetSectors: 50, countSectors: 100), SectorRange(offsetSectors: 1 << 40, countSectors: 7)]
-        #expect(errnoOf { try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: odd) } == nil)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: odd) } == nil)
         #expect(sim.kernel.storageCounters(snapshot: id.simUUID)?.capacitySectors == 207)
     }
 
@@ -181,7 +181,7 @@ struct ConformanceControlTests {
         let device = try sim.addDevice("sda", sectors: 2048)
         let noStorage = try sim.snapshot([device], storageSectors: 0)
         #expect(errnoOf { try sim.control.takeSnapshot(noStorage) } == EFAULT)
-        try sim.control.appendStorage(noStorage, devicePath: sim.storagePath,
+        try sim.control.appendStorageUnchecked(noStorage, devicePath: sim.storagePath,
                                       ranges: [SectorRange(offsetSectors: 0, countSectors: 1024)])
         try sim.control.takeSnapshot(noStorage)
         #expect(errnoOf { try sim.control.takeSnapshot(noStorage) } == EALREADY)

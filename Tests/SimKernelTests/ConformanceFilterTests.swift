@@ -14,9 +14,9 @@ struct ConformanceFilterTests {
         let sim = try ConformanceSim()
         let device = try sim.addDevice("sda", sectors: 4096, attach: false)
         #expect(errnoOf { _ = try device.cbtInfo() } == ENOENT)
-        try device.attach()
+        try device.attachUnchecked()
         #expect(sim.kernel.listDevices().first { $0.name == "sda" }?.filter == "blksnap")
-        #expect(errnoOf { try device.attach() } == EALREADY)
+        #expect(errnoOf { try device.attachUnchecked() } == EALREADY)
         try device.detach()
         #expect(sim.kernel.listDevices().first { $0.name == "sda" }?.filter == nil)
         #expect(errnoOf { try device.detach() } == ENOENT)
@@ -28,7 +28,7 @@ struct ConformanceFilterTests {
     func attachZeroSectors() throws {
         let sim = try ConformanceSim()
         let device = try sim.addDevice("empty", sectors: 0, attach: false)
-        #expect(errnoOf { try device.attach() } == ENOMEM)
+        #expect(errnoOf { try device.attachUnchecked() } == ENOMEM)
     }
 
     /// A raw ATTACH/DETACH with these 32 name bytes.

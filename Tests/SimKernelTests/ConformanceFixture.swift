@@ -52,7 +52,7 @@ struct ConformanceSim {
         _ = try kernel.addDevice(name: name, capacitySectors: sectors, logicalBlockSize: logicalBlockSize,
                                  physicalBlockSize: max(4096, logicalBlockSize), ioMin: ioMin)
         let device = try BlockDevice(path: "/dev/" + name, kernel: backend, flags: O_RDWR)
-        if attach { try device.attach() }
+        if attach { try device.attachUnchecked() }
         return device
     }
 
@@ -63,7 +63,7 @@ struct ConformanceSim {
         let id = try control.createSnapshot()
         for device in devices { try device.addToSnapshot(id) }
         if storageSectors > 0 {
-            try control.appendStorage(id, devicePath: storagePath,
+            try control.appendStorageUnchecked(id, devicePath: storagePath,
                                       ranges: [SectorRange(offsetSectors: storageOffset, countSectors: storageSectors)])
         }
         return id

@@ -15,7 +15,7 @@ struct ConformanceLifecycleTests {
         let device = try sim.addDevice("sda", sectors: 2048)
         let id = try sim.control.createSnapshot()
         try device.addToSnapshot(id)
-        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 0, countSectors: 4096)])
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 0, countSectors: 4096)])
         #expect(try sim.control.waitEvent(id, timeoutTicks: 0) != nil)
         #expect(try sim.control.collectSnapshots() == [id])
         #expect(sim.kernel.isTaken(snapshot: id.simUUID) == false)
@@ -37,7 +37,7 @@ struct ConformanceLifecycleTests {
         let other = try sim.control.createSnapshot()
         #expect(errnoOf { try late.addToSnapshot(other) } == EBUSY)
         #expect(errnoOf { try late.addToSnapshot(id) } == EALREADY)
-        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 1 << 20, countSectors: 128)])
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 1 << 20, countSectors: 128)])
         #expect(errnoOf { try sim.control.takeSnapshot(id) } == EALREADY)
         #expect(try sim.control.waitEvent(id, timeoutTicks: 0) != nil)
         #expect(try sim.control.collectSnapshots() == [id, other])
@@ -52,7 +52,7 @@ struct ConformanceLifecycleTests {
         let first = try sim.snapshot([device])
         // The old tracker stays in `first`; the new one can join another snapshot.
         try device.detach()
-        try device.attach()
+        try device.attachUnchecked()
         let second = try sim.snapshot([device], storageOffset: 1 << 20)
         try sim.control.takeSnapshot(first)
         // Step 9: add_disk of the same name fails; the CBT switch (step 4) is not undone.
@@ -62,7 +62,7 @@ struct ConformanceLifecycleTests {
         #expect(try device.snapshotInfo() == SnapshotInfo(errorCode: nil, imageName: nil))
         // BROKEN column: take EALREADY, append ok, wait ok, listed, snapshotadd accepted but useless, destroy ok.
         #expect(errnoOf { try sim.control.takeSnapshot(second) } == EALREADY)
-        try sim.control.appendStorage(second, devicePath: sim.storagePath, ranges: [])
+        try sim.control.appendStorageUnchecked(second, devicePath: sim.storagePath, ranges: [])
         #expect(try sim.control.waitEvent(second, timeoutTicks: 0) != nil)
         #expect(try sim.control.collectSnapshots() == [first, second])
         let other = try sim.addDevice("sdb", sectors: 2048)
@@ -83,7 +83,7 @@ struct ConformanceLifecycleTests {
         try sim.control.takeSnapshot(id)
         try sim.control.destroySnapshot(id)
         #expect(errnoOf { try device.addToSnapshot(id) } == ESRCH)
-        #expect(errnoOf { try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: []) } == ESRCH)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: []) } == ESRCH)
         #expect(errnoOf { try sim.control.takeSnapshot(id) } == ESRCH)
         #expect(errnoOf { _ = try sim.control.waitEvent(id, timeoutTicks: 0) } == ESRCH)
         #expect(errnoOf { try sim.control.destroySnapshot(id) } == ENODEV)
@@ -107,7 +107,7 @@ struct ConformanceLifecycleTests {
         // Silent: the image shows the new data, no event, error_code 0 (after re-attach).
         #expect(try sim.read(image, atByte: 0, count: 4096).get() == after)
         #expect(try sim.drainEvents(id).count == 1)  // only the creation event
-        try device.attach()
+        try device.attachUnchecked()
         #expect(try device.cbtInfo().generationID != generation)
         #expect(try device.cbtInfo().changesNumber == 0)
         #expect(errnoOf { try device.addToSnapshot(id) } == EALREADY)
@@ -149,9 +149,9 @@ struct ConformanceTakeTests {
         #expect(try device.cbtInfo().changesNumber == 0)
         #expect(try device.snapshotInfo().imageName == nil)
         // A zero-length range adds no capacity: still EFAULT.
-        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 0, countSectors: 0)])
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 0, countSectors: 0)])
         #expect(errnoOf { try sim.control.takeSnapshot(id) } == EFAULT)
-        try sim.control.appendStorage(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 0, countSectors: 1)])
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath, ranges: [SectorRange(offsetSectors: 0, countSectors: 1)])
         try sim.control.takeSnapshot(id)
         #expect(try device.cbtInfo().changesNumber == 1)
         #expect(try device.snapshotInfo().imageName != nil)

@@ -15,7 +15,7 @@ struct ConformanceQuirkTests {
         let device = try sim.addDevice("sda", sectors: 1024)
         let unknown = try #require(SnapshotID(rawValue: (0..<16).map { UInt8($0) }))
         #expect(errnoOf { try sim.control.takeSnapshot(unknown) } == ESRCH)
-        #expect(errnoOf { try sim.control.appendStorage(unknown, devicePath: sim.storagePath, ranges: []) } == ESRCH)
+        #expect(errnoOf { try sim.control.appendStorageUnchecked(unknown, devicePath: sim.storagePath, ranges: []) } == ESRCH)
         #expect(errnoOf { _ = try sim.control.waitEvent(unknown, timeoutTicks: 0) } == ESRCH)
         #expect(errnoOf { try device.addToSnapshot(unknown) } == ESRCH)
         #expect(errnoOf { try sim.control.destroySnapshot(unknown) } == ENODEV)
@@ -77,7 +77,7 @@ struct ConformanceQuirkTests {
             #expect(try device.cbtInfo().generationID == generation)
         }
         try device.detach()
-        try device.attach()
+        try device.attachUnchecked()
         let fresh = try device.cbtInfo()
         #expect(fresh.generationID != generation)
         #expect(fresh.changesNumber == 0)

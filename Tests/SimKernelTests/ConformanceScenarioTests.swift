@@ -47,7 +47,7 @@ struct ConformanceScenarioTests {
         writeChunks(1, 16..<17, generation: 11)
         #expect(try devices[1].snapshotInfo().errorCode == Errno.noSpace)
         // Appending storage does not revive: sdc still fails at its first store.
-        try sim.control.appendStorage(id, devicePath: sim.storagePath,
+        try sim.control.appendStorageUnchecked(id, devicePath: sim.storagePath,
                                       ranges: [SectorRange(offsetSectors: 1 << 20, countSectors: 1 << 16)])
         writeChunks(2, 0..<17, generation: 12)
         #expect(try devices[2].snapshotInfo().errorCode == Errno.noSpace)

@@ -35,11 +35,11 @@ struct CowEngineEndToEndTests {
         let id = try control.createSnapshot()
         for device in devices {
             let block = try BlockDevice(path: device.path, kernel: backend)
-            try block.attach()
+            try block.attachUnchecked()
             try block.addToSnapshot(id)
             try block.close()
         }
-        try control.appendStorage(id, devicePath: "/dev/cowst",
+        try control.appendStorageUnchecked(id, devicePath: "/dev/cowst",
                                   ranges: [SectorRange(offsetSectors: 0, countSectors: storageSectors)])
         try control.takeSnapshot(id)
         let fds = devices.map { kernel.open($0.path, flags: O_RDWR) }

@@ -69,7 +69,7 @@ final class ModelRun {
         switch op {
         case .attach(let d):
             let expected = model.attach(d)
-            try expectErrno(errnoOf { try devices[d].attach() }, expected, "attach")
+            try expectErrno(errnoOf { try devices[d].attachUnchecked() }, expected, "attach")
         case .detach(let d):
             let expected = model.detach(d)
             try expectErrno(errnoOf { try devices[d].detach() }, expected, "detach")
@@ -82,7 +82,7 @@ final class ModelRun {
             try expectErrno(errnoOf { try devices[d].addToSnapshot(ids[s]) }, expected, "snapshotadd")
         case .append(let s, let ranges):
             let expected = model.append(s, sectors: ranges.reduce(0) { $0 + $1.countSectors })
-            try expectErrno(errnoOf { try sim.control.appendStorage(ids[s], devicePath: "/dev/mstore", ranges: ranges) },
+            try expectErrno(errnoOf { try sim.control.appendStorageUnchecked(ids[s], devicePath: "/dev/mstore", ranges: ranges) },
                             expected, "append")
         case .take(let s):
             let expected = model.take(s)
@@ -135,7 +135,7 @@ final class ModelRun {
                 let result = errnoOf {
                     let id = try sim.control.createSnapshot()
                     try devices[d].addToSnapshot(id)
-                    try sim.control.appendStorage(id, devicePath: "/dev/mstore",
+                    try sim.control.appendStorageUnchecked(id, devicePath: "/dev/mstore",
                                                   ranges: [SectorRange(offsetSectors: 0, countSectors: 128)])
                     try sim.control.takeSnapshot(id)
                     try sim.control.destroySnapshot(id)

@@ -86,7 +86,7 @@ extension Harness {
             return nil
         }
         step("append destroyed") { () throws(BlksnapError) -> String? in
-            try control.appendStorage(s1.id, devicePath: store.path, ranges: [])
+            try control.appendStorageUnchecked(s1.id, devicePath: store.path, ranges: [])
             return nil
         }
         waitEvent(s1.id, label: "wait destroyed")

@@ -93,15 +93,46 @@ public final class Control: Sendable {
         try driver.destroySnapshot(id)
     }
 
-    /// Appends sector ranges of a block device to a snapshot's difference storage.
+    /// Appends sector ranges of a block device to a snapshot's difference storage, after
+    /// the checks the module leaves out (``StorageGuard``): ranges inside the device and
+    /// aligned to its logical blocks, not overlapping, not on a tracked device or a
+    /// member, a block size the members can use. Returns the guard's warnings.
     ///
-    /// The kernel opens `devicePath` itself (in its own namespace) and does not check
-    /// the ranges against the device's size or block size. `ranges` may be empty (the
-    /// device is just opened; this also re-arms the low-space event when capacity
+    /// The kernel opens `devicePath` itself (in its own namespace). `ranges` may be empty
+    /// (the device is just opened; this also re-arms the low-space event when capacity
     /// already covers the requested total).
     ///
+    /// - Parameters:
+    ///   - allowSameDevice: allow storage on a tracked device or a member (a warning only).
+    ///   - knownMembers: node paths of devices the caller knows are in the snapshot.
+    /// - Throws: the guard's refusal (``BlksnapError/hazard``, with `id`), or the
+    ///   module's errno.
+    ///
+    /// The corresponding ioctls are `BLKGETSIZE64`, `BLKSSZGET`, `BLKFILTER_CTL`
+    /// snapshotinfo (reads), then `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE`.
+    @discardableResult
+    public func appendStorage(_ id: SnapshotID, devicePath: String, ranges: [SectorRange],
+                              allowSameDevice: Bool = false, knownMembers: [String] = []) throws(BlksnapError) -> [String] {
+        try checkOpen(.appendStorage, snapshotID: id)
+        let warnings: [String]
+        do {
+            warnings = try StorageGuard.check(driver: driver, devicePath: devicePath, ranges: ranges,
+                                              allowSameDevice: allowSameDevice, knownMembers: knownMembers)
+        } catch {
+            var refusal = error
+            refusal.snapshotID = id
+            throw refusal
+        }
+        try driver.appendStorage(id, devicePath: devicePath, ranges: ranges)
+        return warnings
+    }
+
+    /// `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE` without ``appendStorage(_:devicePath:ranges:allowSameDevice:knownMembers:)``'s
+    /// checks: the module takes any ranges and fails later (§1.2). For conformance runs,
+    /// tests of the module's own answers, and callers that ran ``StorageGuard`` themselves.
+    ///
     /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE`.
-    public func appendStorage(_ id: SnapshotID, devicePath: String, ranges: [SectorRange]) throws(BlksnapError) {
+    public func appendStorageUnchecked(_ id: SnapshotID, devicePath: String, ranges: [SectorRange]) throws(BlksnapError) {
         try checkOpen(.appendStorage, snapshotID: id)
         try driver.appendStorage(id, devicePath: devicePath, ranges: ranges)
     }

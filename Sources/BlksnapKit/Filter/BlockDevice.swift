@@ -62,12 +62,24 @@ public final class BlockDevice: Sendable {
     /// Attaches blksnap's tracker: the device becomes tracked, with a fresh CBT map and
     /// generation id. v5 freezes a mounted filesystem for a moment.
     ///
-    /// `EALREADY`: already tracked; `ENOENT`: blksnap is not loaded; `ENOTTY`/`EINVAL`:
-    /// the kernel has no block-device filter support. VAL-6.x cannot track without a
-    /// snapshot (``BlksnapCapabilities/tracksWithoutSnapshot``).
+    /// A device of zero sectors is refused first (``AttachGuard/check(_:)``,
+    /// ``SafetyHazard/zeroSectorAttach``, `EINVAL`): v5 would answer `ENOMEM` after a
+    /// kernel WARNING. `EALREADY`: already tracked; `ENOENT`: blksnap is not loaded;
+    /// `ENOTTY`/`EINVAL`: the kernel has no block-device filter support. VAL-6.x cannot
+    /// track without a snapshot (``BlksnapCapabilities/tracksWithoutSnapshot``).
+    ///
+    /// The corresponding ioctls are `BLKGETSIZE64`, then `BLKFILTER_ATTACH`.
+    public func attach() throws(BlksnapError) {
+        try AttachGuard.check(self)
+        try driver.attach(self)
+    }
+
+    /// `BLKFILTER_ATTACH` without ``attach()``'s check: what the module does with any
+    /// device, a zero-sector one included. For conformance runs and tests of the module's
+    /// own answers.
     ///
     /// The corresponding ioctl is `BLKFILTER_ATTACH`.
-    public func attach() throws(BlksnapError) {
+    public func attachUnchecked() throws(BlksnapError) {
         try driver.attach(self)
     }
 

@@ -1,6 +1,7 @@
 import SystemPackage
 
-/// `BLKFILTER_ATTACH` that refuses a zero-sector device before the kernel sees it.
+/// The check ``BlockDevice/attach()`` makes before `BLKFILTER_ATTACH`: a zero-sector
+/// device is refused before the kernel sees it.
 ///
 /// v5 sizes the CBT map from the capacity: for 0 sectors the allocation is a size-0
 /// `vmalloc`, which fails with `ENOMEM` *and* prints a kernel WARNING with a call trace;
@@ -16,13 +17,5 @@ public enum AttachGuard {
                            "device \(device.path) has 0 sectors: v5 would fail with ENOMEM after a kernel WARNING (a panic under panic_on_warn); give the device a size first",
                            errno: .invalidArgument, devicePath: device.path)
         }
-    }
-
-    /// Attaches blksnap's filter after ``check(_:)``.
-    ///
-    /// The corresponding ioctls are `BLKGETSIZE64`, then `BLKFILTER_ATTACH`.
-    public static func attach(_ device: BlockDevice) throws(BlksnapError) {
-        try check(device)
-        try device.attach()
     }
 }

@@ -3,7 +3,8 @@ import Glibc
 #endif
 import SystemPackage
 
-/// `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE` with the checks v5 leaves out (§1.2).
+/// The checks v5 leaves out of `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE` (§1.2), made by
+/// ``Control/appendStorage(_:devicePath:ranges:allowSameDevice:knownMembers:)``.
 ///
 /// The kernel accepts any ranges on any block device and fails later:
 /// - ranges past the end or not aligned to the storage device's logical block size make
@@ -70,25 +71,6 @@ public enum StorageGuard {
                             allowSameDevice: allowSameDevice, warnings: &warnings)
         try checkBlockSize(storagePath: devicePath, blockBytes: blockBytes, kernel: kernel, inventory: inventory,
                            members: members, warnings: &warnings)
-        return warnings
-    }
-
-    /// ``check(kernel:devicePath:ranges:allowSameDevice:knownMembers:)``, then the append.
-    ///
-    /// The corresponding ioctl is `IOCTL_BLKSNAP_SNAPSHOT_APPEND_STORAGE`.
-    @discardableResult
-    public static func append(_ id: SnapshotID, control: Control, devicePath: String, ranges: [SectorRange],
-                              allowSameDevice: Bool = false, knownMembers: [String] = []) throws(BlksnapError) -> [String] {
-        let warnings: [String]
-        do {
-            warnings = try check(driver: control.driver, devicePath: devicePath, ranges: ranges,
-                                 allowSameDevice: allowSameDevice, knownMembers: knownMembers)
-        } catch {
-            var refusal = error
-            refusal.snapshotID = id
-            throw refusal
-        }
-        try control.appendStorage(id, devicePath: devicePath, ranges: ranges)
         return warnings
     }
 

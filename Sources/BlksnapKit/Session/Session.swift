@@ -248,7 +248,6 @@ public final class Session {
         // VAL-6.x starts tracking at create and fixed the members there.
         for device in devices where driver.capabilities.tracksWithoutSnapshot {
             do {
-                try AttachGuard.check(device)
                 try device.attach()
                 attachedDevices.append(device.path)
             } catch where error.errno == .alreadyInProcess {
@@ -359,7 +358,8 @@ public final class Session {
                 throw SessionError(.storage, error)
             }
             do {
-                try control.appendStorage(id, devicePath: portion.devicePath, ranges: portion.ranges)
+                // Checked just above, with the session's own members.
+                try control.appendStorageUnchecked(id, devicePath: portion.devicePath, ranges: portion.ranges)
             } catch {
                 throw SessionError(.storage, error)
             }
@@ -381,7 +381,7 @@ public final class Session {
         if !appended, !isFirstPortion, capacitySectors >= requestedSectors, let path = lastStorageDevicePath {
             // Capacity covers the request already: an empty append only re-arms (§5.3).
             do {
-                try control.appendStorage(id, devicePath: path, ranges: [])
+                try control.appendStorageUnchecked(id, devicePath: path, ranges: [])  // checked when first appended
             } catch {
                 throw SessionError(.storage, error)
             }

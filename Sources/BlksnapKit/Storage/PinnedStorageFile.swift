@@ -95,15 +95,14 @@ public struct PinnedStorageFile: Sendable, Hashable {
         Glibc.close(fd)
     }
 
-    /// ``StorageGuard/append(_:control:devicePath:ranges:allowSameDevice:knownMembers:)``
+    /// ``Control/appendStorage(_:devicePath:ranges:allowSameDevice:knownMembers:)``
     /// of ``ranges`` on ``devicePath``; on any failure the file is unpinned.
     ///
     /// - Returns: the guard's warnings.
     @discardableResult
     public func append(to id: SnapshotID, control: Control, allowSameDevice: Bool = false) throws(BlksnapError) -> [String] {
         do {
-            return try StorageGuard.append(id, control: control, devicePath: devicePath, ranges: ranges,
-                                           allowSameDevice: allowSameDevice)
+            return try control.appendStorage(id, devicePath: devicePath, ranges: ranges, allowSameDevice: allowSameDevice)
         } catch {
             if isImmutable { unpin() }
             throw error

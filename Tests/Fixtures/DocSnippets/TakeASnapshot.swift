@@ -18,16 +18,14 @@ func snapshotAndRead(
     let control = try Control(kernel: kernel)    // /dev/blksnap-control
     let device = try BlockDevice(path: devicePath, kernel: kernel)
     if try MemberStatus.probe(device) == .untracked {
-        try AttachGuard.attach(device)  // the tracker: copy-on-write and CBT from now on
+        try device.attach()  // the tracker: copy-on-write and CBT from now on
     }                                   // (a device tracked already keeps its CBT)
 
     let id = try control.createSnapshot()
     defer { try? control.destroySnapshot(id) }   // the images vanish, the storage is unused
     try device.addToSnapshot(id)
-    // APPEND_STORAGE checks nothing in v5: refuse ranges it would fail on later.
-    _ = try StorageGuard.check(kernel: kernel, devicePath: storagePath, ranges: [storage],
-                               knownMembers: [devicePath])
-    try control.appendStorage(id, devicePath: storagePath, ranges: [storage])
+    // APPEND_STORAGE checks nothing in v5: appendStorage refuses ranges it would fail on later.
+    try control.appendStorage(id, devicePath: storagePath, ranges: [storage], knownMembers: [devicePath])
     try control.takeSnapshot(id)
 
     // The image node appears after take (through udev on the real kernel): wait for it.

@@ -218,7 +218,7 @@ final class DemoScenario {
     private func appendStorage(_ control: Control, _ id: SnapshotID) throws(CommandFailure) {
         let range = SectorRange(offsetSectors: 0, countSectors: storage.sizeBytes / 512)
         try performing(backend) { () throws(BlksnapError) in
-            try control.appendStorage(id, devicePath: storage.path, ranges: [range])
+            _ = try control.appendStorage(id, devicePath: storage.path, ranges: [range])
         }
         report.step("Appended sectors \(range) of \(storage.path) (\(storage.sizeBytes >> 20) MiB) to the difference storage of snapshot \(id): old data of overwritten chunks will be copied there.")
     }

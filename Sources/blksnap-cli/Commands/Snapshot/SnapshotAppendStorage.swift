@@ -79,7 +79,7 @@ struct SnapshotAppendStorage: ParsableCommand {
         let device = try backend.path(of: argument)
         let control = try backend.control()
         let outcome = Result { () throws(BlksnapError) in
-            try StorageGuard.append(id, control: control, devicePath: device, ranges: range, allowSameDevice: allowSameDevice)
+            try control.appendStorage(id, devicePath: device, ranges: range, allowSameDevice: allowSameDevice)
         }
         if case .failure(let error) = outcome, error.errno == .noSuchFileOrDirectory {
             throw Backend.unknownDevice(argument.description, path: device, listing: backend.simSocket != nil)

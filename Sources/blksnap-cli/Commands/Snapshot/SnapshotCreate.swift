@@ -111,7 +111,7 @@ extension SnapshotCreate {
 /// Attaches blksnap's tracker unless the device already has it; true when it attached now.
 func attachIfNeeded(_ device: BlockDevice) throws(BlksnapError) -> Bool {
     do {
-        try AttachGuard.attach(device)
+        try device.attach()
         return true
     } catch where error.errno == .alreadyInProcess {
         return false

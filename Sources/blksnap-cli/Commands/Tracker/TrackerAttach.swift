@@ -21,7 +21,7 @@ struct TrackerAttach: ParsableCommand {
     func run() throws {
         let backend = try Backend(global)
         let blockDevice = try backend.blockDevice(device)
-        try performing(backend) { () throws(BlksnapError) in try AttachGuard.attach(blockDevice) }
+        try performing(backend) { () throws(BlksnapError) in try blockDevice.attach() }
         global.output.emit(TrackerReport(device: blockDevice.path, tracked: true)) {
             ["\(blockDevice.path): tracker attached (change tracking started)"]
         }
