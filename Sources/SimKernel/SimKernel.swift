@@ -234,7 +234,7 @@ public final class SimKernel: @unchecked Sendable {
         case .control:
             switch dialect {
             case .v5:
-                return Control(params: params, snapshots: snapshots, blockLayer: blockLayer)
+                return V5Control(params: params, snapshots: snapshots, blockLayer: blockLayer)
                     .ioctl(request: request, argument: argument, memory: memory, interrupted: interrupted)
             case .val7:
                 return VAL7Control(params: params, snapshots: snapshots, blockLayer: blockLayer, log: moduleLog)

@@ -22,7 +22,7 @@ struct VAL6Control {
     let trackedDevices: TrackedDeviceList
 
     /// The v5 handlers VAL-6.3.1 shares (DESTROY, WAIT_EVENT).
-    private var v5: Control { Control(params: params, snapshots: snapshots, blockLayer: blockLayer) }
+    private var v5: V5Control { V5Control(params: params, snapshots: snapshots, blockLayer: blockLayer) }
 
     /// Handles one control ioctl. Returns a non-negative result (READ_CBT_MAP: bytes
     /// copied) or a negative errno.

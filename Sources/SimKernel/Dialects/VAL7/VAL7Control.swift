@@ -8,7 +8,7 @@ import CVeeamBlksnapUAPI
 /// Dispatch is on the full request number: wrong direction or size bits give `ENOTTY`
 /// (v5 looks at the nr alone; Quirk.val7FullNumberDispatch). Copy faults are `ENODATA` throughout; string pointers
 /// fail as `strndup_user` does (`EFAULT`, `EINVAL` without a NUL in 4096 bytes).
-/// DESTROY, TAKE, COLLECT and WAIT_EVENT enter as v5's do (``Control``), with `ENODATA` for
+/// DESTROY, TAKE, COLLECT and WAIT_EVENT enter as v5's do (``V5Control``), with `ENODATA` for
 /// WAIT_EVENT's faults.
 struct VAL7Control {
     let params: LiveParams
@@ -22,7 +22,7 @@ struct VAL7Control {
     static let modificationName = "standalone"
 
     /// The v5 handlers VAL-7.0 shares.
-    private var v5: Control { Control(params: params, snapshots: snapshots, blockLayer: blockLayer) }
+    private var v5: V5Control { V5Control(params: params, snapshots: snapshots, blockLayer: blockLayer) }
 
     /// Handles one control ioctl. Returns 0 or a negative errno.
     func ioctl(request: UInt, argument: UInt64, memory: some UserMemory, interrupted: () -> Bool) -> Int32 {

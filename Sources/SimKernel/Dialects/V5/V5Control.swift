@@ -8,7 +8,7 @@ import CBlksnapUAPI
 /// Dispatch looks only at `_IOC_NR(request)`: type, direction and size bits are
 /// ignored, so any request whose low byte is 0…6 reaches a handler
 /// (Quirk.controlDispatchByNumber); nr ≥ 7 → `ENOTTY` (Quirk.controlNumberSeven).
-struct Control {
+struct V5Control {
     let params: LiveParams
     let snapshots: SnapshotList
     let blockLayer: BlockLayer
