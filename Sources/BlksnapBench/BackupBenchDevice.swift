@@ -48,7 +48,7 @@ final class BackupBenchDevice {
             throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
         }
         backend = SimKernelBackend(kernel)
-        let raw = try HostFile(path: originalFile)
+        let raw = try HostFile.baseline(originalFile)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.fillBytes, alignment: 4096)
         defer { buffer.deallocate() }
         for offset in stride(from: UInt64(0), to: bytes, by: Self.fillBytes) {

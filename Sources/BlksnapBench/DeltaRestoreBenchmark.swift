@@ -78,7 +78,7 @@ struct DeltaRestoreBenchmark {
                 while UInt64(chosen.count) < max(1, clusters / 100) { chosen.insert(random.next() % clusters) }
                 let file: HostFile
                 do {
-                    file = try HostFile(path: target)
+                    file = try HostFile.baseline(target)
                 } catch {
                     throw BackupError(.io, error.description)
                 }

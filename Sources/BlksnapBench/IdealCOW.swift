@@ -1,3 +1,4 @@
+import BlksnapBackup
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,9 +25,9 @@ final class IdealCOW {
         var originals: [HostFile] = []
         do throws(BenchError) {
             for index in 0..<deviceCount {
-                originals.append(try HostFile(path: scratch.file(names[index]), sizeBytes: deviceBytes))
+                originals.append(try HostFile.baseline(scratch.file(names[index]), sizeBytes: deviceBytes))
             }
-            storage = try HostFile(path: scratch.file(names[deviceCount]), sizeBytes: storageBytes)
+            storage = try HostFile.baseline(scratch.file(names[deviceCount]), sizeBytes: storageBytes)
         } catch {
             scratch.unlink(names)
             throw error

@@ -1,3 +1,4 @@
+import BlksnapBackup
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,7 @@ struct ImageReadBenchmark {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBytes, alignment: 4096)
         defer { buffer.deallocate() }
         // Real data in the original (not holes), written on the host before the take.
-        let raw = try HostFile(path: fixture.originalPaths[0])
+        let raw = try HostFile.baseline(fixture.originalPaths[0])
         var fill = BenchRandom(seed: 3)
         var offset: UInt64 = 0
         while offset < deviceBytes {

@@ -1,3 +1,4 @@
+import BlksnapBackup
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,7 +70,7 @@ struct NBDBenchmark {
         defer { fixture.close() }
         // Random data in the whole original (no holes nor zeros for either server to skip).
         do {
-            let raw = try HostFile(path: fixture.originalPaths[0])
+            let raw = try HostFile.baseline(fixture.originalPaths[0])
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
             defer { buffer.deallocate() }
             var fill = BenchRandom(seed: 13)

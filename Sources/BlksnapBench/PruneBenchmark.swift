@@ -110,8 +110,8 @@ struct PruneBenchmark {
         defer { scratch.unlink(["prune-copy.raw"]) }
         let input: HostFile, output: HostFile
         do {
-            input = try HostFile(path: path)
-            output = try HostFile(path: target)
+            input = try HostFile.baseline(path)
+            output = try HostFile.baseline(target)
         } catch {
             throw BackupError(.io, error.description)
         }
@@ -126,7 +126,7 @@ struct PruneBenchmark {
             output.write(UnsafeRawBufferPointer(slice), atByte: done)
             done += UInt64(length)
         }
-        guard fsync(output.fd) == 0 else { throw BackupError(.io, "fsync of \(target) failed (errno \(errno))") }
+        try output.sync()
         return Double(BenchClock.nanoseconds() - start) / 1e9
     }
 }

@@ -32,7 +32,7 @@ struct ResyncBenchmark {
         var fill = BenchRandom(seed: 12)
         let disk = try BackupBenchDevice(scratch: scratch, tag: "resync", bytes: deviceBytes) { $0.fillRandomWords(&fill) }
         defer { disk.remove() }
-        let raw = try HostFile(path: disk.originalFile)
+        let raw = try HostFile.baseline(disk.originalFile)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
         var samples: [Sample] = []

@@ -4,13 +4,14 @@ import Glibc
 import SystemPackage
 
 /// A file (or block device) of the host, read and written with `pread(2)`/`pwrite(2)`,
-/// whose failures are ``BackupError``s naming the path.
-final class HostFile {
-    let path: String
-    private(set) var fd: CInt
+/// whose failures are ``BackupError``s naming the path. The one host-file type of the
+/// package: the benchmark's baselines use it too.
+package final class HostFile {
+    package let path: String
+    package private(set) var fd: CInt
 
     /// Opens `path` with `open(2)` flags (`O_CLOEXEC` added).
-    init(path: String, flags: CInt, mode: mode_t = 0o644, operation: String = "opening") throws(BackupError) {
+    package init(path: String, flags: CInt, mode: mode_t = 0o644, operation: String = "opening") throws(BackupError) {
         self.path = path
         let opened = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard opened >= 0 else { throw BackupError.io(operation, path, Errno(rawValue: Glibc.errno)) }
@@ -22,13 +23,13 @@ final class HostFile {
     }
 
     /// Closes the descriptor (idempotent).
-    func close() {
+    package func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
 
     /// Writes all of `bytes` at `offset`, retrying short writes and `EINTR`.
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(BackupError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(BackupError) {
         var done = 0
         while done < bytes.count {
             let n = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
@@ -42,13 +43,13 @@ final class HostFile {
     }
 
     /// Writes `bytes` at `offset`.
-    func write(_ bytes: [UInt8], at offset: UInt64) throws(BackupError) {
+    package func write(_ bytes: [UInt8], at offset: UInt64) throws(BackupError) {
         let result = bytes.withUnsafeBytes { raw in Result { () throws(BackupError) in try write(raw, at: offset) } }
         try result.get()
     }
 
     /// Fills `buffer` from `offset`, retrying short reads; fewer bytes only at the end of the file.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(BackupError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(BackupError) -> Int {
         var done = 0
         while done < buffer.count {
             let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
@@ -64,7 +65,7 @@ final class HostFile {
     }
 
     /// Reads exactly `count` bytes at `offset` (a short file is a corrupted one).
-    func readExactly(_ count: Int, at offset: UInt64, what: String) throws(BackupError) -> [UInt8] {
+    package func readExactly(_ count: Int, at offset: UInt64, what: String) throws(BackupError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let result = bytes.withUnsafeMutableBytes { raw in Result { () throws(BackupError) in try read(into: raw, at: offset) } }
         let n = try result.get()
@@ -75,19 +76,19 @@ final class HostFile {
     }
 
     /// `fsync(2)`.
-    func sync() throws(BackupError) {
+    package func sync() throws(BackupError) {
         guard Glibc.fsync(fd) == 0 else { throw BackupError.io("fsync of", path, Errno(rawValue: Glibc.errno)) }
     }
 
     /// `ftruncate(2)`.
-    func truncate(to size: UInt64) throws(BackupError) {
+    package func truncate(to size: UInt64) throws(BackupError) {
         guard Glibc.ftruncate(fd, off_t(size)) == 0 else {
             throw BackupError.io("setting the size of", path, Errno(rawValue: Glibc.errno))
         }
     }
 
     /// `fstat(2)` size (`BLKGETSIZE64` for a block device) and whether it is a block device.
-    func sizeAndKind() throws(BackupError) -> (size: UInt64, isBlockDevice: Bool, device: dev_t) {
+    package func sizeAndKind() throws(BackupError) -> (size: UInt64, isBlockDevice: Bool, device: dev_t) {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw BackupError.io("stat of", path, Errno(rawValue: Glibc.errno)) }
         if (status.st_mode & S_IFMT) == S_IFBLK {
@@ -102,13 +103,13 @@ final class HostFile {
     }
 
     /// Syncs the directory holding a renamed or created entry, so the entry survives a crash.
-    static func syncDirectory(_ path: String) throws(BackupError) {
+    package static func syncDirectory(_ path: String) throws(BackupError) {
         let file = try HostFile(path: path, flags: O_RDONLY | O_DIRECTORY, operation: "opening directory")
         try file.sync()
     }
 
     /// `rename(2)`.
-    static func rename(_ from: String, to: String) throws(BackupError) {
+    package static func rename(_ from: String, to: String) throws(BackupError) {
         guard Glibc.rename(from, to) == 0 else {
             throw BackupError.io("renaming \(from) to", to, Errno(rawValue: Glibc.errno))
         }
@@ -116,7 +117,7 @@ final class HostFile {
 
     /// `mkdir(2)` of `path` and of each missing parent (mode 0755), like `mkdir -p`; the
     /// error names the first component that could not be made, with its errno.
-    static func makeDirectories(_ path: String, operation: String) throws(BackupError) {
+    package static func makeDirectories(_ path: String, operation: String) throws(BackupError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             prefix += "/" + component
@@ -130,10 +131,10 @@ final class HostFile {
     }
 
     /// `unlink(2)`, ignoring a missing file.
-    static func remove(_ path: String) {
+    package static func remove(_ path: String) {
         _ = Glibc.unlink(path)
     }
 
     /// Whether `path` exists.
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 }
