@@ -176,7 +176,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         let allocator = context.channel.allocator
         let server = self.server
         let future = server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Result<ByteBuffer, NBDSourceError> in
-            if let fatal = server.fatalError { return .failure(Self.failedForGood(fatal)) }
+            if let fatal = server.failure { return .failure(Self.failedForGood(fatal)) }
             let result = Self.readBuffer(source, allocator: allocator, offsetBytes: request.offsetBytes, length: length)
             if case .failure(let failure) = result, failure.isFatal { server.fail(failure) }
             return result
@@ -245,7 +245,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         let export = machine.currentExport
         let server = self.server
         let future = server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Result<[UInt8], NBDSourceError> in
-            if let fatal = server.fatalError { return .failure(Self.failedForGood(fatal)) }
+            if let fatal = server.failure { return .failure(Self.failedForGood(fatal)) }
             let result = Self.blockStatusResult(request, source: source, export: export)
             if case .failure(let failure) = result, failure.isFatal { server.fail(failure) }
             return result
