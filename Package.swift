@@ -246,7 +246,10 @@ let package = Package(
             dependencies: ["BlksnapBackup", "BlksnapKit", "BlksnapSimulator", "SimKernel"]
         ),
         .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
-        .testTarget(name: "BlksnapNBDTests", dependencies: ["BlksnapNBD", "BlksnapKit"]),
+        .testTarget(
+            name: "BlksnapNBDTests",
+            dependencies: ["BlksnapNBD", "BlksnapKit", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(
             name: "BlksnapObjectStoreTests",
             dependencies: [

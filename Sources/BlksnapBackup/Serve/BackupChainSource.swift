@@ -71,7 +71,7 @@ public final class BackupChainSource: NBDExportSource {
                 }
             }
         } catch {
-            throw NBDSourceError(error: .ioError, message: error.message, isFatal: false)
+            throw NBDSourceError(errno: .ioError, message: error.message, isFatal: false)
         }
     }
 
@@ -98,7 +98,7 @@ public final class BackupChainSource: NBDExportSource {
                 return extents
             }
         } catch {
-            throw NBDSourceError(error: .ioError, message: error.message, isFatal: false)
+            throw NBDSourceError(errno: .ioError, message: error.message, isFatal: false)
         }
     }
 }

@@ -84,7 +84,7 @@ public final class SnapshotImageSource: NBDExportSource {
             throw Self.sourceError(error, original: original.path)
         }
         if count < buffer.count {
-            throw NBDSourceError(error: .ioError, message: "read of \(reader.path) at byte \(offsetBytes) ended after \(count) of \(buffer.count) bytes: the image shrank (its snapshot is gone)", isFatal: true)
+            throw NBDSourceError(errno: .ioError, message: "read of \(reader.path) at byte \(offsetBytes) ended after \(count) of \(buffer.count) bytes: the image shrank (its snapshot is gone)", isFatal: true)
         }
     }
 
@@ -98,19 +98,22 @@ public final class SnapshotImageSource: NBDExportSource {
         do {
             info = try original.snapshotInfo()
         } catch {
-            return NBDSourceError(error: .ioError, message: "the snapshot of \(original.path) cannot be queried: \(error); its image is no longer served", isFatal: true)
+            return NBDSourceError(errno: .ioError, message: "the snapshot of \(original.path) cannot be queried: \(error); its image is no longer served", isFatal: true)
         }
         if let code = info.errorCode {
-            return NBDSourceError(error: .ioError, message: "the snapshot of \(original.path) is corrupted (\(ErrnoName.name(of: code))): difference storage overflow or an I/O error on it; its image cannot be trusted. Destroy it and take a new one with more storage", isFatal: true)
+            return NBDSourceError(errno: .ioError, message: "the snapshot of \(original.path) is corrupted (\(ErrnoName.name(of: code))): difference storage overflow or an I/O error on it; its image cannot be trusted. Destroy it and take a new one with more storage", isFatal: true)
         }
         if info.imagePath != reader.path {
-            return NBDSourceError(error: .ioError, message: "the snapshot of \(original.path) was destroyed: \(reader.path) is gone", isFatal: true)
+            return NBDSourceError(errno: .ioError, message: "the snapshot of \(original.path) was destroyed: \(reader.path) is gone", isFatal: true)
         }
         return nil
     }
 
+    /// A failed read of the image is `EIO` to the client whatever `pread(2)` answered
+    /// (VAL-6.x answers a corrupted image's reads with `ENOSPC`, which is no full disk);
+    /// the read's errno is in the message.
     static func sourceError(_ error: ImageReadError, original: String) -> NBDSourceError {
-        NBDSourceError(error: .ioError, message: error.description, isFatal: error.isCorruption
+        NBDSourceError(errno: .ioError, message: error.description, isFatal: error.isCorruption
             || [.noSuchFileOrDirectory, .noSuchAddressOrDevice, .operationNotSupportedByDevice, .badFileDescriptor].contains(error.errno))
     }
 }

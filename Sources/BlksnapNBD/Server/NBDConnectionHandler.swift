@@ -191,7 +191,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                 writeData(data, for: request, context)
             case .success(.failure(let error)):
                 server.configuration.logger.error("\(peer): read of \(length) bytes at \(request.offsetBytes) failed: \(error.message)")
-                writeError(error.error, error.message, handle: request.handle, structured: request.structured, bytes: length, context)
+                writeError(error.nbdError, error.message, handle: request.handle, structured: request.structured, bytes: length, context)
             case .failure(let error):
                 writeError(.shutdown, "the server is shutting down (\(error))", handle: request.handle, structured: request.structured,
                            bytes: length, context)
@@ -200,7 +200,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     }
 
     private static func failedForGood(_ fatal: NBDSourceError) -> NBDSourceError {
-        NBDSourceError(error: .ioError, message: fatal.message, isFatal: false)
+        NBDSourceError(errno: .ioError, message: fatal.message, isFatal: false)
     }
 
     private func writeData(_ data: ByteBuffer, for request: NBDReadRequest, _ context: ChannelHandlerContext) {
@@ -260,7 +260,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: completion(bytes: estimate, context))
             case .success(.failure(let error)):
                 server.configuration.logger.error("\(peer): block status at \(request.offsetBytes) failed: \(error.message)")
-                writeError(error.error, error.message, handle: request.handle, structured: true, bytes: estimate, context)
+                writeError(error.nbdError, error.message, handle: request.handle, structured: true, bytes: estimate, context)
             case .failure(let error):
                 writeError(.shutdown, "the server is shutting down (\(error))", handle: request.handle, structured: true,
                            bytes: estimate, context)

@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Where an export's bytes and block status come from. The server knows nothing else of
 /// a source: a snapshot image (``SnapshotImageSource``) and a backup's qcow2 chain are
 /// served through the same ``NBDServer``.
@@ -18,7 +20,8 @@ public protocol NBDExportSource: Sendable {
     var dirtyBitmapNames: [String] { get }
 
     /// Fills `buffer` with the bytes at `offsetBytes` (inside the export). Throws when they
-    /// cannot be read; a ``NBDSourceError/isFatal`` error stops the whole server.
+    /// cannot be read (the errno goes to the client through ``NBDError/init(errno:)``); a
+    /// ``NBDSourceError/isFatal`` error stops the whole server.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(NBDSourceError)
 
     /// The `base:allocation` descriptors for `offsetBytes ..< offsetBytes + lengthBytes`
@@ -59,23 +62,27 @@ extension NBDExportSource {
     }
 }
 
-/// A source could not answer: the NBD error the client gets, what failed, and whether
-/// the server must stop (its data can no longer be trusted or reached).
+/// A source could not answer: the errno of the failure (the client gets its NBD error,
+/// ``NBDError/init(errno:)``), what failed, and whether the server must stop (its data
+/// can no longer be trusted or reached).
 public struct NBDSourceError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The error sent to the client.
-    public var error: NBDError
-    /// What failed, its errno and what to do (for the server's log and the client's error chunk).
+    /// What the request fails with, as a POSIX error.
+    public var errno: Errno
+    /// What failed, its cause and what to do (for the server's log and the client's error chunk).
     public var message: String
     /// True when the source is gone or corrupted: every later request fails `EIO` and the
     /// server stops.
     public var isFatal: Bool
 
     /// Creates an error.
-    public init(error: NBDError, message: String, isFatal: Bool) {
-        self.error = error
+    public init(errno: Errno, message: String, isFatal: Bool) {
+        self.errno = errno
         self.message = message
         self.isFatal = isFatal
     }
+
+    /// The error the client gets.
+    public var nbdError: NBDError { NBDError(errno: errno) }
 
     /// The message.
     public var description: String { message }
