@@ -11,7 +11,6 @@ public final class BackupChainSource: NBDExportSource {
     public let sizeBytes: UInt64
     public let description: String
     public let preferredBlockBytes: UInt32
-    public let dirtyBitmapNames: [String] = []
     /// The backup served.
     public let record: BackupRecord
     /// The chain's file names, head first.
@@ -75,27 +74,22 @@ public final class BackupChainSource: NBDExportSource {
         }
     }
 
-    /// Each cluster the chain does not hold is a hole that reads as zeroes, the others
-    /// are data.
-    public func allocation(offsetBytes: UInt64, lengthBytes: UInt64, limit: Int) throws(NBDSourceError) -> [NBDExtent] {
+    /// `base:allocation`: each cluster the chain does not hold is a hole that reads as
+    /// zeroes, the others are data.
+    public func blockStatus(_ context: NBDMetaContext, into extents: inout NBDExtentBuilder) throws(NBDSourceError) {
+        guard context == .allocation else { return }
         let cluster = UInt64(clusterBytes)
-        let end = offsetBytes + lengthBytes
+        let end = extents.endBytes
         do {
-            return try state.withLock { (state: inout State) throws(BackupError) -> [NBDExtent] in
-                var extents: [NBDExtent] = []
-                var position = offsetBytes
-                while position < end && extents.count < limit {
+            try state.withLock { (state: inout State) throws(BackupError) in
+                var position = extents.offsetBytes
+                while position < end && !extents.isFull {
                     let index = position / cluster
                     let next = min(end, (index + 1) * cluster)
                     let flags = try state.reader.isZero(cluster: index) ? NBDAllocationState.hole | NBDAllocationState.zero : 0
-                    if let last = extents.last, last.flags == flags {
-                        extents[extents.count - 1].lengthBytes += next - position
-                    } else {
-                        extents.append(NBDExtent(lengthBytes: next - position, flags: flags))
-                    }
+                    extents.add(offsetBytes: position, lengthBytes: next - position, flags: flags)
                     position = next
                 }
-                return extents
             }
         } catch {
             throw NBDSourceError(errno: .ioError, message: error.message, isFatal: false)

@@ -17,7 +17,7 @@ public final class SnapshotImageSource: NBDExportSource {
     public let sizeBytes: UInt64
     public let description: String
     public let preferredBlockBytes: UInt32
-    public let dirtyBitmapNames: [String]
+    public let metaContexts: [NBDMetaContext]
 
     /// The original device.
     public let original: BlockDevice
@@ -50,11 +50,11 @@ public final class SnapshotImageSource: NBDExportSource {
             info = cbt
             changed = ChangedBlocks(map: map, since: cbtSince, blockSizeBytes: cbt.blockSizeBytes,
                                     capacitySectors: min(cbt.capacitySectors, reader.capacityBytes / SectorRange.sectorSizeBytes))
-            dirtyBitmapNames = [Self.bitmapName]
+            metaContexts = [.allocation, .dirtyBitmap(Self.bitmapName)]
         } else {
             info = try original.cbtInfo()
             changed = nil
-            dirtyBitmapNames = []
+            metaContexts = [.allocation]
         }
         cbtInfo = info
         self.cbtSince = cbtSince
@@ -88,9 +88,14 @@ public final class SnapshotImageSource: NBDExportSource {
         }
     }
 
-    public func dirtyRanges(bitmap name: String, offsetBytes: UInt64, lengthBytes: UInt64) throws(NBDSourceError) -> [(offsetBytes: UInt64, lengthBytes: UInt64)] {
-        guard name == Self.bitmapName, let changed else { return [] }
-        return changed.ranges(overlappingBytes: offsetBytes, length: lengthBytes).map { ($0.offsetBytes, $0.countBytes) }
+    /// `base:allocation`: the whole image is data (nothing added). The dirty bitmap: the
+    /// CBT blocks changed after ``cbtSince``.
+    public func blockStatus(_ context: NBDMetaContext, into extents: inout NBDExtentBuilder) throws(NBDSourceError) {
+        guard case .dirtyBitmap(Self.bitmapName) = context, let changed else { return }
+        for range in changed.ranges(overlappingBytes: extents.offsetBytes, length: extents.lengthBytes) {
+            extents.add(offsetBytes: range.offsetBytes, lengthBytes: range.countBytes, flags: nbdStateDirty)
+            if extents.isFull { return }
+        }
     }
 
     public func healthCheck() -> NBDSourceError? {

@@ -30,17 +30,17 @@ public struct NBDBlockStatusRequest: Sendable, Hashable {
     public var offsetBytes: UInt64
     /// Bytes of interest, inside the export.
     public var lengthBytes: UInt32
-    /// The negotiated contexts, by id (one reply chunk each).
-    public var contextIDs: [UInt32]
+    /// The selected contexts, with their ids (one reply chunk each, in this order).
+    public var contexts: [NBDSelectedContext]
     /// `NBD_CMD_FLAG_REQ_ONE`: one descriptor per context.
     public var requestOne: Bool
 
     /// Creates a request from its fields.
-    public init(handle: UInt64, offsetBytes: UInt64, lengthBytes: UInt32, contextIDs: [UInt32], requestOne: Bool) {
+    public init(handle: UInt64, offsetBytes: UInt64, lengthBytes: UInt32, contexts: [NBDSelectedContext], requestOne: Bool) {
         self.handle = handle
         self.offsetBytes = offsetBytes
         self.lengthBytes = lengthBytes
-        self.contextIDs = contextIDs
+        self.contexts = contexts
         self.requestOne = requestOne
     }
 }
@@ -137,8 +137,12 @@ public struct NBDServerMachine: Sendable {
     public private(set) var structuredReplies = false
     /// True once TLS was started.
     public private(set) var tlsActive = false
-    /// Contexts selected by `NBD_OPT_SET_META_CONTEXT`: the export they were chosen on, and ids.
-    public private(set) var selectedContexts: (exportIndex: Int, ids: [UInt32])?
+    /// Contexts selected by `NBD_OPT_SET_META_CONTEXT`: the export they were chosen on, and
+    /// the contexts.
+    private var selection: (exportIndex: Int, contexts: [NBDSelectedContext])?
+
+    /// The metadata contexts selected by `NBD_OPT_SET_META_CONTEXT` (empty: none).
+    public var selectedContexts: [NBDSelectedContext] { selection?.contexts ?? [] }
 
     /// Bytes still to skip (oversized option data, or a write's payload), and the option
     /// to answer `NBD_REP_ERR_TOO_BIG` once they are skipped.
@@ -274,7 +278,7 @@ public struct NBDServerMachine: Sendable {
             writer.u64(export.sizeBytes)
             writer.u16(export.flags.rawValue)
             if !noZeroes { writer.append(repeatElement(UInt8(0), count: 124)) }
-            selectedContexts = nil
+            selection = nil
             phase = .transmission(exportIndex: index)
             return [.send(writer.bytes), .enterTransmission(exportIndex: index)]
         case .info, .go:
@@ -343,13 +347,15 @@ public struct NBDServerMachine: Sendable {
         actions.append(.send(Self.optionReply(code, .info, data: sizes.bytes)))
         actions.append(.send(Self.optionReply(code, .ack)))
         if option == .go {
-            if let selected = selectedContexts, selected.exportIndex != index { selectedContexts = nil }
+            if let selected = selection, selected.exportIndex != index { selection = nil }
             phase = .transmission(exportIndex: index)
             actions.append(.enterTransmission(exportIndex: index))
         }
         return actions
     }
 
+    /// `NBD_OPT_LIST_META_CONTEXT` and `NBD_OPT_SET_META_CONTEXT`: the names queried are
+    /// resolved into the export's typed contexts here, once.
     private mutating func metaContext(_ option: NBDOption, _ data: [UInt8]) -> [NBDAction] {
         let code = option.rawValue
         if option == .setMetaContext, !structuredReplies {
@@ -377,29 +383,31 @@ public struct NBDServerMachine: Sendable {
             return [.send(Self.optionReply(code, .errUnknown, text: "no export named '\(parsed.name)'"))]
         }
         let export = exports[index]
-        var chosen: [String] = []
+        var chosen: [NBDMetaContext] = []
         if parsed.queries.isEmpty {
             if option == .listMetaContext { chosen = export.metaContexts }
         } else {
             for query in parsed.queries {
                 for context in export.metaContexts where !chosen.contains(context) {
-                    if context == query {
+                    let name = context.name
+                    if name == query {
                         chosen.append(context)
-                    } else if option == .listMetaContext, query.hasSuffix(":"), context.hasPrefix(query),
+                    } else if option == .listMetaContext, query.hasSuffix(":"), name.hasPrefix(query),
                               query == "base:" || query == "qemu:" || query == "qemu:dirty-bitmap:" {
                         chosen.append(context)
                     }
                 }
             }
         }
-        var actions: [NBDAction] = chosen.map { name in
+        let selected = chosen.compactMap { export.selectedContext($0) }
+        var actions: [NBDAction] = selected.map { selected in
             var writer = NBDByteWriter()
-            writer.u32(export.contextID(of: name) ?? 0)
-            writer.text(name)
+            writer.u32(selected.id)
+            writer.text(selected.context.name)
             return .send(Self.optionReply(code, .metaContext, data: writer.bytes))
         }
         if option == .setMetaContext {
-            selectedContexts = (index, chosen.compactMap { export.contextID(of: $0) })
+            selection = (index, selected)
         }
         actions.append(.send(Self.optionReply(code, .ack)))
         return actions
@@ -486,11 +494,11 @@ public struct NBDServerMachine: Sendable {
         case .cache:
             return [.send(success(header.handle))]
         default:
-            guard structuredReplies, let selected = selectedContexts, !selected.ids.isEmpty else {
+            guard structuredReplies, !selectedContexts.isEmpty else {
                 return refuse(header, .invalidArgument, "NBD_CMD_BLOCK_STATUS needs structured replies and a metadata context (NBD_OPT_SET_META_CONTEXT)")
             }
             return [.blockStatus(NBDBlockStatusRequest(handle: header.handle, offsetBytes: header.offsetBytes, lengthBytes: header.lengthBytes,
-                                                       contextIDs: selected.ids, requestOne: header.flags.contains(.requestOne)))]
+                                                       contexts: selectedContexts, requestOne: header.flags.contains(.requestOne)))]
         }
     }
 

@@ -242,11 +242,10 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         let estimate = 4096
         guard let source else { return }
         begin(bytes: estimate)
-        let export = machine.currentExport
         let server = self.server
         let future = server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Result<[UInt8], NBDSourceError> in
             if let fatal = server.failure { return .failure(Self.failedForGood(fatal)) }
-            let result = Self.blockStatusResult(request, source: source, export: export)
+            let result = Self.blockStatusResult(request, source: source)
             if case .failure(let failure) = result, failure.isFatal { server.fail(failure) }
             return result
         }
@@ -285,38 +284,25 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         return .success(buffer)
     }
 
-    /// ``blockStatusReply(_:source:export:)`` as a result.
-    static func blockStatusResult(_ request: NBDBlockStatusRequest, source: any NBDExportSource,
-                                  export: NBDExportDescriptor?) -> Result<[UInt8], NBDSourceError> {
+    /// ``blockStatusReply(_:source:)`` as a result.
+    static func blockStatusResult(_ request: NBDBlockStatusRequest, source: any NBDExportSource) -> Result<[UInt8], NBDSourceError> {
         do throws(NBDSourceError) {
-            return .success(try blockStatusReply(request, source: source, export: export))
+            return .success(try blockStatusReply(request, source: source))
         } catch {
             return .failure(error)
         }
     }
 
-    /// One `NBD_REPLY_TYPE_BLOCK_STATUS` chunk per context, the last one flagged done.
-    static func blockStatusReply(_ request: NBDBlockStatusRequest, source: any NBDExportSource,
-                                 export: NBDExportDescriptor?) throws(NBDSourceError) -> [UInt8] {
+    /// One `NBD_REPLY_TYPE_BLOCK_STATUS` chunk per context, the last one flagged done: the
+    /// source fills an ``NBDExtentBuilder`` per context, the encoder writes what it built.
+    static func blockStatusReply(_ request: NBDBlockStatusRequest, source: any NBDExportSource) throws(NBDSourceError) -> [UInt8] {
         let limit = request.requestOne ? 1 : NBDLimits.maximumExtentsPerReply
-        let length = UInt64(request.lengthBytes)
         var reply: [UInt8] = []
-        for (index, id) in request.contextIDs.enumerated() {
-            let name = export?.contextName(of: id) ?? ""
-            var extents: [NBDExtent]
-            if name == "base:allocation" {
-                extents = try source.allocation(offsetBytes: request.offsetBytes, lengthBytes: length, limit: limit)
-            } else if name.hasPrefix("qemu:dirty-bitmap:") {
-                let bitmap = String(name.dropFirst("qemu:dirty-bitmap:".count))
-                let dirty = try source.dirtyRanges(bitmap: bitmap, offsetBytes: request.offsetBytes, lengthBytes: length)
-                extents = nbdDirtyExtents(dirty, offsetBytes: request.offsetBytes, lengthBytes: length, limit: limit)
-            } else {
-                extents = [NBDExtent(lengthBytes: length, flags: 0)]
-            }
-            if extents.isEmpty { extents = [NBDExtent(lengthBytes: length, flags: 0)] }
-            if extents.count > limit { extents.removeLast(extents.count - limit) }
-            reply += NBDReplyEncoder.blockStatusChunk(handle: request.handle, contextID: id, extents: extents,
-                                                      done: index == request.contextIDs.count - 1)
+        for (index, selected) in request.contexts.enumerated() {
+            var extents = NBDExtentBuilder(offsetBytes: request.offsetBytes, lengthBytes: UInt64(request.lengthBytes), limit: limit)
+            try source.blockStatus(selected.context, into: &extents)
+            reply += NBDReplyEncoder.blockStatusChunk(handle: request.handle, contextID: selected.id, extents: extents.extents(),
+                                                      done: index == request.contexts.count - 1)
         }
         return reply
     }

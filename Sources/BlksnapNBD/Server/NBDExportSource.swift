@@ -15,24 +15,21 @@ public protocol NBDExportSource: Sendable {
     var description: String { get }
     /// Preferred block size: a power of two, 512 ... 32 MiB.
     var preferredBlockBytes: UInt32 { get }
-    /// Names of the dirty bitmaps offered, each as the context `qemu:dirty-bitmap:NAME`
-    /// (empty: none).
-    var dirtyBitmapNames: [String] { get }
+    /// The metadata contexts offered, in the order their ids are given (the default:
+    /// `base:allocation` only).
+    var metaContexts: [NBDMetaContext] { get }
 
     /// Fills `buffer` with the bytes at `offsetBytes` (inside the export). Throws when they
     /// cannot be read (the errno goes to the client through ``NBDError/init(errno:)``); a
     /// ``NBDSourceError/isFatal`` error stops the whole server.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(NBDSourceError)
 
-    /// The `base:allocation` descriptors for `offsetBytes ..< offsetBytes + lengthBytes`
-    /// (inside the export), from its start, at most `limit`: `NBD_STATE_HOLE` /
-    /// `NBD_STATE_ZERO` flags where the source knows them. The default reports the whole
-    /// window as data.
-    func allocation(offsetBytes: UInt64, lengthBytes: UInt64, limit: Int) throws(NBDSourceError) -> [NBDExtent]
-
-    /// The dirty byte ranges of bitmap `name` that overlap `offsetBytes ..< offsetBytes +
-    /// lengthBytes`: sorted, disjoint (they may extend past the window; the server clips).
-    func dirtyRanges(bitmap name: String, offsetBytes: UInt64, lengthBytes: UInt64) throws(NBDSourceError) -> [(offsetBytes: UInt64, lengthBytes: UInt64)]
+    /// Adds the status of `context` (one of ``metaContexts``) over the window of `extents`
+    /// to it: runs in any order, which the builder clips, sorts and merges; bytes left out
+    /// are data (`base:allocation`) or clean (a dirty bitmap). A source may stop once
+    /// ``NBDExtentBuilder/isFull``. The default adds nothing: the whole window is data and
+    /// clean.
+    func blockStatus(_ context: NBDMetaContext, into extents: inout NBDExtentBuilder) throws(NBDSourceError)
 
     /// Polled about once a second: a fatal error when the source can no longer be served
     /// (a snapshot destroyed or corrupted), else nil. The default is always healthy.
@@ -40,15 +37,11 @@ public protocol NBDExportSource: Sendable {
 }
 
 extension NBDExportSource {
-    /// The whole window is data.
-    public func allocation(offsetBytes: UInt64, lengthBytes: UInt64, limit: Int) throws(NBDSourceError) -> [NBDExtent] {
-        [NBDExtent(lengthBytes: lengthBytes, flags: 0)]
-    }
+    /// `base:allocation` only.
+    public var metaContexts: [NBDMetaContext] { [.allocation] }
 
-    /// No dirty bitmaps.
-    public func dirtyRanges(bitmap name: String, offsetBytes: UInt64, lengthBytes: UInt64) throws(NBDSourceError) -> [(offsetBytes: UInt64, lengthBytes: UInt64)] {
-        []
-    }
+    /// Nothing: the whole window is data and clean.
+    public func blockStatus(_ context: NBDMetaContext, into extents: inout NBDExtentBuilder) throws(NBDSourceError) {}
 
     /// Always healthy.
     public func healthCheck() -> NBDSourceError? { nil }
@@ -58,7 +51,7 @@ extension NBDExportSource {
         NBDExportDescriptor(
             name: name, sizeBytes: sizeBytes, description: description, preferredBlockBytes: preferredBlockBytes,
             flags: [.hasFlags, .readOnly, .canMultiConn, .sendCache, .sendDF],
-            metaContexts: ["base:allocation"] + dirtyBitmapNames.map { "qemu:dirty-bitmap:" + $0 })
+            metaContexts: metaContexts)
     }
 }
 
