@@ -243,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BlksnapBackupTests",
-            dependencies: ["BlksnapBackup", "BlksnapKit", "BlksnapSimulator", "SimKernel"]
+            dependencies: ["BlksnapBackup", "BlksnapKit", "BlksnapNBD", "BlksnapSimulator", "SimKernel"]
         ),
         .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
         .testTarget(
