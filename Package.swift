@@ -137,11 +137,12 @@ let package = Package(
             ]
         ),
         // Backups of snapshot images as qcow2 v3 chains (writer, reader), their SQLite
-        // catalog, and the create/verify/restore workflows.
+        // catalog, the create/verify/restore workflows, and a backup as an NBD export
+        // (Serve/, a BlksnapNBD source: the backup layer uses the NBD layer, never the reverse).
         .target(
             name: "BlksnapBackup",
             dependencies: [
-                "BlksnapKit", "CZstd", "CZlib",
+                "BlksnapKit", "BlksnapNBD", "CZstd", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -242,10 +243,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BlksnapBackupTests",
-            dependencies: ["BlksnapBackup", "BlksnapKit", "BlksnapSimulator", "SimKernel"]
+            dependencies: ["BlksnapBackup", "BlksnapKit", "BlksnapNBD", "BlksnapSimulator", "SimKernel"]
         ),
         .testTarget(name: "BlksnapConformanceTests", dependencies: ["BlksnapConformance"]),
-        .testTarget(name: "BlksnapNBDTests", dependencies: ["BlksnapNBD", "BlksnapKit"]),
+        .testTarget(
+            name: "BlksnapNBDTests",
+            dependencies: ["BlksnapNBD", "BlksnapKit", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(
             name: "BlksnapObjectStoreTests",
             dependencies: [

@@ -36,7 +36,7 @@ sources_for() {
             ls Sources/blksnap-cli/Parsing/*.swift
             for f in DeviceNumber SectorRange SnapshotID UUIDText; do echo "Sources/BlksnapKit/Types/$f.swift"; done
             echo fuzz/targets/FuzzParsers.swift ;;
-        nbd) ls Sources/BlksnapNBD/Protocol/*.swift; echo fuzz/targets/FuzzNBD.swift ;;
+        nbd) find Sources/BlksnapNBD/Protocol -name '*.swift' | sort; echo fuzz/targets/FuzzNBD.swift ;;
         *) echo "unknown fuzz target $1" >&2; return 1 ;;
     esac
 }

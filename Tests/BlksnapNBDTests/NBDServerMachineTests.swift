@@ -15,7 +15,7 @@ struct MachineDriver {
     static let export = NBDExportDescriptor(
         name: "sda", sizeBytes: 1 << 20, description: "test export", preferredBlockBytes: 65536,
         flags: [.hasFlags, .readOnly, .canMultiConn, .sendCache, .sendDF],
-        metaContexts: ["base:allocation", "qemu:dirty-bitmap:cbt"])
+        metaContexts: [.allocation, .dirtyBitmap("cbt")])
 
     /// Feeds `bytes` and runs the machine until it needs more; returns every action.
     mutating func feed(_ bytes: [UInt8]) -> [NBDAction] {
@@ -230,7 +230,7 @@ func replyError(_ actions: [NBDAction]) -> UInt32? {
         replies = optionReplies(driver.feed(MachineDriver.option(NBDOption.setMetaContext.rawValue,
                                                                  MachineDriver.contextData("sda", ["qemu:dirty-bitmap:cbt", "qemu:other", "qemu:"]))))
         #expect(replies.map(\.type) == [NBDOptionReply.metaContext.rawValue, NBDOptionReply.ack.rawValue], "SET takes exact names only")
-        #expect(driver.machine.selectedContexts?.ids == [2])
+        #expect(driver.machine.selectedContexts == [NBDSelectedContext(id: 2, context: .dirtyBitmap("cbt"))])
     }
 
     @Test func requestValidation() {
@@ -259,7 +259,8 @@ func replyError(_ actions: [NBDAction]) -> UInt32? {
         #expect(replyError(driver.feed(MachineDriver.request(NBDCommand.cache.rawValue, offset: 0, length: 4096))) == 0)
         #expect(replyError(driver.feed(MachineDriver.request(NBDCommand.flush.rawValue, offset: 0, length: 0))) == 0)
         let status = driver.feed(MachineDriver.request(NBDCommand.blockStatus.rawValue, flags: NBDCommandFlags.requestOne.rawValue, offset: 0, length: 4096))
-        #expect(status == [.blockStatus(NBDBlockStatusRequest(handle: 7, offsetBytes: 0, lengthBytes: 4096, contextIDs: [1, 2], requestOne: true))])
+        #expect(status == [.blockStatus(NBDBlockStatusRequest(handle: 7, offsetBytes: 0, lengthBytes: 4096, contexts: [NBDSelectedContext(id: 1, context: .allocation), NBDSelectedContext(id: 2, context: .dirtyBitmap("cbt"))],
+                                                           requestOne: true))])
     }
 
     @Test func oversizedReadIsRefusedOnABigExport() {
@@ -295,24 +296,5 @@ func replyError(_ actions: [NBDAction]) -> UInt32? {
         var driver = MachineDriver()
         driver.negotiate()
         #expect(driver.feed(MachineDriver.request(NBDCommand.disconnect.rawValue, offset: 0, length: 0)) == [.close("client sent NBD_CMD_DISC")])
-    }
-}
-
-@Suite struct NBDDirtyExtentTests {
-    @Test func alternatesCleanAndDirtyCoveringTheWindow() {
-        let dirty: [(offsetBytes: UInt64, lengthBytes: UInt64)] = [(0, 100), (4096, 8192), (65536, 4096)]
-        let extents = nbdDirtyExtents(dirty, offsetBytes: 50, lengthBytes: 65536, limit: 100)
-        #expect(extents == [
-            NBDExtent(lengthBytes: 50, flags: 1), NBDExtent(lengthBytes: 3996, flags: 0), NBDExtent(lengthBytes: 8192, flags: 1),
-            NBDExtent(lengthBytes: 65536 - 12288, flags: 0), NBDExtent(lengthBytes: 50, flags: 1),
-        ])
-        #expect(extents.reduce(0) { $0 + $1.lengthBytes } == 65536)
-    }
-
-    @Test func cappedAtTheLimit() {
-        let dirty = (0..<1000).map { (offsetBytes: UInt64($0) * 8192, lengthBytes: UInt64(4096)) }
-        let extents = nbdDirtyExtents(dirty, offsetBytes: 0, lengthBytes: 8192 * 1000, limit: 3)
-        #expect(extents.count == 3 && extents.map(\.flags) == [1, 0, 1])
-        #expect(nbdDirtyExtents([], offsetBytes: 0, lengthBytes: 512, limit: 1) == [NBDExtent(lengthBytes: 512, flags: 0)])
     }
 }

@@ -8,11 +8,11 @@
 private let export = NBDExportDescriptor(
     name: "sda", sizeBytes: 1 << 30, description: "fuzz export", preferredBlockBytes: 65536,
     flags: [.hasFlags, .readOnly, .canMultiConn, .sendCache, .sendDF],
-    metaContexts: ["base:allocation", "qemu:dirty-bitmap:cbt"])
+    metaContexts: [.allocation, .dirtyBitmap("cbt")])
 
 private func run(_ bytes: [UInt8], tls: NBDServerMachine.TLSPolicy, slices: [Int]) -> [NBDAction] {
     var machine = NBDServerMachine(exports: [export, NBDExportDescriptor(
-        name: "sdb", sizeBytes: 4096, description: "", preferredBlockBytes: 4096, flags: [.hasFlags, .readOnly], metaContexts: ["base:allocation"])],
+        name: "sdb", sizeBytes: 4096, description: "", preferredBlockBytes: 4096, flags: [.hasFlags, .readOnly], metaContexts: [.allocation])],
         tlsPolicy: tls)
     var pending: [UInt8] = []
     var actions: [NBDAction] = []
@@ -36,7 +36,12 @@ private func run(_ bytes: [UInt8], tls: NBDServerMachine.TLSPolicy, slices: [Int
                         fatalError("a read that validation should have refused: \(request)")
                     }
                 case .blockStatus(let request):
-                    if request.contextIDs.isEmpty { fatalError("block status without a context") }
+                    if request.contexts.isEmpty { fatalError("block status without a context") }
+                    let offered = machine.currentExport?.metaContexts ?? []
+                    for selected in request.contexts where selected.id == 0 || Int(selected.id) > offered.count
+                        || offered[Int(selected.id) - 1] != selected.context {
+                        fatalError("block status context \(selected) is not the export's context of that id")
+                    }
                 default:
                     break
                 }

@@ -17,7 +17,7 @@ public final class SnapshotImageSource: NBDExportSource {
     public let sizeBytes: UInt64
     public let description: String
     public let preferredBlockBytes: UInt32
-    public let dirtyBitmapNames: [String]
+    public let metaContexts: [NBDMetaContext]
 
     /// The original device.
     public let original: BlockDevice
@@ -50,11 +50,11 @@ public final class SnapshotImageSource: NBDExportSource {
             info = cbt
             changed = ChangedBlocks(map: map, since: cbtSince, blockSizeBytes: cbt.blockSizeBytes,
                                     capacitySectors: min(cbt.capacitySectors, reader.capacityBytes / SectorRange.sectorSizeBytes))
-            dirtyBitmapNames = [Self.bitmapName]
+            metaContexts = [.allocation, .dirtyBitmap(Self.bitmapName)]
         } else {
             info = try original.cbtInfo()
             changed = nil
-            dirtyBitmapNames = []
+            metaContexts = [.allocation]
         }
         cbtInfo = info
         self.cbtSince = cbtSince
@@ -84,13 +84,18 @@ public final class SnapshotImageSource: NBDExportSource {
             throw Self.sourceError(error, original: original.path)
         }
         if count < buffer.count {
-            throw NBDSourceError(error: .ioError, message: "read of \(reader.path) at byte \(offsetBytes) ended after \(count) of \(buffer.count) bytes: the image shrank (its snapshot is gone)", isFatal: true)
+            throw NBDSourceError(errno: .ioError, message: "read of \(reader.path) at byte \(offsetBytes) ended after \(count) of \(buffer.count) bytes: the image shrank (its snapshot is gone)", isFatal: true)
         }
     }
 
-    public func dirtyRanges(bitmap name: String, offsetBytes: UInt64, lengthBytes: UInt64) throws(NBDSourceError) -> [(offsetBytes: UInt64, lengthBytes: UInt64)] {
-        guard name == Self.bitmapName, let changed else { return [] }
-        return changed.ranges(overlappingBytes: offsetBytes, length: lengthBytes).map { ($0.offsetBytes, $0.countBytes) }
+    /// `base:allocation`: the whole image is data (nothing added). The dirty bitmap: the
+    /// CBT blocks changed after ``cbtSince``.
+    public func blockStatus(_ context: NBDMetaContext, into extents: inout NBDExtentBuilder) throws(NBDSourceError) {
+        guard case .dirtyBitmap(Self.bitmapName) = context, let changed else { return }
+        for range in changed.ranges(overlappingBytes: extents.offsetBytes, length: extents.lengthBytes) {
+            extents.add(offsetBytes: range.offsetBytes, lengthBytes: range.countBytes, flags: nbdStateDirty)
+            if extents.isFull { return }
+        }
     }
 
     public func healthCheck() -> NBDSourceError? {
@@ -98,19 +103,22 @@ public final class SnapshotImageSource: NBDExportSource {
         do {
             info = try original.snapshotInfo()
         } catch {
-            return NBDSourceError(error: .ioError, message: "the snapshot of \(original.path) cannot be queried: \(error); its image is no longer served", isFatal: true)
+            return NBDSourceError(errno: .ioError, message: "the snapshot of \(original.path) cannot be queried: \(error); its image is no longer served", isFatal: true)
         }
         if let code = info.errorCode {
-            return NBDSourceError(error: .ioError, message: "the snapshot of \(original.path) is corrupted (\(ErrnoName.name(of: code))): difference storage overflow or an I/O error on it; its image cannot be trusted. Destroy it and take a new one with more storage", isFatal: true)
+            return NBDSourceError(errno: .ioError, message: "the snapshot of \(original.path) is corrupted (\(ErrnoName.name(of: code))): difference storage overflow or an I/O error on it; its image cannot be trusted. Destroy it and take a new one with more storage", isFatal: true)
         }
         if info.imagePath != reader.path {
-            return NBDSourceError(error: .ioError, message: "the snapshot of \(original.path) was destroyed: \(reader.path) is gone", isFatal: true)
+            return NBDSourceError(errno: .ioError, message: "the snapshot of \(original.path) was destroyed: \(reader.path) is gone", isFatal: true)
         }
         return nil
     }
 
+    /// A failed read of the image is `EIO` to the client whatever `pread(2)` answered
+    /// (VAL-6.x answers a corrupted image's reads with `ENOSPC`, which is no full disk);
+    /// the read's errno is in the message.
     static func sourceError(_ error: ImageReadError, original: String) -> NBDSourceError {
-        NBDSourceError(error: .ioError, message: error.description, isFatal: error.isCorruption
+        NBDSourceError(errno: .ioError, message: error.description, isFatal: error.isCorruption
             || [.noSuchFileOrDirectory, .noSuchAddressOrDevice, .operationNotSupportedByDevice, .badFileDescriptor].contains(error.errno))
     }
 }

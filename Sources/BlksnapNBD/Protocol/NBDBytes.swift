@@ -95,3 +95,6 @@ public struct NBDByteReader {
         bytes(count).map { String(decoding: $0, as: UTF8.self) }
     }
 }
+
+/// `0x` and the hexadecimal digits of `value`, for messages.
+func nbdHex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }

@@ -11,13 +11,12 @@ public struct NBDExportDescriptor: Sendable, Hashable {
     public var preferredBlockBytes: UInt32
     /// Transmission flags.
     public var flags: NBDTransmissionFlags
-    /// The metadata contexts the export offers, full names: `base:allocation`,
-    /// `qemu:dirty-bitmap:cbt`. A context's id is its index + 1.
-    public var metaContexts: [String]
+    /// The metadata contexts the export offers. A context's id is its index + 1.
+    public var metaContexts: [NBDMetaContext]
 
     /// Creates a descriptor from its fields.
     public init(name: String, sizeBytes: UInt64, description: String, preferredBlockBytes: UInt32,
-                flags: NBDTransmissionFlags, metaContexts: [String]) {
+                flags: NBDTransmissionFlags, metaContexts: [NBDMetaContext]) {
         self.name = name
         self.sizeBytes = sizeBytes
         self.description = description
@@ -26,14 +25,8 @@ public struct NBDExportDescriptor: Sendable, Hashable {
         self.metaContexts = metaContexts
     }
 
-    /// The id the export's context `name` gets, or nil.
-    public func contextID(of name: String) -> UInt32? {
-        metaContexts.firstIndex(of: name).map { UInt32($0 + 1) }
-    }
-
-    /// The name of context `id`, or nil.
-    public func contextName(of id: UInt32) -> String? {
-        guard id >= 1, Int(id) <= metaContexts.count else { return nil }
-        return metaContexts[Int(id) - 1]
+    /// The export's context `context` with its id, or nil when the export does not offer it.
+    public func selectedContext(_ context: NBDMetaContext) -> NBDSelectedContext? {
+        metaContexts.firstIndex(of: context).map { NBDSelectedContext(id: UInt32($0 + 1), context: context) }
     }
 }

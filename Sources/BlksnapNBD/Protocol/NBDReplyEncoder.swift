@@ -1,17 +1,3 @@
-/// One block status descriptor: a run of bytes with the same status flags.
-public struct NBDExtent: Sendable, Hashable {
-    /// Bytes in the run.
-    public var lengthBytes: UInt64
-    /// The context's status flags (`NBD_STATE_*`).
-    public var flags: UInt32
-
-    /// Creates an extent.
-    public init(lengthBytes: UInt64, flags: UInt32) {
-        self.lengthBytes = lengthBytes
-        self.flags = flags
-    }
-}
-
 /// Encodes transmission replies: simple replies, structured reply chunks.
 public enum NBDReplyEncoder {
     /// Bytes of a structured chunk header.
@@ -63,8 +49,9 @@ public enum NBDReplyEncoder {
         return writer.bytes
     }
 
-    /// An `NBD_REPLY_TYPE_BLOCK_STATUS` chunk for one context. Each extent's length must
-    /// fit in 32 bits (requests are at most 4 GiB, so extents clipped to one do).
+    /// An `NBD_REPLY_TYPE_BLOCK_STATUS` chunk for one context, the extents as given (an
+    /// ``NBDExtentBuilder`` made them). Each extent's length must fit in 32 bits (requests
+    /// are at most 4 GiB, so extents clipped to one do).
     public static func blockStatusChunk(handle: UInt64, contextID: UInt32, extents: [NBDExtent], done: Bool) -> [UInt8] {
         var writer = NBDByteWriter(capacity: 24 + 8 * extents.count)
         writer.append(chunkHeader(flags: done ? nbdReplyFlagDone : 0, type: .blockStatus, handle: handle,
@@ -76,39 +63,4 @@ public enum NBDReplyEncoder {
         }
         return writer.bytes
     }
-}
-
-/// Turns sorted, disjoint dirty byte ranges into the descriptors of a
-/// `qemu:dirty-bitmap` reply for `offset ..< offset + length`: alternating clean (0) and
-/// dirty (`NBD_STATE_DIRTY`) runs that cover the window from its start, at most `limit`
-/// descriptors (the reply then covers less than asked, as the protocol allows).
-///
-/// - Parameter dirty: `(offsetBytes, lengthBytes)` runs, sorted, disjoint, may extend
-///   beyond the window (they are clipped).
-public func nbdDirtyExtents(_ dirty: [(offsetBytes: UInt64, lengthBytes: UInt64)], offsetBytes: UInt64, lengthBytes: UInt64,
-                            limit: Int) -> [NBDExtent] {
-    let end = offsetBytes + lengthBytes
-    var extents: [NBDExtent] = []
-    var position = offsetBytes
-    func add(_ length: UInt64, _ flags: UInt32) {
-        guard length > 0 else { return }
-        if let last = extents.last, last.flags == flags {
-            extents[extents.count - 1].lengthBytes += length
-        } else {
-            extents.append(NBDExtent(lengthBytes: length, flags: flags))
-        }
-    }
-    for run in dirty {
-        let start = max(run.offsetBytes, position)
-        let stop = min(run.offsetBytes + run.lengthBytes, end)
-        guard start < stop else { continue }
-        add(start - position, 0)
-        if extents.count >= limit { break }
-        add(stop - start, nbdStateDirty)
-        position = stop
-        if extents.count >= limit { break }
-    }
-    if extents.count < limit { add(end - position, 0) }
-    if extents.count > limit { extents.removeLast(extents.count - limit) }
-    return extents
 }

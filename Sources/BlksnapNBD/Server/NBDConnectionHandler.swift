@@ -176,7 +176,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         let allocator = context.channel.allocator
         let server = self.server
         let future = server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Result<ByteBuffer, NBDSourceError> in
-            if let fatal = server.fatalError { return .failure(Self.failedForGood(fatal)) }
+            if let fatal = server.failure { return .failure(Self.failedForGood(fatal)) }
             let result = Self.readBuffer(source, allocator: allocator, offsetBytes: request.offsetBytes, length: length)
             if case .failure(let failure) = result, failure.isFatal { server.fail(failure) }
             return result
@@ -191,7 +191,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                 writeData(data, for: request, context)
             case .success(.failure(let error)):
                 server.configuration.logger.error("\(peer): read of \(length) bytes at \(request.offsetBytes) failed: \(error.message)")
-                writeError(error.error, error.message, handle: request.handle, structured: request.structured, bytes: length, context)
+                writeError(error.nbdError, error.message, handle: request.handle, structured: request.structured, bytes: length, context)
             case .failure(let error):
                 writeError(.shutdown, "the server is shutting down (\(error))", handle: request.handle, structured: request.structured,
                            bytes: length, context)
@@ -200,7 +200,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
     }
 
     private static func failedForGood(_ fatal: NBDSourceError) -> NBDSourceError {
-        NBDSourceError(error: .ioError, message: fatal.message, isFatal: false)
+        NBDSourceError(errno: .ioError, message: fatal.message, isFatal: false)
     }
 
     private func writeData(_ data: ByteBuffer, for request: NBDReadRequest, _ context: ChannelHandlerContext) {
@@ -242,11 +242,10 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         let estimate = 4096
         guard let source else { return }
         begin(bytes: estimate)
-        let export = machine.currentExport
         let server = self.server
         let future = server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Result<[UInt8], NBDSourceError> in
-            if let fatal = server.fatalError { return .failure(Self.failedForGood(fatal)) }
-            let result = Self.blockStatusResult(request, source: source, export: export)
+            if let fatal = server.failure { return .failure(Self.failedForGood(fatal)) }
+            let result = Self.blockStatusResult(request, source: source)
             if case .failure(let failure) = result, failure.isFatal { server.fail(failure) }
             return result
         }
@@ -260,7 +259,7 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: completion(bytes: estimate, context))
             case .success(.failure(let error)):
                 server.configuration.logger.error("\(peer): block status at \(request.offsetBytes) failed: \(error.message)")
-                writeError(error.error, error.message, handle: request.handle, structured: true, bytes: estimate, context)
+                writeError(error.nbdError, error.message, handle: request.handle, structured: true, bytes: estimate, context)
             case .failure(let error):
                 writeError(.shutdown, "the server is shutting down (\(error))", handle: request.handle, structured: true,
                            bytes: estimate, context)
@@ -285,38 +284,25 @@ final class NBDConnectionHandler: ChannelDuplexHandler {
         return .success(buffer)
     }
 
-    /// ``blockStatusReply(_:source:export:)`` as a result.
-    static func blockStatusResult(_ request: NBDBlockStatusRequest, source: any NBDExportSource,
-                                  export: NBDExportDescriptor?) -> Result<[UInt8], NBDSourceError> {
+    /// ``blockStatusReply(_:source:)`` as a result.
+    static func blockStatusResult(_ request: NBDBlockStatusRequest, source: any NBDExportSource) -> Result<[UInt8], NBDSourceError> {
         do throws(NBDSourceError) {
-            return .success(try blockStatusReply(request, source: source, export: export))
+            return .success(try blockStatusReply(request, source: source))
         } catch {
             return .failure(error)
         }
     }
 
-    /// One `NBD_REPLY_TYPE_BLOCK_STATUS` chunk per context, the last one flagged done.
-    static func blockStatusReply(_ request: NBDBlockStatusRequest, source: any NBDExportSource,
-                                 export: NBDExportDescriptor?) throws(NBDSourceError) -> [UInt8] {
+    /// One `NBD_REPLY_TYPE_BLOCK_STATUS` chunk per context, the last one flagged done: the
+    /// source fills an ``NBDExtentBuilder`` per context, the encoder writes what it built.
+    static func blockStatusReply(_ request: NBDBlockStatusRequest, source: any NBDExportSource) throws(NBDSourceError) -> [UInt8] {
         let limit = request.requestOne ? 1 : NBDLimits.maximumExtentsPerReply
-        let length = UInt64(request.lengthBytes)
         var reply: [UInt8] = []
-        for (index, id) in request.contextIDs.enumerated() {
-            let name = export?.contextName(of: id) ?? ""
-            var extents: [NBDExtent]
-            if name == "base:allocation" {
-                extents = try source.allocation(offsetBytes: request.offsetBytes, lengthBytes: length, limit: limit)
-            } else if name.hasPrefix("qemu:dirty-bitmap:") {
-                let bitmap = String(name.dropFirst("qemu:dirty-bitmap:".count))
-                let dirty = try source.dirtyRanges(bitmap: bitmap, offsetBytes: request.offsetBytes, lengthBytes: length)
-                extents = nbdDirtyExtents(dirty, offsetBytes: request.offsetBytes, lengthBytes: length, limit: limit)
-            } else {
-                extents = [NBDExtent(lengthBytes: length, flags: 0)]
-            }
-            if extents.isEmpty { extents = [NBDExtent(lengthBytes: length, flags: 0)] }
-            if extents.count > limit { extents.removeLast(extents.count - limit) }
-            reply += NBDReplyEncoder.blockStatusChunk(handle: request.handle, contextID: id, extents: extents,
-                                                      done: index == request.contextIDs.count - 1)
+        for (index, selected) in request.contexts.enumerated() {
+            var extents = NBDExtentBuilder(offsetBytes: request.offsetBytes, lengthBytes: UInt64(request.lengthBytes), limit: limit)
+            try source.blockStatus(selected.context, into: &extents)
+            reply += NBDReplyEncoder.blockStatusChunk(handle: request.handle, contextID: selected.id, extents: extents.extents(),
+                                                      done: index == request.contexts.count - 1)
         }
         return reply
     }

@@ -163,8 +163,8 @@ public final class NBDServer: Sendable {
         finish(.requested)
     }
 
-    /// The fatal error that is stopping the server, if any: requests are answered `EIO`.
-    public var fatalError: NBDSourceError? { state.withLockedValue { $0.fatal } }
+    /// The fatal source error that is stopping the server, if any: requests are answered `EIO`.
+    public var failure: NBDSourceError? { state.withLockedValue { $0.fatal } }
 
     /// A source failed for good: every later request fails `EIO`, the reason is logged,
     /// and the server stops shortly after (so clients in flight get their `EIO` first).

@@ -142,7 +142,7 @@ struct NBDListenOptions: ParsableArguments {
         var reason = server.waitUntilStopped()
         // A source that failed for good decides the status even when a signal ended the
         // grace period in which clients still got EIO.
-        if case .requested = reason, let fatal = server.fatalError { reason = .sourceFailed(fatal) }
+        if case .requested = reason, let fatal = server.failure { reason = .sourceFailed(fatal) }
         cleanup()
         switch reason {
         case .requested:

@@ -1,22 +1,20 @@
-import BlksnapBackup
 import BlksnapNBD
 import Foundation
 import Synchronization
 
-/// A backup of the repository as a read-only NBD export (`backup serve`): the disk its
+/// A backup of a repository as a read-only NBD export (`backup serve`): the disk its
 /// qcow2 chain holds, read through ``BackupChainReader`` — the same reader, with the
 /// same SHA-256 check of every data cluster, as `backup restore`. `base:allocation`
 /// reports clusters no file of the chain holds as holes that read as zeroes.
-final class BackupChainSource: NBDExportSource {
-    let name: String
-    let sizeBytes: UInt64
-    let description: String
-    let preferredBlockBytes: UInt32
-    let dirtyBitmapNames: [String] = []
+public final class BackupChainSource: NBDExportSource {
+    public let name: String
+    public let sizeBytes: UInt64
+    public let description: String
+    public let preferredBlockBytes: UInt32
     /// The backup served.
-    let record: BackupRecord
+    public let record: BackupRecord
     /// The chain's file names, head first.
-    let chainFiles: [String]
+    public let chainFiles: [String]
 
     /// The reader and its scratch cluster: touched only inside ``state``'s lock, which is
     /// what makes handing them to the lock safe.
@@ -29,7 +27,9 @@ final class BackupChainSource: NBDExportSource {
 
     /// Opens backup `id` of `repository`, exported as `name` (default: the base name of
     /// the backed-up device).
-    init(repository: BackupRepository, id: Int64, name: String? = nil) throws(BackupError) {
+    ///
+    /// - Throws: ``BackupError`` when the backup is unknown or its chain cannot be opened.
+    public init(repository: BackupRepository, id: Int64, name: String? = nil) throws(BackupError) {
         let reader = try BackupChainReader(repository: repository, id: id)
         record = reader.head
         self.name = name ?? SnapshotImageSource.exportName(of: reader.head.devicePath)
@@ -47,7 +47,9 @@ final class BackupChainSource: NBDExportSource {
         state.withLock { $0.scratch.deallocate() }
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(NBDSourceError) {
+    /// Reads cluster by cluster; a cluster that fails its check fails this read with
+    /// `EIO`, not the server: other regions stay readable.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offsetBytes: UInt64) throws(NBDSourceError) {
         let cluster = UInt64(clusterBytes)
         do {
             try state.withLock { (state: inout State) throws(BackupError) in
@@ -68,33 +70,29 @@ final class BackupChainSource: NBDExportSource {
                 }
             }
         } catch {
-            // One bad cluster fails this read, not the server: other regions stay readable.
-            throw NBDSourceError(error: .ioError, message: error.message, isFatal: false)
+            throw NBDSourceError(errno: .ioError, message: error.message, isFatal: false)
         }
     }
 
-    func allocation(offsetBytes: UInt64, lengthBytes: UInt64, limit: Int) throws(NBDSourceError) -> [NBDExtent] {
+    /// `base:allocation`: each cluster the chain does not hold is a hole that reads as
+    /// zeroes, the others are data.
+    public func blockStatus(_ context: NBDMetaContext, into extents: inout NBDExtentBuilder) throws(NBDSourceError) {
+        guard context == .allocation else { return }
         let cluster = UInt64(clusterBytes)
-        let end = offsetBytes + lengthBytes
+        let end = extents.endBytes
         do {
-            return try state.withLock { (state: inout State) throws(BackupError) -> [NBDExtent] in
-                var extents: [NBDExtent] = []
-                var position = offsetBytes
-                while position < end && extents.count < limit {
+            try state.withLock { (state: inout State) throws(BackupError) in
+                var position = extents.offsetBytes
+                while position < end && !extents.isFull {
                     let index = position / cluster
                     let next = min(end, (index + 1) * cluster)
                     let flags = try state.reader.isZero(cluster: index) ? NBDAllocationState.hole | NBDAllocationState.zero : 0
-                    if let last = extents.last, last.flags == flags {
-                        extents[extents.count - 1].lengthBytes += next - position
-                    } else {
-                        extents.append(NBDExtent(lengthBytes: next - position, flags: flags))
-                    }
+                    extents.add(offsetBytes: position, lengthBytes: next - position, flags: flags)
                     position = next
                 }
-                return extents
             }
         } catch {
-            throw NBDSourceError(error: .ioError, message: error.message, isFatal: false)
+            throw NBDSourceError(errno: .ioError, message: error.message, isFatal: false)
         }
     }
 }
