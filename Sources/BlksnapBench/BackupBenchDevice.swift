@@ -6,7 +6,7 @@ import BlksnapKit
 import BlksnapSimulator
 import SimKernel
 
-/// The disk the backup figures back up: an in-process simulator (chunks of 64 KiB or
+/// The disk the backup figures back up: a ``SimMachine`` (chunks of 64 KiB or
 /// more) with a file-backed original `/dev/NAME`, filled on the host before any tracker,
 /// and a file-backed storage device `/dev/store` (the original's size plus 32 MiB), whose
 /// ranges every backup run appends as needed.
@@ -14,9 +14,10 @@ final class BackupBenchDevice {
     /// Bytes of the 1 MiB pieces ``init(scratch:tag:name:bytes:fill:)`` fills.
     static let fillBytes = 1 << 20
 
-    /// The simulator and the library's backend over it.
-    let kernel: SimKernel
-    let backend: SimKernelBackend
+    /// The simulated machine, its kernel and the library's backend over it.
+    let machine: SimMachine
+    var kernel: SimKernel { machine.kernel }
+    var backend: SimKernelBackend { machine.backend }
     /// `/dev/NAME` in the simulator.
     let path: String
     /// The host file behind the original.
@@ -33,7 +34,7 @@ final class BackupBenchDevice {
          fill: (UnsafeMutableRawBufferPointer) -> Void) throws(BenchError) {
         var params = Params()
         params.chunkMinimumShift = 16
-        kernel = SimKernel(params: params)
+        machine = SimMachine(params: params)
         self.scratch = scratch
         self.bytes = bytes
         let original = "\(tag)-orig.img", store = "\(tag)-store.img"
@@ -41,13 +42,12 @@ final class BackupBenchDevice {
         originalFile = scratch.file(original)
         path = "/dev/" + name
         do throws(SimErrno) {
-            _ = try kernel.addDevice(name: name, capacitySectors: bytes / 512, backing: .file(path: originalFile))
-            _ = try kernel.addDevice(name: "store", capacitySectors: bytes / 512 + 65_536, backing: .file(path: scratch.file(store)))
+            try machine.addDevice(name, sectors: bytes / 512, backing: .file(path: originalFile))
+            try machine.addDevice("store", sectors: bytes / 512 + 65_536, backing: .file(path: scratch.file(store)))
         } catch {
             scratch.unlink(fileNames)
             throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
         }
-        backend = SimKernelBackend(kernel)
         let raw = try HostFile.baseline(originalFile)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.fillBytes, alignment: 4096)
         defer { buffer.deallocate() }

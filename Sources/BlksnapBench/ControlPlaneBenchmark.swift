@@ -39,20 +39,18 @@ struct ControlPlaneBenchmark {
 
     /// Runs both measurements against one server.
     func run() throws(BenchError) -> (RoundTrips, CLIOutcome) {
-        let kernel = SimKernel()
-        let socketPath = scratch.file("sim.sock")
-        let server: SimServer
+        let machine = SimMachine()
+        defer { machine.shutdown() }
+        let socketPath: String
         do throws(SimErrno) {
-            server = try SimServer(kernel: kernel, socketPath: socketPath, rootDirectory: scratch.file("sim-root"))
+            socketPath = try machine.serve().socketPath
         } catch {
-            throw BenchError("cannot start a SimServer at \(socketPath)", errno: error.code)
+            throw BenchError("cannot start a SimServer", errno: error.code)
         }
-        server.start()
-        defer { server.stop() }
         let local: Control
         let remote: Control
         do {
-            local = try Control(kernel: SimKernelBackend(kernel))
+            local = try machine.openControl()
             remote = try Control(kernel: try SimClient(socketPath: socketPath))
         } catch {
             throw BenchError("cannot open the control device: \(error)")

@@ -53,14 +53,15 @@ struct EventCancellationBenchmark {
     }
 
     private static func measure(cancellations: Int, seed: UInt64) async throws -> Sample {
-        let simulator = SimKernel()
-        let kernel = WaitCountingKernel(SimKernelBackend(simulator))
+        let machine = SimMachine()
+        defer { machine.shutdown() }
+        let kernel = WaitCountingKernel(machine.backend)
         let control = try Control(kernel: kernel)
         defer { try? control.close() }
         let id = try control.createSnapshot()
         defer { try? control.destroySnapshot(id) }
         _ = try control.waitEvent(id, timeoutTicks: 0)  // the creation event: the queue is empty now
-        let hz = simulator.params.current.hz
+        let hz = machine.kernel.params.current.hz
         var random = BenchRandom(seed: seed)
         var sample = Sample(returnedMilliseconds: [], freedMilliseconds: [])
         let clock = ContinuousClock()

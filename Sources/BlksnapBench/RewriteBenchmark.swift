@@ -27,8 +27,7 @@ struct RewriteBenchmark {
         let plainName = "rewrite-plain.img"
         defer { scratch.unlink([plainName]) }
         do throws(SimErrno) {
-            _ = try fixture.kernel.addDevice(name: "plain", capacitySectors: deviceBytes / 512,
-                                             backing: .file(path: scratch.file(plainName)))
+            try fixture.machine.addDevice("plain", sectors: deviceBytes / 512, backing: .file(path: scratch.file(plainName)))
         } catch {
             throw BenchError("cannot add the untracked device", errno: error.code)
         }

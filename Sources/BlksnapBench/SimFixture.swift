@@ -5,12 +5,14 @@ import BlksnapKit
 import BlksnapSimulator
 import SimKernel
 
-/// A fresh in-process simulator with file-backed originals (`orig0`, `orig1`, …) and
+/// A fresh ``SimMachine`` with file-backed originals (`orig0`, `orig1`, …) and
 /// one file-backed storage device (`store`, appended whole), the originals attached,
 /// added to one snapshot and — unless told otherwise — the snapshot taken.
 final class SimFixture {
+    /// The simulated machine.
+    let machine: SimMachine
     /// The simulator.
-    let kernel: SimKernel
+    var kernel: SimKernel { machine.kernel }
     /// The control device over the simulator.
     let control: Control
     /// The snapshot.
@@ -32,9 +34,8 @@ final class SimFixture {
     init(scratch: ScratchDirectory, tag: String, originalBytes: UInt64, originalCount: Int = 1,
          storageBytes: UInt64, take: Bool = true) throws(BenchError) {
         self.scratch = scratch
-        let kernel = SimKernel()
-        self.kernel = kernel
-        let backend = SimKernelBackend(kernel)
+        let machine = SimMachine()
+        self.machine = machine
         var names: [String] = []
         var infos: [SimDeviceInfo] = []
         var paths: [String] = []
@@ -43,13 +44,12 @@ final class SimFixture {
                 let name = "\(tag)-orig\(index).img"
                 names.append(name)
                 paths.append(scratch.file(name))
-                infos.append(try kernel.addDevice(name: "orig\(index)", capacitySectors: originalBytes / 512,
-                                                  backing: .file(path: scratch.file(name))))
+                infos.append(try machine.addDevice("orig\(index)", sectors: originalBytes / 512,
+                                                   backing: .file(path: scratch.file(name))))
             }
             let storeName = "\(tag)-store.img"
             names.append(storeName)
-            _ = try kernel.addDevice(name: "store", capacitySectors: storageBytes / 512,
-                                     backing: .file(path: scratch.file(storeName)))
+            try machine.addDevice("store", sectors: storageBytes / 512, backing: .file(path: scratch.file(storeName)))
         } catch {
             scratch.unlink(names)
             throw BenchError("cannot add a simulated device in \(scratch.path)", errno: error.code)
@@ -60,12 +60,12 @@ final class SimFixture {
         let control: Control
         let snapshot: SnapshotID
         do throws(BlksnapError) {
-            control = try Control(kernel: backend)
+            control = try machine.openControl()
             snapshot = try control.createSnapshot()
             try control.appendStorageUnchecked(snapshot, devicePath: "/dev/store",
                                       ranges: [SectorRange(offsetSectors: 0, countSectors: storageBytes / 512)])
             for info in infos {
-                let device = try BlockDevice(path: info.path, kernel: backend)
+                let device = try BlockDevice(path: info.path, kernel: machine.backend)
                 try device.attachUnchecked()
                 try device.addToSnapshot(snapshot)
                 try device.close()
@@ -77,7 +77,7 @@ final class SimFixture {
         }
         self.control = control
         self.snapshot = snapshot
-        originalDescriptors = infos.map { kernel.open($0.path, flags: O_RDWR) }
+        originalDescriptors = infos.map { machine.kernel.open($0.path, flags: O_RDWR) }
         if take { try takeSnapshot() }
     }
 
@@ -101,15 +101,14 @@ final class SimFixture {
         precondition(written == buffer.count, "simulated write failed: \(written)")
     }
 
-    /// Destroys the snapshot, removes the devices and unlinks the backing files.
+    /// Destroys the snapshot, shuts the machine down and unlinks the backing files.
     func close() {
         guard !closed else { return }
         closed = true
         for fd in originalDescriptors { _ = kernel.close(fd) }
         try? control.destroySnapshot(snapshot)
         try? control.close()
-        for info in originals { try? kernel.removeDevice(name: info.name) }
-        try? kernel.removeDevice(name: "store")
+        machine.shutdown()
         scratch.unlink(fileNames)
     }
 

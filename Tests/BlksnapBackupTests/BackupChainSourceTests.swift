@@ -1,5 +1,6 @@
 import BlksnapBackup
 import BlksnapNBD
+import BlksnapSimulator
 import Testing
 
 /// `BackupChainSource`, the export of `backup serve`, without a server: its reads and
@@ -11,7 +12,7 @@ struct BackupChainSourceTests {
         let fixture = try BackupRunTests.Fixture()
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        let data = BackupRunTests.random(2 * 65536, seed: 5)
+        let data = DataPattern(seed: 5).bytes(atByte: 0, count: 2 * 65536)
         try fixture.write(data, at: 65536)
         try fixture.write(Array(data.prefix(4096)), at: 5 * 65536)
         let record = try #require(try fixture.run(repository).records.first)

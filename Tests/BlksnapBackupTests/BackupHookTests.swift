@@ -91,7 +91,7 @@ struct BackupHookTests {
         let fixture = try BackupRunTests.Fixture()
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(BackupRunTests.random(1 << 20, seed: 4), at: 0)
+        try fixture.write(DataPattern(seed: 4).bytes(atByte: 0, count: 1 << 20), at: 0)
         let marker = directory.path + "/post"
         let quiesced = try Self.run(fixture, repository, hooks: SnapshotHooks(
             preSnapshot: "test \"$BLKSNAP_HOOK\" = pre-snapshot", postSnapshot: "echo \"$BLKSNAP_HOOK $BLKSNAP_TAKE\" > \(marker)"))

@@ -1,5 +1,6 @@
 @testable import BlksnapBackup
 import BlksnapKit
+import BlksnapSimulator
 import Foundation
 import Testing
 
@@ -91,7 +92,7 @@ struct BackupProgressMeterTests {
         let fixture = try BackupRunTests.Fixture()
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(BackupRunTests.random(BackupRunTests.deviceBytes, seed: 25), at: 0)
+        try fixture.write(DataPattern(seed: 25).bytes(atByte: 0, count: BackupRunTests.deviceBytes), at: 0)
         let provider = try DeviceRangeProvider(kernel: fixture.backend, devicePath: fixture.storage)
         // Samples per MiB: the 8 MiB device gives several.
         let meter = BackupProgressMeter(phase: .backup, interval: .seconds(3600), byteInterval: 1 << 20)

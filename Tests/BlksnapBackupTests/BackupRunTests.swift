@@ -15,37 +15,26 @@ import Glibc
 struct BackupRunTests {
     static let deviceBytes = 8 << 20
 
-    struct Fixture {
-        let kernel: SimKernel
-        let backend: SimKernelBackend
+    /// A ``SimMachine`` with one original and one storage device.
+    struct Fixture: Sendable {
+        let machine: SimMachine
         let device: String
         let storage: String
         let deviceBytes: Int
+        var backend: SimKernelBackend { machine.backend }
 
         init(deviceBytes: Int = BackupRunTests.deviceBytes) throws {
             self.deviceBytes = deviceBytes
-            var params = Params()
-            params.chunkMinimumShift = 16
-            params.diffStorageMinimum = 8192
-            kernel = SimKernel(params: params)
-            device = try kernel.addDevice(name: "orig0", capacitySectors: UInt64(deviceBytes / 512)).path
-            storage = try kernel.addDevice(name: "store", capacitySectors: 1 << 18).path
-            backend = SimKernelBackend(kernel)
+            machine = SimMachine(params: SimMachine.smallParams())
+            device = try machine.addDevice("orig0", sectors: UInt64(deviceBytes / 512)).path
+            storage = try machine.addDevice("store", sectors: 1 << 18).path
         }
 
         func write(_ bytes: [UInt8], at offset: Int) throws {
-            let fd = try backend.open(device, flags: O_RDWR)
-            defer { try? backend.close(fd) }
-            _ = try bytes.withUnsafeBytes { try backend.pwrite(fd, from: $0, at: UInt64(offset)) }
+            try machine.write(bytes, to: device, atByte: UInt64(offset))
         }
 
-        func contents() throws -> [UInt8] {
-            let fd = try backend.open(device, flags: O_RDONLY)
-            defer { try? backend.close(fd) }
-            var bytes = [UInt8](repeating: 0, count: deviceBytes)
-            _ = try bytes.withUnsafeMutableBytes { try backend.pread(fd, into: $0, at: 0) }
-            return bytes
-        }
+        func contents() throws -> [UInt8] { try machine.readAll(device) }
 
         func run(_ repository: BackupRepository, compression: BackupCompression? = nil, takenAt: Date? = nil,
                  onFirstBlock: (@Sendable () -> Void)? = nil) throws -> BackupRunResult {
@@ -62,13 +51,6 @@ struct BackupRunTests {
         }
     }
 
-    static func random(_ count: Int, seed: UInt64) -> [UInt8] {
-        var random = TestRandom(seed: seed)
-        var bytes = [UInt8](repeating: 0, count: count)
-        random.fill(&bytes)
-        return bytes
-    }
-
     static func readChain(_ path: String) throws -> [UInt8] {
         try QCOW2WriterTests.readBack(path)
     }
@@ -78,12 +60,11 @@ struct BackupRunTests {
         let fixture = try Fixture()
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        let before = Self.random(Self.deviceBytes, seed: 1)
+        let before = DataPattern(seed: 1).bytes(atByte: 0, count: Self.deviceBytes)
         try fixture.write(before, at: 0)
         // Overwrite 3 MiB from 4 MiB on while the first block is being copied.
-        let overwrite = Self.random(3 << 20, seed: 2)
-        let sendableFixture = UncheckedFixture(fixture)
-        let full = try fixture.run(repository, onFirstBlock: { try? sendableFixture.fixture.write(overwrite, at: 4 << 20) })
+        let overwrite = DataPattern(seed: 2).bytes(atByte: 0, count: 3 << 20)
+        let full = try fixture.run(repository, onFirstBlock: { try? fixture.write(overwrite, at: 4 << 20) })
         let record = try #require(full.records.first)
         #expect(record.type == .full)
         let fullPath = repository.path(of: record)
@@ -116,7 +97,7 @@ struct BackupRunTests {
         let fixture = try Fixture()
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(Self.random(Self.deviceBytes, seed: 3), at: 0)
+        try fixture.write(DataPattern(seed: 3).bytes(atByte: 0, count: Self.deviceBytes), at: 0)
         _ = try fixture.run(repository)
         try fixture.write([UInt8](repeating: 0, count: 1 << 20), at: 2 << 20)
         let increment = try #require(try fixture.run(repository).records.first)
@@ -131,10 +112,4 @@ struct BackupRunTests {
         // A second restore onto the existing file is refused without overwrite.
         #expect(throws: BackupError.self) { try BackupRestorer(repository: repository).restore(id: increment.id!, to: target) }
     }
-}
-
-/// The fixture, handed to a @Sendable closure (SimKernelBackend is thread-safe).
-final class UncheckedFixture: @unchecked Sendable {
-    let fixture: BackupRunTests.Fixture
-    init(_ fixture: BackupRunTests.Fixture) { self.fixture = fixture }
 }

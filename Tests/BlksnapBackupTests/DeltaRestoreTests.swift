@@ -1,4 +1,5 @@
 @testable import BlksnapBackup
+import BlksnapSimulator
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -16,7 +17,7 @@ struct DeltaRestoreTests {
         let fixture = try BackupRunTests.Fixture(deviceBytes: Self.deviceBytes)
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(BackupRunTests.random(Self.deviceBytes, seed: 41), at: 0)
+        try fixture.write(DataPattern(seed: 41).bytes(atByte: 0, count: Self.deviceBytes), at: 0)
         let record = try #require(try fixture.run(repository).records.first)
         let expected = try fixture.contents()
         let target = directory.path + "/target.raw"
@@ -28,7 +29,7 @@ struct DeltaRestoreTests {
         while chosen.count < clusters / 100 { chosen.insert(Int(random.next(below: UInt64(clusters)))) }
         let file = try HostFile(path: target, flags: O_WRONLY)
         for (number, index) in chosen.sorted().enumerated() {
-            let bytes = number == 0 ? [UInt8](repeating: 0, count: Self.cluster) : BackupRunTests.random(number == 1 ? 100 : Self.cluster, seed: UInt64(index))
+            let bytes = number == 0 ? [UInt8](repeating: 0, count: Self.cluster) : DataPattern(seed: UInt64(index)).bytes(atByte: 0, count: number == 1 ? 100 : Self.cluster)
             try file.write(bytes, at: UInt64(index * Self.cluster + (number == 1 ? 1000 : 0)))
         }
         file.close()

@@ -1,4 +1,5 @@
 @testable import BlksnapBackup
+import BlksnapSimulator
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ struct RestoreTargetTests {
     static func backup(in directory: TemporaryDirectory) throws -> (BackupRepository, Int64, [UInt8]) {
         let fixture = try BackupRunTests.Fixture()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(BackupRunTests.random(BackupRunTests.deviceBytes, seed: 21), at: 0)
+        try fixture.write(DataPattern(seed: 21).bytes(atByte: 0, count: BackupRunTests.deviceBytes), at: 0)
         let record = try #require(try fixture.run(repository).records.first)
         return (repository, try #require(record.id), try fixture.contents())
     }

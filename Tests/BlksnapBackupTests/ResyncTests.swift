@@ -26,7 +26,7 @@ struct ResyncTests {
         let fixture = try BackupRunTests.Fixture(deviceBytes: Self.deviceBytes)
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(BackupRunTests.random(Self.deviceBytes, seed: 21), at: 0)
+        try fixture.write(DataPattern(seed: 21).bytes(atByte: 0, count: Self.deviceBytes), at: 0)
         let first = try #require(try fixture.run(repository).records.first)
         try Self.detach(fixture)
         // 1 % of the clusters rewritten while no tracker watched (one of them zeroed).
@@ -35,7 +35,7 @@ struct ResyncTests {
         let clusters = Self.deviceBytes / Self.cluster
         while chosen.count < clusters / 100 { chosen.insert(Int(random.next(below: UInt64(clusters)))) }
         for (number, index) in chosen.sorted().enumerated() {
-            let bytes = number == 0 ? [UInt8](repeating: 0, count: Self.cluster) : BackupRunTests.random(Self.cluster, seed: 100 + UInt64(index))
+            let bytes = number == 0 ? [UInt8](repeating: 0, count: Self.cluster) : DataPattern(seed: 100 + UInt64(index)).bytes(atByte: 0, count: Self.cluster)
             try fixture.write(bytes, at: index * Self.cluster)
         }
         let result = try fixture.run(repository)
@@ -59,7 +59,7 @@ struct ResyncTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == Data(try fixture.contents()))
         try QEMUImg.checkClean(repository.path(of: second))
         // The next backup follows the new generation's CBT again.
-        try fixture.write(BackupRunTests.random(Self.cluster, seed: 7), at: 3 * Self.cluster)
+        try fixture.write(DataPattern(seed: 7).bytes(atByte: 0, count: Self.cluster), at: 3 * Self.cluster)
         let third = try #require(try fixture.run(repository).records.first)
         #expect(third.resyncReason == nil && third.type == .incremental && third.changedBytes == Int64(Self.cluster))
         // --full still forces a full backup.
@@ -73,10 +73,10 @@ struct ResyncTests {
     @Test("a different device of the same size starts a new chain")
     func otherDevice() throws {
         let fixture = try BackupRunTests.Fixture(deviceBytes: Self.deviceBytes)
-        let other = try fixture.kernel.addDevice(name: "other0", capacitySectors: UInt64(Self.deviceBytes / 512)).path
+        let other = try fixture.machine.addDevice("other0", sectors: UInt64(Self.deviceBytes / 512)).path
         let directory = try TemporaryDirectory()
         let repository = try BackupRepository(directory: directory.path + "/repo", create: true)
-        try fixture.write(BackupRunTests.random(Self.deviceBytes, seed: 31), at: 0)
+        try fixture.write(DataPattern(seed: 31).bytes(atByte: 0, count: Self.deviceBytes), at: 0)
         _ = try fixture.run(repository)
         let provider = try DeviceRangeProvider(kernel: fixture.backend, devicePath: fixture.storage)
         let result = try BackupRun(repository: repository, kernel: fixture.backend,

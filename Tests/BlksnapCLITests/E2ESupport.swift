@@ -38,14 +38,7 @@ final class E2ESimulator {
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var data = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while !data.contains(UInt8(ascii: "\n")) && Date() < deadline {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-        }
-        ready = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        ready = try #require(try JSONSerialization.jsonObject(with: E2E.firstLine(of: stdout)) as? [String: Any],
                              "sim serve did not print its ready line", sourceLocation: sourceLocation)
     }
 
@@ -128,4 +121,17 @@ enum E2E {
 
     /// An id no simulator has created.
     static let unknownID = "0f5c3a1e-8d2b-4c7f-9a61-3e2d4b5c6a7f"
+
+    /// What `pipe` receives up to its first line break (a server's ready line): less at end
+    /// of file, whatever came within `seconds` otherwise.
+    static func firstLine(of pipe: Pipe, seconds: TimeInterval = 30) -> Data {
+        var data = Data()
+        let deadline = Date().addingTimeInterval(seconds)
+        while !data.contains(UInt8(ascii: "\n")) && Date() < deadline {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        return data
+    }
 }

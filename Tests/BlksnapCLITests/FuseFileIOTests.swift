@@ -1,3 +1,4 @@
+import BlksnapSimulator
 import Foundation
 import SimFuse
 import Testing
@@ -9,9 +10,6 @@ import Glibc
 /// cache in between: what a write through a file does is what the filter does.
 @Suite(.serialized, .enabled(if: FuseTestSupport.enabled, "FUSE file tests need root, /dev/fuse and a built blksnapctl"))
 struct FuseFileIOTests {
-    /// `count` bytes of `value`.
-    static func pattern(_ value: UInt8, _ count: Int = 64 << 10) -> [UInt8] { [UInt8](repeating: value, count: count) }
-
     static func readFile(_ path: String, at offset: off_t, count: Int = 64 << 10) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
         try #require(fd >= 0, "open \(path): errno \(errno)")
@@ -49,9 +47,12 @@ struct FuseFileIOTests {
         #expect(stat(device, &status) == 0 && status.st_size == 16 << 20 && status.st_mode & S_IFMT == S_IFREG,
                 "a regular file sized to the capacity")
         #expect(server.exportedNames == ["sda", "store"])
+        let first = DataPattern(seed: 0xA1).bytes(atByte: 1 << 20, count: 64 << 10)
+        let second = DataPattern(seed: 0xB2).bytes(atByte: 1 << 20, count: 64 << 10)
+        let imageOnly = DataPattern(seed: 0xC3).bytes(atByte: 4 << 20, count: 64 << 10)
         // A write through the file is in the simulator at once.
-        try Self.writeFile(device, Self.pattern(0xA1), at: 1 << 20)
-        #expect(try Self.simulatorRead(server, "/dev/sda", at: 1 << 20) == Self.pattern(0xA1))
+        try Self.writeFile(device, first, at: 1 << 20)
+        #expect(try Self.simulatorRead(server, "/dev/sda", at: 1 << 20) == first)
         // And a write through the simulator is in the file at once (no page cache).
         try server.ctl(["sim", "write", "/dev/sda", "--offset", "2M", "--pattern", "9", "--length", "64K"])
         #expect(try Self.readFile(device, at: 2 << 20) == Self.simulatorRead(server, "/dev/sda", at: 2 << 20))
@@ -63,13 +64,13 @@ struct FuseFileIOTests {
         #expect(server.exportedNames.contains(imageName), "the image appears at take")
         let image = server.mountPoint + "/dev/" + imageName
         // Device writes go through the filter: the chunk is copied, the image keeps the old bytes.
-        try Self.writeFile(device, Self.pattern(0xB2), at: 1 << 20)
-        #expect(try Self.readFile(device, at: 1 << 20) == Self.pattern(0xB2))
-        #expect(try Self.readFile(image, at: 1 << 20) == Self.pattern(0xA1), "copy-on-write kept the take-time bytes")
+        try Self.writeFile(device, second, at: 1 << 20)
+        #expect(try Self.readFile(device, at: 1 << 20) == second)
+        #expect(try Self.readFile(image, at: 1 << 20) == first, "copy-on-write kept the take-time bytes")
         // Image writes stay in the snapshot.
-        try Self.writeFile(image, Self.pattern(0xC3), at: 4 << 20)
-        #expect(try Self.readFile(image, at: 4 << 20) == Self.pattern(0xC3))
-        #expect(try Self.readFile(device, at: 4 << 20) == Self.pattern(0), "image writes never reach the original")
+        try Self.writeFile(image, imageOnly, at: 4 << 20)
+        #expect(try Self.readFile(image, at: 4 << 20) == imageOnly)
+        #expect(try Self.readFile(device, at: 4 << 20) == [UInt8](repeating: 0, count: 64 << 10), "image writes never reach the original")
         // A device cannot be resized through its file.
         #expect(truncate(device, 0) == -1 && errno == EPERM)
         try server.ctl(["snapshot", "destroy", id])

@@ -41,14 +41,7 @@ struct SimServeTests {
 
         /// The JSON line the server prints once it accepts connections.
         func readyLine() throws -> [String: Any] {
-            var data = Data()
-            let deadline = Date().addingTimeInterval(30)
-            while !data.contains(UInt8(ascii: "\n")) && Date() < deadline {
-                let chunk = stdout.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                data.append(chunk)
-            }
-            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            try #require(try JSONSerialization.jsonObject(with: E2E.firstLine(of: stdout)) as? [String: Any])
         }
 
         /// SIGTERM, then the exit status.

@@ -5,7 +5,8 @@ import Testing
 /// Sources/BlksnapKit/BlksnapKit.docc is, in order, one `// DOC-BEGIN name` … `// DOC-END name`
 /// region of the article's file in Tests/Fixtures/DocSnippets, which the build compiles into
 /// `blksnap-doc-snippets` (built with the tests, next to the test binary). That program runs
-/// the articles' code on the in-process simulator.
+/// the articles' code on the in-process simulator. The guides of docs/ with Swift code are
+/// checked the same way.
 @Suite("DocC articles")
 struct DocCArticleTests {
     /// An article and the snippet file that holds its code.
@@ -14,6 +15,10 @@ struct DocCArticleTests {
         var name: String
         /// The snippet file, relative to the package root.
         var snippets: String
+        /// The Markdown file, relative to the package root, when it is not in the catalog.
+        var guide: String? = nil
+        /// The Markdown file, relative to the package root.
+        var path: String { guide ?? "\(DocCArticleTests.catalog)/\(name).md" }
         var testDescription: String { name }
     }
 
@@ -22,6 +27,11 @@ struct DocCArticleTests {
         Article(name: "IncrementalBackupsWithCBT", snippets: "Tests/Fixtures/DocSnippets/IncrementalBackups.swift"),
         Article(name: "KeepStorageAheadWithASession", snippets: "Tests/Fixtures/DocSnippets/KeepStorageAhead.swift"),
         Article(name: "TestYourToolOnTheSimulator", snippets: "Tests/Fixtures/DocSnippets/TestOnTheSimulator.swift"),
+    ]
+
+    /// Guides outside the catalog whose Swift code is compiled.
+    static let guides = [
+        Article(name: "simulator", snippets: "Tests/Fixtures/DocSnippets/TestWithSimMachine.swift", guide: "docs/simulator.md"),
     ]
 
     static let catalog = "Sources/BlksnapKit/BlksnapKit.docc"
@@ -68,9 +78,9 @@ struct DocCArticleTests {
     }
 
     @Test("every ```swift block of the article is, in order, a marked region of its compiled snippet file",
-          arguments: articles)
+          arguments: articles + guides)
     func articleMatchesSnippets(article: Article) throws {
-        let path = "\(Self.catalog)/\(article.name).md"
+        let path = article.path
         let blocks = try #require(try Self.swiftBlocks(of: path), "\(path) has a ```swift block that is not closed")
         let regions = try #require(try Self.regions(of: article.snippets),
                                    "\(article.snippets) has a DOC-BEGIN without its DOC-END, or nested regions")
@@ -125,6 +135,8 @@ struct DocCArticleTests {
         #expect(lines.contains("ok incremental: full 8388608 bytes, then 65536 bytes (changes number 1 → 2)"), "output: \(out)")
         // The simulator reproduces v5's multi-chunk image-write corruption; the guarded write avoids it.
         #expect(lines.contains("ok image-write: guarded write intact; one unguarded multi-chunk write corrupted"), "output: \(out)")
+        // docs/simulator.md's SimMachine test: the image keeps the data at take.
+        #expect(lines.contains("ok sim-machine: the image kept the data at take"), "output: \(out)")
         #expect(!err.contains("FAIL"), "stderr: \(err)")
     }
 }

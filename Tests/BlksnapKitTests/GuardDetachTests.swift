@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 import SystemPackage
 import Testing
@@ -17,10 +18,10 @@ struct GuardDetachTests {
         let f = try GuardFixture()
         let id = f.rawTakenSnapshot()
         let image = "/dev/blksnap-image_240:0"
-        #expect(f.read(image, atByte: 0, count: chunk) == GuardFixture.pattern(1, count: chunk))
+        #expect(f.read(image, atByte: 0, count: chunk) == DataPattern(seed: 1).bytes(atByte: 0, count: chunk))
         #expect(f.rawDetach("/dev/sda") == 0, "v5 never refuses")
         f.write("/dev/sda", atByte: 0, pattern: 2, count: chunk)
-        #expect(f.read(image, atByte: 0, count: chunk) == GuardFixture.pattern(2, count: chunk),
+        #expect(f.read(image, atByte: 0, count: chunk) == DataPattern(seed: 2).bytes(atByte: 0, count: chunk),
                 "the new data shows through: no copy-on-write")
         #expect(f.rawPollEvent(id) == nil, "no event")
         #expect(f.rawSnapshotInfo("/dev/sda").0 == -ENOENT, "the device no longer answers")
@@ -44,7 +45,7 @@ struct GuardDetachTests {
         #expect(f.state == before, "nothing changed")
         // Still protected: the image keeps the old data.
         f.write("/dev/sda", atByte: 0, pattern: 2, count: chunk)
-        #expect(f.read("/dev/blksnap-image_240:0", atByte: 0, count: chunk) == GuardFixture.pattern(1, count: chunk))
+        #expect(f.read("/dev/blksnap-image_240:0", atByte: 0, count: chunk) == DataPattern(seed: 1).bytes(atByte: 0, count: chunk))
     }
 
     @Test("--force detaches and says exactly what is lost; ProtectionCheck then reports the member")

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 import SystemPackage
 import Testing
@@ -22,7 +23,7 @@ struct GuardResizeTests {
         f.write("/dev/sda", atByte: GuardFixture.deviceSectors * 512, pattern: 9, count: 4096)
         #expect(f.sim.cbtState(device: "sda")?.isCorrupted == true)
         f.write("/dev/sda", atByte: 0, pattern: 2, count: chunk)
-        #expect(f.read(image, atByte: 0, count: chunk) == GuardFixture.pattern(2, count: chunk), "shows through")
+        #expect(f.read(image, atByte: 0, count: chunk) == DataPattern(seed: 2).bytes(atByte: 0, count: chunk), "shows through")
         #expect(f.rawPollEvent(id) == nil, "no event")
         let (result, errorCode, name) = f.rawSnapshotInfo("/dev/sda")
         #expect(result == 0 && errorCode == 0 && name == "blksnap-image_240:0", "error_code 0: looks healthy")

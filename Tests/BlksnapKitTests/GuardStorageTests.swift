@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import SimKernel
 import SystemPackage
 import Testing
@@ -31,8 +32,8 @@ struct GuardStorageTests {
         _ = f.rawPollEvent(id)
         dirtyChunks(f, "/dev/sda", count: 17)  // the 17th stores 17 chunks into sda's second half
         let image = f.read("/dev/blksnap-image_240:0", atByte: 4 << 20, count: chunk)
-        #expect(image != GuardFixture.pattern(5, count: chunk), "the image's second half changed after take")
-        #expect(image == GuardFixture.pattern(1, count: chunk), "it now holds the stored chunk 0")
+        #expect(image != DataPattern(seed: 5).bytes(atByte: 4 << 20, count: chunk), "the image's second half changed after take")
+        #expect(image == DataPattern(seed: 1).bytes(atByte: 0, count: chunk), "it now holds the stored chunk 0")
         #expect(f.rawSnapshotInfo("/dev/sda").1 == 0 && f.rawPollEvent(id) == nil, "no error, no event")
     }
 

@@ -8,28 +8,24 @@ import SimKernel
 import SystemPackage
 import Testing
 
-/// A simulator with an original `/dev/sda`, a second original `/dev/sdb` and a storage
-/// device `/dev/store`, driven either by raw ioctls (the kernel's silent behaviour) or
-/// by BlksnapKit's guards. 64 KiB chunks, 8 MiB originals.
+/// A ``SimMachine`` with an original `/dev/sda`, a second original `/dev/sdb` and a
+/// storage device `/dev/store`, driven either by raw ioctls (the kernel's silent
+/// behaviour) or by BlksnapKit's guards. 64 KiB chunks, 8 MiB originals.
 final class GuardFixture {
-    static let chunkBytes = 65_536
+    static let chunkBytes = SimMachine.smallChunkBytes
     static let deviceSectors: UInt64 = 16_384  // 8 MiB
 
-    let sim: SimKernel
-    let kernel: SimKernelBackend
+    let machine: SimMachine
     let control: Control
+    var sim: SimKernel { machine.kernel }
+    var kernel: SimKernelBackend { machine.backend }
 
     init(storageLogicalBlockSize: UInt32 = 512) throws {
-        var params = Params()
-        params.chunkMinimumShift = 16
-        params.diffStorageMinimum = 8192
-        sim = SimKernel(params: params)
-        _ = try sim.addDevice(name: "sda", capacitySectors: Self.deviceSectors)
-        _ = try sim.addDevice(name: "sdb", capacitySectors: Self.deviceSectors)
-        _ = try sim.addDevice(name: "store", capacitySectors: 65_536, logicalBlockSize: storageLogicalBlockSize,
-                              physicalBlockSize: max(4096, storageLogicalBlockSize))
-        kernel = sim.kernelInterface
-        control = try Control(kernel: kernel)
+        machine = SimMachine(params: SimMachine.smallParams())
+        try machine.addDevice("sda", sectors: Self.deviceSectors)
+        try machine.addDevice("sdb", sectors: Self.deviceSectors)
+        try machine.addDevice("store", sectors: 65_536, logicalBlockSize: storageLogicalBlockSize)
+        control = try machine.openControl()
     }
 
     // MARK: Raw ioctls (no BlksnapKit logic: request number + C struct)
@@ -143,25 +139,19 @@ final class GuardFixture {
 
     // MARK: Data
 
-    static func pattern(_ seed: UInt8, count: Int) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7) ^ seed }
-    }
-
+    /// Writes ``DataPattern`` `seed`'s bytes for `offset..<offset+count` there.
     func write(_ path: String, atByte offset: UInt64, pattern seed: UInt8, count: Int) {
-        let bytes = Self.pattern(seed, count: count)
-        let fd = sim.open(path, flags: 0)
-        defer { _ = sim.close(fd) }
-        let written = bytes.withUnsafeBytes { sim.pwrite(fd, from: $0, at: offset) }
-        precondition(written == count, "write \(path) at \(offset): \(written)")
+        do throws(Errno) {
+            try machine.fill(path, with: DataPattern(seed: seed), atByte: offset, count: count)
+        } catch {
+            preconditionFailure("write \(path) at \(offset): \(error)")
+        }
     }
 
     func read(_ path: String, atByte offset: UInt64, count: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let fd = sim.open(path, flags: 0)
-        defer { _ = sim.close(fd) }
-        let result = bytes.withUnsafeMutableBytes { sim.pread(fd, into: $0, at: offset) }
-        precondition(result == count, "read \(path) at \(offset): \(result)")
-        return bytes
+        let bytes = try? machine.read(path, atByte: offset, count: count)
+        precondition(bytes?.count == count, "read \(path) at \(offset): \(String(describing: bytes?.count))")
+        return bytes ?? []
     }
 
     func device(_ path: String) throws -> BlockDevice { try BlockDevice(path: path, kernel: kernel) }

@@ -11,62 +11,37 @@ import SimKernel
 
 // MARK: - Fixture
 
-/// An in-process simulator with small parameters (64 KiB chunks, 8192-sector
+/// A ``SimMachine`` with small parameters (64 KiB chunks, 8192-sector
 /// `diff_storage_minimum`), some original devices and one storage device.
 struct SimSessionFixture: Sendable {
-    static let chunkBytes = 1 << 16
+    static let chunkBytes = SimMachine.smallChunkBytes
     static let diffStorageMinimumSectors: UInt32 = 8192
 
-    let kernel: SimKernel
-    let backend: SimKernelBackend
+    let machine: SimMachine
     let devices: [String]
     let storagePath: String
     let deviceSectors: UInt64
 
+    var kernel: SimKernel { machine.kernel }
+    var backend: SimKernelBackend { machine.backend }
+
     static func make(devices count: Int = 1, deviceSectors: UInt64 = 65_536, storageSectors: UInt64 = 1 << 20,
                      tag: String = #function) throws -> SimSessionFixture {
-        var params = Params()
-        params.chunkMinimumShift = 16
-        params.diffStorageMinimum = diffStorageMinimumSectors
-        let kernel = SimKernel(params: params)
+        let machine = SimMachine(params: SimMachine.smallParams { $0.diffStorageMinimum = diffStorageMinimumSectors })
         var paths: [String] = []
         for index in 0..<count {
-            paths.append(try kernel.addDevice(name: "orig\(index)", capacitySectors: deviceSectors).path)
+            paths.append(try machine.addDevice("orig\(index)", sectors: deviceSectors).path)
         }
-        let storage = try kernel.addDevice(name: "store", capacitySectors: storageSectors).path
-        return SimSessionFixture(kernel: kernel, backend: SimKernelBackend(kernel), devices: paths,
-                                 storagePath: storage, deviceSectors: deviceSectors)
+        let storage = try machine.addDevice("store", sectors: storageSectors).path
+        return SimSessionFixture(machine: machine, devices: paths, storagePath: storage, deviceSectors: deviceSectors)
     }
 
     var chunkCount: Int { Int(deviceSectors * 512) / Self.chunkBytes }
 
-    /// Deterministic content of one chunk of a device for a generation: a pseudo-random
-    /// base per (generation, device), computed once, with the chunk index stamped in.
-    static func pattern(generation: UInt32, device: Int, chunk: Int) -> [UInt8] {
-        var bytes = base(generation: generation, device: device)
-        bytes.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: UInt64(chunk), toByteOffset: 0, as: UInt64.self)
-            raw.storeBytes(of: UInt64(chunk) ^ 0xA5A5_A5A5, toByteOffset: chunkBytes / 2, as: UInt64.self)
-        }
-        return bytes
-    }
-
-    private static let bases = Mutex<[UInt64: [UInt8]]>([:])
-
-    private static func base(generation: UInt32, device: Int) -> [UInt8] {
-        let key = UInt64(generation) << 32 | UInt64(device)
-        if let cached = bases.withLock({ $0[key] }) { return cached }
-        var bytes = [UInt8](repeating: 0, count: chunkBytes)
-        bytes.withUnsafeMutableBytes { raw in
-            let words = raw.bindMemory(to: UInt32.self)
-            var state = generation &* 0x9E37_79B9 ^ UInt32(device) &* 0x85EB_CA6B | 1
-            for index in words.indices {
-                state ^= state << 13; state ^= state >> 17; state ^= state << 5
-                words[index] = state
-            }
-        }
-        bases.withLock { $0[key] = bytes }
-        return bytes
+    /// The content of one chunk of a device for a generation: the chunk's slice of the
+    /// ``DataPattern`` of (generation, device).
+    static func chunkData(generation: UInt32, device: Int, chunk: Int) -> [UInt8] {
+        DataPattern(seed: UInt64(generation) << 16 | UInt64(device)).bytes(atByte: chunk * chunkBytes, count: chunkBytes)
     }
 
     func open(_ path: String) throws -> CInt { try backend.open(path, flags: O_RDWR) }
@@ -74,27 +49,19 @@ struct SimSessionFixture: Sendable {
     /// Writes `generation` to every chunk of every device (through the filter).
     func fill(generation: UInt32) throws {
         for (index, path) in devices.enumerated() {
-            let fd = try open(path)
-            defer { try? backend.close(fd) }
             for chunk in 0..<chunkCount {
-                let data = Self.pattern(generation: generation, device: index, chunk: chunk)
-                let written = try data.withUnsafeBytes { try backend.pwrite(fd, from: $0, at: UInt64(chunk * Self.chunkBytes)) }
-                #expect(written == data.count)
+                try machine.write(Self.chunkData(generation: generation, device: index, chunk: chunk),
+                                  to: path, atByte: UInt64(chunk * Self.chunkBytes))
             }
         }
     }
 
     /// Number of chunks of `path` whose content differs from `generation`'s pattern.
     func mismatchedChunks(_ path: String, device: Int, generation: UInt32) throws -> Int {
-        let fd = try open(path)
-        defer { try? backend.close(fd) }
-        var bad = 0
-        var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
-        for chunk in 0..<chunkCount {
-            let read = try buffer.withUnsafeMutableBytes { try backend.pread(fd, into: $0, at: UInt64(chunk * Self.chunkBytes)) }
-            if read != buffer.count || buffer != Self.pattern(generation: generation, device: device, chunk: chunk) { bad += 1 }
-        }
-        return bad
+        try (0..<chunkCount).count(where: { chunk throws(Errno) in
+            try machine.read(path, atByte: UInt64(chunk * Self.chunkBytes), count: Self.chunkBytes)
+                != Self.chunkData(generation: generation, device: device, chunk: chunk)
+        })
     }
 
     func isTracked(_ path: String) throws -> Bool {
@@ -241,7 +208,7 @@ func streamWrites(_ fixture: SimSessionFixture, generation: UInt32 = 2, bytesPer
     defer { for fd in fds { try? fixture.backend.close(fd) } }
     for chunk in 0..<fixture.chunkCount {
         for (index, fd) in fds.enumerated() {
-            let data = SimSessionFixture.pattern(generation: generation, device: index, chunk: chunk)
+            let data = SimSessionFixture.chunkData(generation: generation, device: index, chunk: chunk)
             do {
                 _ = try data.withUnsafeBytes { try fixture.backend.pwrite(fd, from: $0, at: UInt64(chunk * SimSessionFixture.chunkBytes)) }
             } catch {

@@ -21,57 +21,16 @@ private let simKernelIsImplemented: Bool = {
     return fd != -ENOSYS
 }()
 
-/// A real SimKernel served on a temporary socket.
-private final class KernelServer: @unchecked Sendable {
-    let kernel = SimKernel()
-    let directory: String
-    let socketPath: String
-    let server: SimServer
-
-    init() throws {
-        var template = Array("/tmp/simclient-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw Errno(rawValue: errno) }
-        directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        socketPath = directory + "/sim.sock"
-        server = try SimServer(kernel: kernel, socketPath: socketPath, rootDirectory: directory + "/root")
-        server.start()
-    }
-
-    func tearDown() {
-        server.stop()
-        if let names = try? FileManagerless.list(directory + "/root") {
-            for name in names { unlink(directory + "/root/" + name) }
-        }
-        rmdir(directory + "/root")
-        rmdir(directory)
-    }
-}
-
-/// Directory listing without Foundation.
-private enum FileManagerless {
-    static func list(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw Errno(rawValue: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-}
-
 /// SimClient against the real SimKernel: what goes through the socket must equal
 /// what the same kernel answers in process through ProcessUserMemory.
 @Suite struct SimClientKernelTests {
     /// Holds today and once SimKernel is implemented: every answer, errno included,
     /// crosses the socket unchanged.
     @Test func answersCrossTheSocketUnchanged() throws {
-        let served = try KernelServer()
-        defer { served.tearDown() }
-        let client = try SimClient(socketPath: served.socketPath)
+        let served = SimMachine()
+        defer { served.shutdown() }
+        let server = try served.serve()
+        let client = try SimClient(socketPath: server.socketPath)
         for path in [controlPath, "/dev/no-such-device"] {
             let direct = served.kernel.open(path, flags: O_RDWR)
             if direct >= 0 { _ = served.kernel.close(direct) }
@@ -103,9 +62,10 @@ private enum FileManagerless {
 
     @Test(.enabled(if: simKernelIsImplemented, "SimKernel's facade is not implemented yet (ENOSYS)"))
     func versionIs2000ThroughTheSocket() throws {
-        let served = try KernelServer()
-        defer { served.tearDown() }
-        let client = try SimClient(socketPath: served.socketPath)
+        let served = SimMachine()
+        defer { served.shutdown() }
+        let server = try served.serve()
+        let client = try SimClient(socketPath: server.socketPath)
         let fd = try client.open(controlPath, flags: O_RDWR)
         var version = blksnap_version(major: 7, minor: 7, revision: 7, build: 7)
         #expect(try client.ioctl(fd, BLKSNAP_REQ_VERSION, &version) == 0)
@@ -125,7 +85,7 @@ private enum FileManagerless {
 
     /// Runs `request` through the socket and in process on the same kernel, each on
     /// its own copy of the argument memory, and compares results and bytes.
-    private func same(_ served: KernelServer, _ client: SimClient, _ clientFD: CInt, _ request: UInt,
+    private func same(_ served: SimMachine, _ client: SimClient, _ clientFD: CInt, _ request: UInt,
                       bytes: Int, ignoring: [Range<Int>] = [], prepare: (UnsafeMutableRawPointer) -> UInt64) -> Bool {
         let kernelFD = served.kernel.open(controlPath, flags: O_RDWR)
         defer { _ = served.kernel.close(kernelFD) }
@@ -146,9 +106,10 @@ private enum FileManagerless {
 
     @Test(.enabled(if: simKernelIsImplemented, "SimKernel's facade is not implemented yet (ENOSYS)"))
     func controlIoctlsMatchTheInProcessKernel() throws {
-        let served = try KernelServer()
-        defer { served.tearDown() }
-        let client = try SimClient(socketPath: served.socketPath)
+        let served = SimMachine()
+        defer { served.shutdown() }
+        let server = try served.serve()
+        let client = try SimClient(socketPath: server.socketPath)
         let fd = try client.open(controlPath, flags: O_RDWR)
         #expect(same(served, client, fd, BLKSNAP_REQ_VERSION, bytes: 8) { UInt64(UInt(bitPattern: $0)) })
         // Three snapshots through the socket.
@@ -203,11 +164,12 @@ private enum FileManagerless {
 
     @Test(.enabled(if: simKernelIsImplemented, "SimKernel's facade is not implemented yet (ENOSYS)"))
     func devicesThroughTheSocket() throws {
-        let served = try KernelServer()
-        defer { served.tearDown() }
-        let client = try SimClient(socketPath: served.socketPath)
+        let served = SimMachine()
+        defer { served.shutdown() }
+        let server = try served.serve()
+        let client = try SimClient(socketPath: server.socketPath)
         let info = try client.addDevice(name: "vdz", capacitySectors: 4096)
-        #expect(access(served.directory + "/root/vdz.img", F_OK) == 0)
+        #expect(access(server.rootDirectory + "/vdz.img", F_OK) == 0)
         let status = try client.stat(info.path)
         #expect(status.isBlockDevice)
         #expect(status.deviceNumber == DeviceNumber(major: info.major, minor: info.minor))
@@ -242,9 +204,10 @@ private enum FileManagerless {
 
     @Test(.enabled(if: simKernelIsImplemented, "SimKernel's facade is not implemented yet (ENOSYS)"))
     func aClientVanishingEndsItsWaitEvent() throws {
-        let served = try KernelServer()
-        defer { served.tearDown() }
-        let client = try SimClient(socketPath: served.socketPath)
+        let served = SimMachine()
+        defer { served.shutdown() }
+        let server = try served.serve()
+        let client = try SimClient(socketPath: server.socketPath)
         let fd = try client.open(controlPath, flags: O_RDWR)
         var id = blksnap_uuid()
         #expect(try client.ioctl(fd, BLKSNAP_REQ_SNAPSHOT_CREATE, &id) == 0)
@@ -255,7 +218,7 @@ private enum FileManagerless {
         #expect(try client.ioctl(fd, BLKSNAP_REQ_SNAPSHOT_WAIT_EVENT, &event) == 0)
         #expect(event.code == UInt32(blksnap_event_code_low_free_space.rawValue))
         // A second client sleeps in WAIT_EVENT (about 4 minutes of ticks), then vanishes.
-        let raw = try WireSocket.connect(to: served.socketPath)
+        let raw = try WireSocket.connect(to: server.socketPath)
         let hello = WireRequest.hello(magic: WireProtocol.magic, version: WireProtocol.version, session: [UInt8](repeating: 0, count: 16))
         try WireSocket.send(raw, type: hello.type.rawValue, body: hello.encodedBody())
         _ = try WireSocket.receive(raw)
@@ -270,11 +233,11 @@ private enum FileManagerless {
                                      regions: [.init(address: 0x10000, bytes: bytes, writable: true)])
         try WireSocket.send(raw, type: wait.type.rawValue, body: wait.encodedBody())
         usleep(100_000)
-        #expect(served.server.connectionCount == 2)
+        #expect(server.connectionCount == 2)
         Glibc.close(raw)
         var gone = false
         for _ in 0..<300 where !gone {
-            gone = served.server.connectionCount == 1
+            gone = server.connectionCount == 1
             usleep(10_000)
         }
         #expect(gone, "the sleeping WAIT_EVENT did not end when its client vanished")

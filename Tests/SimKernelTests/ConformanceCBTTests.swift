@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import CBlksnapUAPI
 import SimKernel
 import SystemPackage
@@ -154,7 +155,7 @@ struct ConformanceCBTTests {
     func corruptionByGrowth() throws {
         let sim = try ConformanceSim()
         let device = try sim.addDevice("sda", sectors: 4 * 128)
-        let original = pattern(1, atByte: 0, count: 4 * 65_536)
+        let original = DataPattern(seed: 1).bytes(atByte: 0, count: 4 * 65_536)
         #expect(sim.write("/dev/sda", atByte: 0, original) == 0)
         let id = try sim.snapshot([device])
         try sim.control.takeSnapshot(id)
@@ -170,7 +171,7 @@ struct ConformanceCBTTests {
         let fd = try sim.open("/dev/sda")
         #expect(sim.rawFilterControl(fd, cmd: 1, optlen: 0, opt: 0).result == -EFAULT)
         // COW is off: a write to chunk 0 shows through in the image, no event, error 0.
-        let newer = pattern(2, atByte: 0, count: 4096)
+        let newer = DataPattern(seed: 2).bytes(atByte: 0, count: 4096)
         #expect(sim.write("/dev/sda", atByte: 0, newer) == 0)
         #expect(try sim.read(image, atByte: 0, count: 4096).get() == newer)
         #expect(try device.snapshotInfo().errorCode == nil)

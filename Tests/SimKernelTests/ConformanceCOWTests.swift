@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import CBlksnapUAPI
 import SimKernel
 import SystemPackage
@@ -16,7 +17,7 @@ struct ConformanceCOWTests {
         let sim = try ConformanceSim()
         let device = try sim.addDevice("sda", sectors: Self.sectors)
         let size = Int(Self.sectors * 512)
-        let atTake = pattern(1, atByte: 0, count: size)
+        let atTake = DataPattern(seed: 1).bytes(atByte: 0, count: size)
         #expect(sim.write("/dev/sda", atByte: 0, atTake) == 0)
         let id = try sim.snapshot([device])
         try sim.control.takeSnapshot(id)
@@ -25,7 +26,7 @@ struct ConformanceCOWTests {
         let writes: [(Int, Int)] = [(65_536 - 300, 600), (5 * 65_536 + 1, 3 * 65_536), (size - 1000, 1000),
                                     (0, 1), (65_536 - 300, 70_000), (size - 3584, 3584), (12_345, 54_321)]
         for (index, (offset, count)) in writes.enumerated() {
-            let data = pattern(UInt8(10 + index), atByte: offset, count: count)
+            let data = DataPattern(seed: UInt8(10 + index)).bytes(atByte: offset, count: count)
             #expect(sim.write("/dev/sda", atByte: UInt64(offset), data) == 0)
             overwrite(&current, atByte: offset, with: data)
             #expect(sameBytes(try sim.readAll(image), atTake), "after write \(index)")
@@ -41,7 +42,7 @@ struct ConformanceCOWTests {
         let sim = try ConformanceSim { $0.chunkMaximumInQueue = 1; $0.fixMultichunkImageWrite = 1 }
         let device = try sim.addDevice("sda", sectors: Self.sectors)
         let size = Int(Self.sectors * 512)
-        let base = pattern(1, atByte: 0, count: size)
+        let base = DataPattern(seed: 1).bytes(atByte: 0, count: size)
         #expect(sim.write("/dev/sda", atByte: 0, base) == 0)
         let id = try sim.snapshot([device])
         try sim.control.takeSnapshot(id)
@@ -50,20 +51,20 @@ struct ConformanceCOWTests {
         var expectedDevice = base
         // Make chunks 0, 1 IN_MEMORY/STORED through COW (queue limit 1: the second stores both).
         for chunk in 0..<2 {
-            let data = pattern(2, atByte: chunk * 65_536, count: 10)
+            let data = DataPattern(seed: 2).bytes(atByte: chunk * 65_536, count: 10)
             #expect(sim.write("/dev/sda", atByte: UInt64(chunk * 65_536), data) == 0)
             overwrite(&expectedDevice, atByte: chunk * 65_536, with: data)
         }
         #expect(sim.kernel.storageCounters(snapshot: id.simUUID)?.filledSectors == 256)
         for (offset, count) in [(65_536 - 512, 1024), (3 * 65_536 - 7, 65_536 + 14), (size - 100, 100), (0, 513)] {
-            let data = pattern(3, atByte: offset, count: count)
+            let data = DataPattern(seed: 3).bytes(atByte: offset, count: count)
             #expect(sim.write(image, atByte: UInt64(offset), data) == 0)
             overwrite(&expectedImage, atByte: offset, with: data)
             #expect(sameBytes(try sim.readAll(image), expectedImage))
             #expect(sameBytes(try sim.readAll("/dev/sda"), expectedDevice))
         }
         // A later COW of an image-written chunk does not overwrite the image data.
-        let late = pattern(4, atByte: 3 * 65_536, count: 65_536)
+        let late = DataPattern(seed: 4).bytes(atByte: 3 * 65_536, count: 65_536)
         #expect(sim.write("/dev/sda", atByte: 3 * 65_536, late) == 0)
         #expect(sameBytes(try sim.readAll(image), expectedImage))
     }

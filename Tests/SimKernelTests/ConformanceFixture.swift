@@ -9,49 +9,47 @@ import Synchronization
 import SystemPackage
 import Testing
 
-/// One simulated machine for the conformance suite, driven THROUGH BlksnapKit:
-/// ``Control`` and ``BlockDevice`` over the in-process ``SimKernelBackend``, plus the
-/// backend's raw `ioctl`/`pread`/`pwrite` for the paths the typed API cannot reach.
+/// One simulated machine (``SimMachine``) for the conformance suite, driven THROUGH
+/// BlksnapKit: ``Control`` and ``BlockDevice`` over the in-process ``SimKernelBackend``,
+/// plus the backend's raw `ioctl` for the paths the typed API cannot reach. Reads and
+/// writes answer with the errno as a value, for assertions on it.
 ///
 /// Small parameters (spec §12 test configuration): 64 KiB chunks and CBT blocks,
 /// `diff_storage_minimum` 8192 sectors, HZ 1000.
 struct ConformanceSim {
-    let kernel: SimKernel
-    let backend: SimKernelBackend
+    let machine: SimMachine
     let control: Control
     /// A large sparse device used for difference storage.
     let storagePath: String
 
+    var kernel: SimKernel { machine.kernel }
+    var backend: SimKernelBackend { machine.backend }
+
     /// Chunk and CBT block size of the small configuration.
-    static let chunkBytes = 65_536
+    static let chunkBytes = SimMachine.smallChunkBytes
     /// Chunk size in sectors.
     static let chunkSectors: UInt64 = 128
 
     static func params(_ adjust: (inout Params) -> Void = { _ in }) -> Params {
-        var params = Params()
-        params.chunkMinimumShift = 16
-        params.diffStorageMinimum = 8192
-        params.hz = 1000
-        adjust(&params)
-        return params
+        SimMachine.smallParams {
+            $0.hz = 1000
+            adjust(&$0)
+        }
     }
 
     init(_ adjust: (inout Params) -> Void = { _ in },
          interrupted: @escaping @Sendable () -> Bool = { false }) throws {
-        kernel = SimKernel(params: Self.params(adjust))
-        backend = SimKernelBackend(kernel, interrupted: interrupted)
-        control = try Control(kernel: backend)
-        _ = try kernel.addDevice(name: "store", capacitySectors: 1 << 22)  // 2 GiB, sparse
-        storagePath = "/dev/store"
+        machine = SimMachine(params: Self.params(adjust), interrupted: interrupted)
+        control = try machine.openControl()
+        storagePath = try machine.addDevice("store", sectors: 1 << 22).path  // 2 GiB, sparse
     }
 
     /// Adds a memory device and opens it through BlksnapKit (read-write).
     @discardableResult
     func addDevice(_ name: String, sectors: UInt64, logicalBlockSize: UInt32 = 512,
                    ioMin: UInt32 = 512, attach: Bool = true) throws -> BlockDevice {
-        _ = try kernel.addDevice(name: name, capacitySectors: sectors, logicalBlockSize: logicalBlockSize,
-                                 physicalBlockSize: max(4096, logicalBlockSize), ioMin: ioMin)
-        let device = try BlockDevice(path: "/dev/" + name, kernel: backend, flags: O_RDWR)
+        let info = try machine.addDevice(name, sectors: sectors, logicalBlockSize: logicalBlockSize, ioMin: ioMin)
+        let device = try BlockDevice(path: info.path, kernel: backend, flags: O_RDWR)
         if attach { try device.attachUnchecked() }
         return device
     }
@@ -76,42 +74,24 @@ struct ConformanceSim {
     /// Returns 0 or the errno.
     @discardableResult
     func write(_ path: String, atByte offset: UInt64, _ bytes: [UInt8]) -> Int32 {
-        do {
-            let fd = try backend.open(path, flags: O_RDWR)
-            defer { try? backend.close(fd) }
-            let written = try bytes.withUnsafeBytes { try backend.pwrite(fd, from: $0, at: offset) }
-            return written == bytes.count ? 0 : -1
+        do throws(Errno) {
+            try machine.write(bytes, to: path, atByte: offset)
+            return 0
         } catch {
-            return (error as? Errno)?.rawValue ?? -1
+            return error.rawValue
         }
     }
 
     /// Reads `count` bytes at a byte offset of a node; the errno on failure.
     func read(_ path: String, atByte offset: UInt64, count: Int) -> Result<[UInt8], Errno> {
-        do {
-            let fd = try backend.open(path, flags: O_RDONLY)
-            defer { try? backend.close(fd) }
-            var bytes = [UInt8](repeating: 0, count: count)
-            let got = try bytes.withUnsafeMutableBytes { try backend.pread(fd, into: $0, at: offset) }
-            return .success(Array(bytes[0..<got]))
-        } catch let error as Errno {
-            return .failure(error)
-        } catch {
-            return .failure(.ioError)
-        }
+        Result { () throws(Errno) in try machine.read(path, atByte: offset, count: count) }
     }
 
     /// The whole content of a node (device or image) as seen through `pread`.
-    func readAll(_ path: String) throws -> [UInt8] {
-        let size = try backend.stat(path).sizeBytes
-        return try read(path, atByte: 0, count: Int(size)).get()
-    }
+    func readAll(_ path: String) throws -> [UInt8] { try machine.readAll(path) }
 
     /// The image path of a device (`/dev/blksnap-image_M:m`).
-    func imagePath(of device: BlockDevice) throws -> String {
-        let number = try device.deviceNumber()
-        return "/dev/blksnap-image_\(number.major):\(number.minor)"
-    }
+    func imagePath(of device: BlockDevice) throws -> String { try machine.imagePath(of: device.path) }
 
     /// A raw ioctl through the backend (BlksnapKit's boundary): 0/positive result or the errno
     /// as a negative number.
@@ -172,45 +152,6 @@ var faultPointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: 
 
 /// The user address of a local buffer.
 func address(_ pointer: UnsafeRawPointer?) -> UInt64 { UInt64(UInt(bitPattern: pointer)) }
-
-/// Seeded noise that ``pattern(_:atByte:count:)`` slices: a period that is no power
-/// of two, so data moved by a chunk, sector or block would not match.
-private let patternNoise: [UInt8] = {
-    let period = 1_048_583
-    var random = ConformanceRandom(seed: 0x5eed_b10c)
-    return [UInt8](unsafeUninitializedCapacity: period + 8) { buffer, initialized in
-        var index = 0
-        while index < period + 8 {
-            var word = random.next()
-            withUnsafeBytes(of: &word) { bytes in
-                for byte in bytes where index < period + 8 {
-                    buffer[index] = byte
-                    index += 1
-                }
-            }
-        }
-        initialized = period + 8
-    }
-}()
-
-/// A deterministic pattern: the bytes that generation `generation` holds at
-/// `offset…offset+count` (copied in segments with memcpy: fast even in debug builds).
-func pattern(_ generation: UInt8, atByte offset: Int, count: Int) -> [UInt8] {
-    let period = patternNoise.count - 8
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        patternNoise.withUnsafeBytes { noise in
-            var done = 0
-            var position = (offset + Int(generation) * 4099) % period
-            while done < count {
-                let length = min(count - done, period - position)
-                memcpy(buffer.baseAddress! + done, noise.baseAddress! + position, length)
-                done += length
-                position = 0
-            }
-        }
-        initialized = count
-    }
-}
 
 /// `array[offset..<offset+bytes.count] = bytes` with memcpy.
 func overwrite(_ array: inout [UInt8], atByte offset: Int, with bytes: [UInt8]) {

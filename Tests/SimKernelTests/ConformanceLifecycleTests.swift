@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import CBlksnapUAPI
 import SimKernel
 import SystemPackage
@@ -94,7 +95,7 @@ struct ConformanceLifecycleTests {
     func detachWhileTaken() throws {
         let sim = try ConformanceSim()
         let device = try sim.addDevice("sda", sectors: 2048)
-        let before = pattern(1, atByte: 0, count: 2048 * 512)
+        let before = DataPattern(seed: 1).bytes(atByte: 0, count: 2048 * 512)
         #expect(sim.write("/dev/sda", atByte: 0, before) == 0)
         let id = try sim.snapshot([device])
         try sim.control.takeSnapshot(id)
@@ -102,7 +103,7 @@ struct ConformanceLifecycleTests {
         let generation = try device.cbtInfo().generationID
         try device.detach()
         #expect(errnoOf { _ = try device.cbtInfo() } == ENOENT)
-        let after = pattern(2, atByte: 0, count: 4096)
+        let after = DataPattern(seed: 2).bytes(atByte: 0, count: 4096)
         #expect(sim.write("/dev/sda", atByte: 0, after) == 0)
         // Silent: the image shows the new data, no event, error_code 0 (after re-attach).
         #expect(try sim.read(image, atByte: 0, count: 4096).get() == after)
@@ -122,7 +123,7 @@ struct ConformanceLifecycleTests {
         try device.detach()
         try sim.control.takeSnapshot(id)
         let image = try sim.imagePath(of: device)
-        let data = pattern(5, atByte: 0, count: 8192)
+        let data = DataPattern(seed: 5).bytes(atByte: 0, count: 8192)
         #expect(sim.write("/dev/sda", atByte: 65_536, data) == 0)
         #expect(try sim.read(image, atByte: 65_536, count: 8192).get() == data)
     }
@@ -131,7 +132,7 @@ struct ConformanceLifecycleTests {
     func untrackedIO() throws {
         let sim = try ConformanceSim()
         try sim.addDevice("sda", sectors: 2048, attach: false)
-        let data = pattern(3, atByte: 0, count: 1000)
+        let data = DataPattern(seed: 3).bytes(atByte: 0, count: 1000)
         #expect(sim.write("/dev/sda", atByte: 777, data) == 0)
         #expect(try sim.read("/dev/sda", atByte: 777, count: 1000).get() == data)
     }
@@ -179,7 +180,7 @@ struct ConformanceTakeTests {
         #expect(try a.snapshotInfo().imageName == nil)
         #expect(try a.cbtInfo().changesNumber == 0)
         // COW is not active on a: a write goes through and stores nothing.
-        #expect(sim.write("/dev/sda", atByte: 0, pattern(1, atByte: 0, count: 512)) == 0)
+        #expect(sim.write("/dev/sda", atByte: 0, DataPattern(seed: 1).bytes(atByte: 0, count: 512)) == 0)
         sim.kernel.params.update { $0.chunkMaximumShift = 26 }
         try sim.control.takeSnapshot(id)
         #expect(try a.snapshotInfo().imageName != nil && b.snapshotInfo().imageName != nil)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import CBlksnapUAPI
 import SimKernel
 import SystemPackage
@@ -34,7 +35,7 @@ struct ConformanceQuirkTests {
     func imageEIOAfterCorruption() throws {
         let sim = try ConformanceSim { $0.chunkMaximumInQueue = 0 }
         let device = try sim.addDevice("sda", sectors: 4 * 128)
-        let data = pattern(1, atByte: 0, count: 4 * 65_536)
+        let data = DataPattern(seed: 1).bytes(atByte: 0, count: 4 * 65_536)
         #expect(sim.write("/dev/sda", atByte: 0, data) == 0)
         let id = try sim.snapshot([device], storageSectors: 128)
         try sim.control.takeSnapshot(id)

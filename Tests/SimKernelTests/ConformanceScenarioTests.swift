@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import CBlksnapUAPI
 import SimKernel
 import Synchronization
@@ -21,7 +22,7 @@ struct ConformanceScenarioTests {
         let id = try sim.snapshot(devices, storageSectors: 20 * 128)
         var references: [[UInt8]] = []
         for (index, device) in ["sda", "sdb", "sdc"].enumerated() {
-            let data = pattern(UInt8(index + 1), atByte: 0, count: chunks * 65_536 + 3 * 512)
+            let data = DataPattern(seed: UInt8(index + 1)).bytes(atByte: 0, count: chunks * 65_536 + 3 * 512)
             #expect(sim.write("/dev/" + device, atByte: 0, data) == 0)
             references.append(data)
         }
@@ -31,7 +32,7 @@ struct ConformanceScenarioTests {
 
         func writeChunks(_ device: Int, _ range: Range<Int>, generation: UInt8) {
             for chunk in range {
-                let data = pattern(generation, atByte: chunk * 65_536 + 100, count: 700)
+                let data = DataPattern(seed: generation).bytes(atByte: chunk * 65_536 + 100, count: 700)
                 #expect(sim.write("/dev/" + ["sda", "sdb", "sdc"][device], atByte: UInt64(chunk * 65_536 + 100), data) == 0)
                 overwrite(&references[device], atByte: chunk * 65_536 + 100, with: data)
             }
@@ -100,7 +101,7 @@ struct ConformanceScenarioTests {
                     for step in 0..<60 {
                         let offset = Int(random.next() % UInt64(size))
                         let count = min(size - offset, 1 + Int(random.next() % 150_000))
-                        let data = pattern(generation &+ UInt8(step), atByte: offset, count: count)
+                        let data = DataPattern(seed: generation &+ UInt8(step)).bytes(atByte: offset, count: count)
                         if sim.write("/dev/" + names[device], atByte: UInt64(offset), data) != 0 {
                             failures.withLock { $0 += 1 }
                         }

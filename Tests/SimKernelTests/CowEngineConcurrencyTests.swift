@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlksnapSimulator
 import Dispatch
 import Synchronization
 import Testing
@@ -31,7 +32,7 @@ struct CowEngineConcurrencyTests {
         let area = s.area
         let chunkBytes = CowFixture.chunkBytes
         let sharedBytes = imageWriterChunks.lowerBound * chunkBytes
-        let baseline = CowFixture.pattern(generation: 1, atByte: 0, count: Int(chunks) * chunkBytes)
+        let baseline = DataPattern(seed: 1).bytes(atByte: 0, count: Int(chunks) * chunkBytes)
         let mismatches = PthreadMutex<[String]>([])
         let imageModel = PthreadMutex<[UInt8]>(Array(baseline[sharedBytes...]))
 
@@ -109,7 +110,7 @@ struct CowEngineConcurrencyTests {
         #expect(s.storage.filledSectors == 8 * 128)
         let (result, image) = CowFixture.imageRead(s.area, atByte: 0, count: 8 * CowFixture.chunkBytes)
         #expect(result == 0)
-        #expect(image == CowFixture.pattern(generation: 1, atByte: 0, count: 8 * CowFixture.chunkBytes))
+        #expect(image == DataPattern(seed: 1).bytes(atByte: 0, count: 8 * CowFixture.chunkBytes))
     }
 }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlksnapSimulator
 import Testing
 @testable import SimKernel
 
@@ -27,7 +28,7 @@ struct CowEngineStoreTests {
             let region = try #require(area.region(ofChunk: chunk))
             #expect(region == DiffRegion(device: s.storageDevice, sector: UInt64(index) * 128, count: 128))
             // The storage holds the old data; the image reads it from there.
-            let old = CowFixture.pattern(generation: 1, atByte: Int(chunk) * CowFixture.chunkBytes, count: CowFixture.chunkBytes)
+            let old = DataPattern(seed: 1).bytes(atByte: Int(chunk) * CowFixture.chunkBytes, count: CowFixture.chunkBytes)
             #expect(CowFixture.read(s.storageDevice, atByte: region.sector * 512, count: CowFixture.chunkBytes) == old)
             #expect(CowFixture.imageRead(area, atByte: chunk * UInt64(CowFixture.chunkBytes), count: CowFixture.chunkBytes).1 == old)
         }
@@ -81,10 +82,10 @@ struct CowEngineStoreTests {
         #expect(s.storage.retiredRanges.map(\.usedSectors) == [128, 256, 0])
         // The stored last chunk: 7 real sectors of old data, then zeros.
         let last = CowFixture.read(s.storageDevice, atByte: 0, count: CowFixture.chunkBytes)
-        #expect(Array(last[0..<3584]) == CowFixture.pattern(generation: 1, atByte: 4 * CowFixture.chunkBytes, count: 3584))
+        #expect(Array(last[0..<3584]) == DataPattern(seed: 1).bytes(atByte: 4 * CowFixture.chunkBytes, count: 3584))
         #expect(last[3584...].allSatisfy { $0 == 0 })
         #expect(CowFixture.imageRead(area, atByte: UInt64(4 * CowFixture.chunkBytes), count: 3584).1
-                == CowFixture.pattern(generation: 1, atByte: 4 * CowFixture.chunkBytes, count: 3584))
+                == DataPattern(seed: 1).bytes(atByte: 4 * CowFixture.chunkBytes, count: 3584))
         #expect(CowFixture.drain(s.events).isEmpty)
     }
 
@@ -178,7 +179,7 @@ struct CowEngineStoreTests {
         for chunk in 10..<16 { CowFixture.writeChunk(b, UInt64(chunk), generation: 2) }
         #expect(!b.isCorrupted)
         #expect(CowFixture.imageRead(b, atByte: 0, count: CowFixture.chunkBytes).1
-                == CowFixture.pattern(generation: 1, atByte: 0, count: CowFixture.chunkBytes))
+                == DataPattern(seed: 1).bytes(atByte: 0, count: CowFixture.chunkBytes))
         #expect(CowFixture.drain(s.events).isEmpty)
         CowFixture.writeChunk(b, 16, generation: 2)
         #expect(b.errorCode == -ENOSPC)
@@ -227,11 +228,11 @@ struct CowEngineImageWriteTests {
         #expect(CowFixture.imageWrite(s.area, data, atByte: offset) == 0)
         #expect(s.area.state(ofChunk: 2) == .inMemory)
         #expect(s.area.queuedChunks == [2])
-        var expected = CowFixture.pattern(generation: 1, atByte: 2 * CowFixture.chunkBytes, count: CowFixture.chunkBytes)
+        var expected = DataPattern(seed: 1).bytes(atByte: 2 * CowFixture.chunkBytes, count: CowFixture.chunkBytes)
         expected.replaceSubrange(1000..<1100, with: data)
         #expect(CowFixture.imageRead(s.area, atByte: UInt64(2 * CowFixture.chunkBytes), count: CowFixture.chunkBytes).1 == expected)
         #expect(CowFixture.read(s.area.original, atByte: 0, count: Int(s.area.original.capacityBytes))
-                == CowFixture.pattern(generation: 1, atByte: 0, count: Int(s.area.original.capacityBytes)))
+                == DataPattern(seed: 1).bytes(atByte: 0, count: Int(s.area.original.capacityBytes)))
         // A later original write to that chunk does not copy again (it is IN_MEMORY).
         CowFixture.writeChunk(s.area, 2, generation: 2)
         #expect(CowFixture.imageRead(s.area, atByte: UInt64(2 * CowFixture.chunkBytes), count: CowFixture.chunkBytes).1 == expected)
@@ -244,7 +245,7 @@ struct CowEngineImageWriteTests {
         #expect(s.area.state(ofChunk: 0) == .new)
         #expect(CowFixture.imageWrite(s.area, [9, 9], atByte: 510) == 0)
         #expect(s.area.state(ofChunk: 0) == .inMemory)
-        var expected = CowFixture.pattern(generation: 1, atByte: 0, count: 1024)
+        var expected = DataPattern(seed: 1).bytes(atByte: 0, count: 1024)
         expected[510] = 9
         expected[511] = 9
         #expect(CowFixture.imageRead(s.area, atByte: 0, count: 1024).1 == expected)
@@ -259,7 +260,7 @@ struct CowEngineImageWriteTests {
         for chunk in 1..<17 { CowFixture.writeChunk(s.area, UInt64(chunk), generation: 2) }
         #expect(s.area.state(ofChunk: 0) == .stored)
         let region = try #require(s.area.region(ofChunk: 0))
-        var expected = CowFixture.pattern(generation: 1, atByte: 0, count: CowFixture.chunkBytes)
+        var expected = DataPattern(seed: 1).bytes(atByte: 0, count: CowFixture.chunkBytes)
         expected.replaceSubrange(8192..<12288, with: data)
         #expect(CowFixture.read(s.storageDevice, atByte: region.sector * 512, count: CowFixture.chunkBytes) == expected)
         #expect(CowFixture.imageRead(s.area, atByte: 0, count: CowFixture.chunkBytes).1 == expected)
@@ -278,7 +279,7 @@ struct CowEngineImageWriteTests {
         #expect(CowFixture.read(s.storageDevice, atByte: region.sector * 512 + 300, count: 1500) == data)
         #expect(CowFixture.imageRead(s.area, atByte: UInt64(5 * CowFixture.chunkBytes + 300), count: 1500).1 == data)
         #expect(CowFixture.read(s.area.original, atByte: UInt64(5 * CowFixture.chunkBytes + 300), count: 1500)
-                == CowFixture.pattern(generation: 2, atByte: 5 * CowFixture.chunkBytes + 300, count: 1500))
+                == DataPattern(seed: 2).bytes(atByte: 5 * CowFixture.chunkBytes + 300, count: 1500))
     }
 
     @Test("one image write across chunks in every state (none, NEW, IN_MEMORY, STORED)")
@@ -292,16 +293,16 @@ struct CowEngineImageWriteTests {
         #expect([2, 3, 4, 5].map { s.area.state(ofChunk: $0) } == [.stored, .inMemory, .new, nil])
         let start = 2 * CowFixture.chunkBytes + 60_000
         let count = 3 * CowFixture.chunkBytes + 10_000
-        let data = CowFixture.pattern(generation: 9, atByte: start, count: count)
+        let data = DataPattern(seed: 9).bytes(atByte: start, count: count)
         #expect(CowFixture.imageWrite(s.area, data, atByte: UInt64(start)) == 0)
         #expect(CowFixture.imageRead(s.area, atByte: UInt64(start), count: count).1 == data)
         // Surroundings keep the snapshot data.
         #expect(CowFixture.imageRead(s.area, atByte: UInt64(start - 4096), count: 4096).1
-                == CowFixture.pattern(generation: 1, atByte: start - 4096, count: 4096))
+                == DataPattern(seed: 1).bytes(atByte: start - 4096, count: 4096))
         #expect(CowFixture.imageRead(s.area, atByte: UInt64(start + count), count: 4096).1
-                == CowFixture.pattern(generation: 1, atByte: start + count, count: 4096))
+                == DataPattern(seed: 1).bytes(atByte: start + count, count: 4096))
         // The original was not touched by the image write.
         #expect(CowFixture.read(s.area.original, atByte: UInt64(4 * CowFixture.chunkBytes), count: 2 * CowFixture.chunkBytes)
-                == CowFixture.pattern(generation: 1, atByte: 4 * CowFixture.chunkBytes, count: 2 * CowFixture.chunkBytes))
+                == DataPattern(seed: 1).bytes(atByte: 4 * CowFixture.chunkBytes, count: 2 * CowFixture.chunkBytes))
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlksnapSimulator
 import CBlksnapUAPI
 import Testing
 @testable import SimKernel
@@ -26,22 +27,9 @@ enum CowFixture {
                             logicalBlockSize: logicalBlockSize, ioMin: ioMin)
     }
 
-    /// Bytes that identify (generation, sector, position) so that mix-ups show.
-    static func pattern(generation: UInt8, atByte offset: Int, count: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let g = Int(generation) &* 97
-            var position = offset
-            for index in 0..<count {
-                buffer[index] = UInt8(truncatingIfNeeded: (position >> 9) &* 31 &+ position &+ g)
-                position += 1
-            }
-            initialized = count
-        }
-    }
-
     /// Fills a whole device with generation `generation`.
     static func fill(_ device: SimBlockDevice, generation: UInt8) {
-        let bytes = pattern(generation: generation, atByte: 0, count: Int(device.capacityBytes))
+        let bytes = DataPattern(seed: generation).bytes(atByte: 0, count: Int(device.capacityBytes))
         _ = bytes.withUnsafeBytes { device.writeRaw($0, atByte: 0) }
     }
 
@@ -65,7 +53,7 @@ enum CowFixture {
     static func writeChunk(_ area: DiffArea, _ number: UInt64, generation: UInt8) -> Int32 {
         let offset = Int(number) * chunkBytes
         let count = Int(area.sectorCount(ofChunk: number)) * 512
-        return write(area, pattern(generation: generation, atByte: offset, count: count), atByte: UInt64(offset))
+        return write(area, DataPattern(seed: generation).bytes(atByte: offset, count: count), atByte: UInt64(offset))
     }
 
     static func imageRead(_ area: DiffArea, atByte offset: UInt64, count: Int) -> (Int32, [UInt8]) {
@@ -224,17 +212,17 @@ struct CowEngineCopyTests {
         #expect(area.state(ofChunk: 3) == .inMemory)
         #expect(area.queuedChunks == [3])
         let offset = UInt64(3 * CowFixture.chunkBytes)
-        #expect(CowFixture.read(area.original, atByte: offset, count: 4096) == CowFixture.pattern(generation: 2, atByte: Int(offset), count: 4096))
+        #expect(CowFixture.read(area.original, atByte: offset, count: 4096) == DataPattern(seed: 2).bytes(atByte: Int(offset), count: 4096))
         let (result, image) = CowFixture.imageRead(area, atByte: offset, count: CowFixture.chunkBytes)
         #expect(result == 0)
-        #expect(image == CowFixture.pattern(generation: 1, atByte: Int(offset), count: CowFixture.chunkBytes))
+        #expect(image == DataPattern(seed: 1).bytes(atByte: Int(offset), count: CowFixture.chunkBytes))
         // A second write to the same chunk does not copy again.
         #expect(CowFixture.writeChunk(area, 3, generation: 3) == 0)
         #expect(area.queuedChunks == [3])
-        #expect(CowFixture.imageRead(area, atByte: offset, count: 512).1 == CowFixture.pattern(generation: 1, atByte: Int(offset), count: 512))
+        #expect(CowFixture.imageRead(area, atByte: offset, count: 512).1 == DataPattern(seed: 1).bytes(atByte: Int(offset), count: 512))
         // Untouched chunks are read from the original and get no descriptor.
         let untouched = UInt64(5 * CowFixture.chunkBytes + 1000)
-        #expect(CowFixture.imageRead(area, atByte: untouched, count: 3000).1 == CowFixture.pattern(generation: 1, atByte: Int(untouched), count: 3000))
+        #expect(CowFixture.imageRead(area, atByte: untouched, count: 3000).1 == DataPattern(seed: 1).bytes(atByte: Int(untouched), count: 3000))
         #expect(area.descriptorCount == 1)
         // Nothing reached the storage (≤ 16 queued).
         #expect(s.storage.filledSectors == 0)
@@ -255,7 +243,7 @@ struct CowEngineCopyTests {
         // Image read over chunks 0..3 (untouched, IN_MEMORY, IN_MEMORY, untouched).
         let (result, image) = CowFixture.imageRead(area, atByte: 1000, count: 4 * CowFixture.chunkBytes - 2000)
         #expect(result == 0)
-        #expect(image == CowFixture.pattern(generation: 1, atByte: 1000, count: 4 * CowFixture.chunkBytes - 2000))
+        #expect(image == DataPattern(seed: 1).bytes(atByte: 1000, count: 4 * CowFixture.chunkBytes - 2000))
     }
 
     @Test("partial last chunk: COW of its real size, image bounded by the capacity")
@@ -269,7 +257,7 @@ struct CowEngineCopyTests {
         #expect(area.state(ofChunk: 4) == .inMemory)
         let (result, image) = CowFixture.imageRead(area, atByte: last, count: 7 * 512)
         #expect(result == 0)
-        #expect(image == CowFixture.pattern(generation: 1, atByte: Int(last), count: 7 * 512))
+        #expect(image == DataPattern(seed: 1).bytes(atByte: Int(last), count: 7 * 512))
         // Past the end of the image: EIO.
         #expect(CowFixture.imageRead(area, atByte: last, count: 8 * 512).0 == -EIO)
         #expect(CowFixture.imageRead(area, atByte: last + 7 * 512, count: 512).0 == -EIO)
@@ -286,9 +274,9 @@ struct CowEngineCopyTests {
         #expect(CowFixture.write(area, bytes, atByte: 0, nowait: true) == -EAGAIN)
         #expect(area.state(ofChunk: 0) == .new)
         #expect(area.queuedChunks.isEmpty)
-        #expect(CowFixture.read(area.original, atByte: 0, count: 512) == CowFixture.pattern(generation: 1, atByte: 0, count: 512))
+        #expect(CowFixture.read(area.original, atByte: 0, count: 512) == DataPattern(seed: 1).bytes(atByte: 0, count: 512))
         // A NEW chunk still reads from the original.
-        #expect(CowFixture.imageRead(area, atByte: 0, count: 512).1 == CowFixture.pattern(generation: 1, atByte: 0, count: 512))
+        #expect(CowFixture.imageRead(area, atByte: 0, count: 512).1 == DataPattern(seed: 1).bytes(atByte: 0, count: 512))
         // After a blocking write copied it, a nowait write passes.
         #expect(CowFixture.write(area, bytes, atByte: 0) == 0)
         #expect(area.state(ofChunk: 0) == .inMemory)
@@ -384,9 +372,9 @@ struct CowEngineFileBackingTests {
         #expect(area.queuedChunks.isEmpty)
         #expect(area.region(ofChunk: 20) == DiffRegion(device: storageDevice, sector: 1024 + 16 * 128, count: 128))
         let size = Int(original.capacityBytes)
-        #expect(CowFixture.imageRead(area, atByte: 0, count: size).1 == CowFixture.pattern(generation: 1, atByte: 0, count: size))
+        #expect(CowFixture.imageRead(area, atByte: 0, count: size).1 == DataPattern(seed: 1).bytes(atByte: 0, count: size))
         #expect(CowFixture.read(storageDevice, atByte: 1024 * 512, count: CowFixture.chunkBytes)
-                == CowFixture.pattern(generation: 1, atByte: 0, count: CowFixture.chunkBytes))
+                == DataPattern(seed: 1).bytes(atByte: 0, count: CowFixture.chunkBytes))
         #expect(!area.isCorrupted)
         area.release()
         storage.release()

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BlksnapKit
+import BlksnapSimulator
 import CBlksnapUAPI
 import SimKernel
 import SystemPackage
@@ -88,7 +89,7 @@ final class ModelRun {
             let expected = model.take(s)
             try expectErrno(errnoOf { try sim.control.takeSnapshot(ids[s]) }, expected, "take")
         case .write(let d, let offset, let count, let salt):
-            let data = pattern(UInt8(truncatingIfNeeded: salt), atByte: offset &+ salt &* 977, count: count)
+            let data = DataPattern(seed: UInt8(truncatingIfNeeded: salt)).bytes(atByte: offset &+ salt &* 977, count: count)
             model.write(d, offset: offset, data: data)
             try expectErrno(ModelRun.errno(sim.write(model.devices[d].path, atByte: UInt64(offset), data)), nil, "write")
         case .imageRead(let d, let offset, let count):
@@ -104,7 +105,7 @@ final class ModelRun {
                 if !sameBytes(got, Array(view[offset..<offset + count])) { throw fail("image read of dev\(d) differs from the model") }
             }
         case .imageWrite(let d, let offset, let count, let salt):
-            let data = pattern(UInt8(truncatingIfNeeded: salt &+ 128), atByte: offset &+ salt &* 131, count: count)
+            let data = DataPattern(seed: UInt8(truncatingIfNeeded: salt &+ 128)).bytes(atByte: offset &+ salt &* 131, count: count)
             let expected = model.imageWrite(d, offset: offset, data: data)
             let actual = ModelRun.errno(sim.write(imagePaths[d], atByte: UInt64(offset), data))
             if tight, expected == nil, actual == EIO {

@@ -9,7 +9,7 @@
 //
 // Runs the articles' code on the in-process simulator (SimKernelBackend): the simulator
 // article's check, then the snapshot, event, incremental-backup and image-write code of
-// the others.
+// the others, and docs/simulator.md's SimMachine test.
 // Prints one `ok NAME: …` line per check and exits 0; on a failure prints
 // `FAIL NAME: error` on standard error and exits 1.
 import BlksnapKit
@@ -31,6 +31,7 @@ await check("take-and-read", takeAndRead)
 await check("events", events)
 await check("incremental", incremental)
 await check("image-write", imageWrite)
+await check("sim-machine", simMachineSection)
 
 // The checks are functions, not closures of the top-level code: those would be isolated
 // to the main actor, and the articles' functions are nonisolated.
@@ -38,6 +39,12 @@ await check("image-write", imageWrite)
 /// "Test your tool on the simulator": the article's own check.
 func simulatorArticle() async throws -> String {
     "point-in-time copy of \(try await checkPointInTimeCopy()) bytes"
+}
+
+/// docs/simulator.md, "Testing your tool with SimMachine": the section's test.
+func simMachineSection() async throws -> String {
+    guard try imageKeepsTheDataAtTake() else { throw CheckFailure("the image lost the data at take") }
+    return "the image kept the data at take"
 }
 
 /// "Take a snapshot and read its image": the whole lifecycle by hand; the image is the disk.
