@@ -103,6 +103,9 @@ public final class Control: Sendable {
     /// already covers the requested total).
     ///
     /// - Parameters:
+    ///   - id: the snapshot, created and not taken yet.
+    ///   - devicePath: the storage device, as the kernel will open it.
+    ///   - ranges: the sector ranges of `devicePath` to append (may be empty).
     ///   - allowSameDevice: allow storage on a tracked device or a member (a warning only).
     ///   - knownMembers: node paths of devices the caller knows are in the snapshot.
     /// - Throws: the guard's refusal (``BlksnapError/hazard``, with `id`), or the
