@@ -60,16 +60,24 @@ struct SimServeTests {
         }
     }
 
-    @Test("sim serve --abi val7: blksnapctl detects VAL-7.0 and runs a snapshot through /dev/bdevfilter and /dev/veeamblksnap")
-    func val7ThroughTheSocket() throws {
-        let server = try Server(abi: "val7")
+    /// Starts `sim serve --abi ABI`; checks that its ready line and `blksnapctl version` name
+    /// that module; adds `/dev/sda` (8 MiB) and `/dev/store` (16 MiB) and writes pattern 5 to
+    /// sda's first 256 KiB. Returns the server and that write's checksum.
+    static func serveWithDisks(abi: String, moduleVersion: String) throws -> (Server, Any?) {
+        let server = try Server(abi: abi)
         let ready = try server.readyLine()
-        #expect(ready["abi"] as? String == "val7")
+        #expect(ready["abi"] as? String == abi)
         let version = try server.ctl(["version", "--json"])
-        #expect(try server.json(version)["version"] as? String == "7.0.0.0" && server.json(version)["abi"] as? String == "val7")
+        #expect(try server.json(version)["version"] as? String == moduleVersion && server.json(version)["abi"] as? String == abi)
         #expect(try server.ctl(["sim", "device", "add", "sda", "--size", "8M"]).status == 0)
         #expect(try server.ctl(["sim", "device", "add", "store", "--size", "16M"]).status == 0)
         let old = try server.json(try server.ctl(["sim", "write", "/dev/sda", "--offset", "0", "--pattern", "5", "--length", "256K", "--json"]))["checksum"]
+        return (server, old)
+    }
+
+    @Test("sim serve --abi val7: blksnapctl detects VAL-7.0 and runs a snapshot through /dev/bdevfilter and /dev/veeamblksnap")
+    func val7ThroughTheSocket() throws {
+        let (server, old) = try Self.serveWithDisks(abi: "val7", moduleVersion: "7.0.0.0")
         #expect(try server.ctl(["tracker", "attach", "/dev/sda"]).status == 0)
         #expect(try server.ctl(["tracker", "attach", "/dev/sda"]).status == 1, "EALREADY")
         let created = try server.ctl(["snapshot", "create", "/dev/sda", "--limit", "64M"])
@@ -102,14 +110,7 @@ struct SimServeTests {
 
     @Test("sim serve --abi val6: blksnapctl detects VAL-6.x and runs a snapshot through /dev/veeamblksnap, devices by number")
     func val6ThroughTheSocket() throws {
-        let server = try Server(abi: "val6")
-        let ready = try server.readyLine()
-        #expect(ready["abi"] as? String == "val6")
-        let version = try server.ctl(["version", "--json"])
-        #expect(try server.json(version)["version"] as? String == "1.0.0.0" && server.json(version)["abi"] as? String == "val6")
-        #expect(try server.ctl(["sim", "device", "add", "sda", "--size", "8M"]).status == 0)
-        #expect(try server.ctl(["sim", "device", "add", "store", "--size", "16M"]).status == 0)
-        let old = try server.json(try server.ctl(["sim", "write", "/dev/sda", "--offset", "0", "--pattern", "5", "--length", "256K", "--json"]))["checksum"]
+        let (server, old) = try Self.serveWithDisks(abi: "val6", moduleVersion: "1.0.0.0")
         // Attach is a create and destroy of the device alone: tracking survives the destroy.
         let attached = try server.ctl(["tracker", "attach", "/dev/sda"])
         #expect(attached.status == 0, "\(attached.stderr)")
