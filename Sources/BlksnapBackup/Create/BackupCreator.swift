@@ -7,8 +7,9 @@ public struct PreparedBackup: Sendable, Hashable {
     public var plan: BackupPlan
     /// The name it will have in the repository.
     public var fileName: String
-    /// Its temporary path (`.tmp-` + ``fileName``).
-    public var temporaryPath: String
+    /// Where it was written, to publish as ``fileName`` (a `.tmp-` path of a directory
+    /// repository; the object's key on object storage).
+    public var temporaryName: String
     /// What the writer wrote.
     public var summary: QCOW2WriteSummary
     /// Bytes read from the image.
@@ -63,7 +64,7 @@ public struct BackupCreator {
                     latest?.status = .corrupt
                     latest?.fullReason = "backup \(member.id ?? 0) in its chain failed verification"
                 }
-                if !HostFile.exists(repository.path(of: member)) { exists = false }
+                if try !repository.storage.exists(member.fileName) { exists = false }
             }
         }
         do {
@@ -74,8 +75,8 @@ public struct BackupCreator {
         }
     }
 
-    /// Copies what `plan` lists from `image` into a new temporary file of the repository,
-    /// `fsync`ed; calls `progress` before the first block (0 bytes), after each block, and
+    /// Copies what `plan` lists from `image` into a new file of the repository's storage,
+    /// made durable but not yet published; calls `progress` before the first block (0 bytes), after each block, and
     /// once more with the final counts (``BackupProgress/finished``, the file's size as
     /// bytes written); stops (deleting the file) when `shouldStop` turns true.
     public func prepare(plan: BackupPlan, image: SnapshotImageReader, snapshotID: String, takenAt: Date,
@@ -84,10 +85,18 @@ public struct BackupCreator {
         guard image.capacityBytes == plan.identity.capacityBytes else {
             throw BackupError(.refused, "the image \(image.path) holds \(image.capacityBytes) bytes, the device \(plan.identity.devicePath) \(plan.identity.capacityBytes): the device was resized; take the backup again")
         }
-        let fileName = BackupRepository.newFileName(devicePath: plan.identity.devicePath, at: takenAt)
-        let temporary = repository.path(of: BackupRepository.temporaryPrefix + fileName)
-        let writer = try QCOW2Writer(path: temporary, virtualSize: plan.identity.capacityBytes,
-                                     backingFile: plan.parent?.fileName, compression: compression)
+        let fileName = repository.storage.newFileFolder
+            + BackupRepository.newFileName(devicePath: plan.identity.devicePath, at: takenAt)
+        let output = try repository.storage.create(fileName)
+        let writer: QCOW2Writer
+        do {
+            writer = try QCOW2Writer(output: output, virtualSize: plan.identity.capacityBytes,
+                                     backingFile: try plan.parent.map { (parent) throws(BackupError) in try BackupRepository.backingName(of: parent.fileName, from: fileName) },
+                                     compression: compression)
+        } catch {
+            output.discard()
+            throw error
+        }
         var bytesRead: UInt64 = 0
         var differing: UInt64 = 0
         let total = plan.bytesToRead
@@ -115,7 +124,7 @@ public struct BackupCreator {
                 report(written: writer.fileBytes)
             }
         } catch {
-            HostFile.remove(temporary)
+            output.discard()
             switch error {
             case .read(let read):
                 let kind: BackupError.Kind = read.isCorruption ? .snapshotCorrupted : .io
@@ -128,13 +137,13 @@ public struct BackupCreator {
         do {
             summary = try writer.finish()
         } catch {
-            HostFile.remove(temporary)
+            output.discard()
             throw error
         }
         report(finished: true, written: summary.fileSize)
         var finalPlan = plan
         if index != nil { finalPlan.changedBytes = differing }
-        return PreparedBackup(plan: finalPlan, fileName: fileName, temporaryPath: temporary, summary: summary,
+        return PreparedBackup(plan: finalPlan, fileName: fileName, temporaryName: output.name, summary: summary,
                               bytesRead: bytesRead, takenAt: takenAt, snapshotID: snapshotID, compression: compression)
     }
 
@@ -175,14 +184,13 @@ public struct BackupCreator {
         return written
     }
 
-    /// Makes a prepared backup part of the repository: rename to its name, `fsync` the
-    /// directory, then commit its catalog row with the hash of every cluster. A crash
+    /// Makes a prepared backup part of the repository: publish it under its name (rename,
+    /// `fsync` of the directory), let the storage commit the point (on object storage, its
+    /// manifest), then commit its catalog row with the hash of every cluster. A crash
     /// before the commit leaves a file no row names (``BackupRepository/removeLeftovers()``).
     /// `consistency` says whether hooks quiesced the application for its snapshot.
     public func commit(_ prepared: PreparedBackup, consistency: BackupConsistency = .crash) throws(BackupError) -> BackupRecord {
-        let final = repository.path(of: prepared.fileName)
-        try HostFile.rename(prepared.temporaryPath, to: final)
-        try HostFile.syncDirectory(repository.directory)
+        try repository.storage.publish(prepared.temporaryName, as: prepared.fileName)
         let plan = prepared.plan
         let record = BackupRecord(
             takenAt: prepared.takenAt, devicePath: plan.identity.devicePath, deviceKey: plan.identity.key,
@@ -196,11 +204,12 @@ public struct BackupCreator {
             compression: prepared.compression.description, compressedClusters: Int64(prepared.summary.compressedClusters),
             consistency: consistency,
             snapshotId: prepared.snapshotID, status: .complete, resyncReason: plan.resyncReason)
+        try repository.storage.commitPoint(record, clusters: prepared.summary.clusters, parentFileName: plan.parent?.fileName)
         return try repository.catalog.insert(record, clusters: prepared.summary.clusters)
     }
 
-    /// Deletes a prepared backup's temporary file.
+    /// Deletes a prepared backup's file, which was never published.
     public func discard(_ prepared: PreparedBackup) {
-        HostFile.remove(prepared.temporaryPath)
+        try? repository.storage.remove(prepared.temporaryName)
     }
 }

@@ -10,7 +10,7 @@ final class ChainClusterIndex {
     init(repository: BackupRepository, record: BackupRecord) throws(BackupError) {
         let reader = try BackupChainReader(repository: repository, id: record.id ?? 0)
         chain = reader.chain
-        headPath = repository.path(of: record)
+        headPath = repository.storage.describe(record.fileName)
         var hashes: [ObjectIdentifier: [UInt64: [UInt8]]] = [:]
         for (file, member) in zip(reader.chain.files, reader.records) {
             var map: [UInt64: [UInt8]] = [:]

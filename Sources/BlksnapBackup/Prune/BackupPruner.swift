@@ -84,6 +84,9 @@ public struct BackupPruner {
             return PruneResult(plan: PrunePlan.make(policy: policy, records: records), resumed: unfinished, merges: [],
                                deleted: [], dryRun: true)
         }
+        guard repository.storage.localDirectory == repository.directory else {
+            throw BackupError(.refused, "pruning \(repository.location) is not supported (ENOTSUP): merges rewrite files in place, which only a repository in a directory of this host allows; 'backup prune --dry-run' shows the plan", errno: .notSupported)
+        }
         try repository.lockForWriting()
         for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
         var resumed: [MergeRecord] = []

@@ -30,7 +30,7 @@ public enum QCOW2ClusterMapping: Hashable, Sendable {
 ///
 /// Not thread-safe (it caches L2 tables and keeps a decompression context).
 public final class QCOW2Reader {
-    /// The file.
+    /// The file's full name (its path, or its URL), for messages.
     public let path: String
     /// The parsed header.
     public let header: QCOW2Header
@@ -41,7 +41,7 @@ public final class QCOW2Reader {
     /// The file's size in bytes.
     public let fileSize: UInt64
 
-    private let file: HostFile
+    private let file: any BackupFileInput
     private let l1: [UInt64]
     private var l2Cache: [Int: [UInt64]] = [:]
     private var l2CacheOrder: [Int] = []
@@ -49,10 +49,15 @@ public final class QCOW2Reader {
     private var compressedInput: UnsafeMutableRawBufferPointer?
 
     /// Opens `path` read-only and reads its header and L1 table.
-    public init(path: String) throws(BackupError) {
-        self.path = path
-        file = try HostFile(path: path, flags: O_RDONLY)
-        fileSize = try file.sizeAndKind().size
+    public convenience init(path: String) throws(BackupError) {
+        try self.init(input: try HostFileInput(path: path))
+    }
+
+    /// Reads the header and L1 table of `input` (a file of the host, an object).
+    public init(input: any BackupFileInput) throws(BackupError) {
+        path = input.name
+        file = input
+        fileSize = input.size
         let first = try file.readExactly(min(Int(fileSize), 4096), at: 0, what: "header")
         do {
             header = try QCOW2Header(decoding: first)
@@ -192,41 +197,64 @@ public final class QCOW2Reader {
 public final class QCOW2Chain {
     /// Head first, then each backing file.
     public let files: [QCOW2Reader]
+    /// The name each of ``files`` was opened by: paths (``init(headPath:)``), or names in
+    /// the storage (``init(head:in:)``).
+    public let names: [String]
 
     /// Opens `headPath` and every backing file it names, resolved relative to the
     /// directory of the file that names it; refuses a loop, a missing file, a backing
     /// format other than qcow2, and more than 1000 files.
-    public init(headPath: String) throws(BackupError) {
+    public convenience init(headPath: String) throws(BackupError) {
+        try self.init(head: headPath, allowsAbsolute: true, describe: { $0 }, exists: { HostFile.exists($0) },
+                      open: { (path) throws(BackupError) in try HostFileInput(path: path) })
+    }
+
+    /// Opens file `head` of `storage` and every backing file it names, resolved relative
+    /// to the folder of the file that names it (absolute names are refused: a repository's
+    /// files name their parents by relative name); refuses what ``init(headPath:)`` refuses.
+    public convenience init(head: String, in storage: any BackupStorage) throws(BackupError) {
+        try self.init(head: head, allowsAbsolute: false, describe: storage.describe, exists: storage.exists,
+                      open: storage.openForReading)
+    }
+
+    private init(head: String, allowsAbsolute: Bool, describe: (String) -> String,
+                 exists: (String) throws(BackupError) -> Bool,
+                 open: (String) throws(BackupError) -> any BackupFileInput) throws(BackupError) {
         var files: [QCOW2Reader] = []
-        var seen: Set<String> = []
-        var next: String? = headPath
-        while let path = next {
-            guard !seen.contains(path) else {
-                throw BackupError(.corrupted, "\(headPath): its backing chain loops back to \(path)")
+        var names: [String] = []
+        var next: String? = head
+        while let name = next {
+            guard !names.contains(name) else {
+                throw BackupError(.corrupted, "\(describe(head)): its backing chain loops back to \(describe(name))")
             }
-            guard files.count < 1000 else { throw BackupError(.corrupted, "\(headPath): backing chain longer than 1000 files") }
-            seen.insert(path)
-            guard HostFile.exists(path) else {
+            guard files.count < 1000 else { throw BackupError(.corrupted, "\(describe(head)): backing chain longer than 1000 files") }
+            guard try exists(name) else {
                 let named = files.last.map { " (named as backing file by \($0.path))" } ?? ""
-                throw BackupError(.corrupted, "\(path)\(named) is missing: the chain cannot be read; restore the file or take a new full backup", errno: .noSuchFileOrDirectory)
+                throw BackupError(.corrupted, "\(describe(name))\(named) is missing: the chain cannot be read; restore the file or take a new full backup", errno: .noSuchFileOrDirectory)
             }
-            let reader = try QCOW2Reader(path: path)
+            let reader = try QCOW2Reader(input: try open(name))
             if let format = reader.backingFormat, format != "qcow2" {
-                throw BackupError(.refused, "\(path): backing format '\(format)' is not qcow2")
+                throw BackupError(.refused, "\(reader.path): backing format '\(format)' is not qcow2")
             }
             files.append(reader)
+            names.append(name)
             if let backing = reader.backingFile {
                 if backing.hasPrefix("/") {
+                    guard allowsAbsolute else {
+                        throw BackupError(.corrupted, "\(reader.path) names its backing file by the absolute path \(backing): the files of a repository name their parents by relative name")
+                    }
                     next = backing
+                } else if let slash = name.lastIndex(of: "/") {
+                    next = String(name[...slash]) + backing
                 } else {
-                    let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-                    next = directory + "/" + backing
+                    next = backing
                 }
             } else {
                 next = nil
             }
         }
         self.files = files
+        self.names = names
     }
 
     /// The head's virtual size.

@@ -66,10 +66,13 @@ public struct QCOW2WriteSummary: Hashable, Sendable {
 /// reference per compressed cluster whose 512-byte sectors touch it, as the format counts
 /// them; zstd files get `compression_type` 1 and incompatible feature bit 3.
 ///
-/// The file is written at `path` (the caller picks a temporary name and renames it once
-/// ``finish()`` has synced it).
+/// The file is written through a ``BackupFileOutput`` (a temporary file the caller renames
+/// once ``finish()`` has synced it, an upload in parts). Apart from the header, written
+/// last into the first cluster, every write goes at or after the previous one's end,
+/// except the compressed clusters that fill a gap an aligned cluster left, which the writer
+/// only places there when the output ``BackupFileOutput/acceptsWritesAnywhere``.
 public final class QCOW2Writer {
-    /// The file being written.
+    /// The file being written (its path, or the output's name).
     public let path: String
     /// The virtual disk size.
     public let virtualSize: UInt64
@@ -78,7 +81,7 @@ public final class QCOW2Writer {
     /// How data clusters are stored.
     public let compression: BackupCompression
 
-    private let file: HostFile
+    private let file: any BackupFileOutput
     private let clusterSize = QCOW2Format.clusterSize
     private let l2Entries = QCOW2Format.clusterSize / 8
     private var l1: [UInt64]
@@ -110,17 +113,31 @@ public final class QCOW2Writer {
     ///   - backingFile: the backing file's name relative to the directory of `path`
     ///     (written with `backing_fmt=qcow2`); at most 1023 bytes.
     ///   - compression: how data clusters are stored (uncompressed by default).
-    public init(path: String, virtualSize: UInt64, backingFile: String? = nil,
+    public convenience init(path: String, virtualSize: UInt64, backingFile: String? = nil,
+                            compression: BackupCompression = .none) throws(BackupError) {
+        try self.init(output: try HostFileOutput(path: path), virtualSize: virtualSize, backingFile: backingFile,
+                      compression: compression)
+    }
+
+    /// Writes into `output`; nothing is valid qcow2 until ``finish()``.
+    ///
+    /// - Parameters:
+    ///   - output: where the bytes go.
+    ///   - virtualSize: the disk's size in bytes.
+    ///   - backingFile: the backing file's name relative to the output's folder (written
+    ///     with `backing_fmt=qcow2`); at most 1023 bytes.
+    ///   - compression: how data clusters are stored (uncompressed by default).
+    public init(output: any BackupFileOutput, virtualSize: UInt64, backingFile: String? = nil,
                 compression: BackupCompression = .none) throws(BackupError) {
         if let backingFile, backingFile.utf8.count > 1023 || backingFile.isEmpty {
             throw BackupError(.refused, "backing file name '\(backingFile)' must be 1 to 1023 bytes (qcow2 limit)")
         }
-        self.path = path
+        self.path = output.name
         self.virtualSize = virtualSize
         self.backingFile = backingFile
         self.compression = compression
         encoding = ClusterEncoding(compression, clusterBytes: QCOW2Format.clusterSize)
-        file = try HostFile(path: path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644, operation: "creating")
+        file = output
         let perL1 = UInt64(QCOW2Format.clusterSize) * UInt64(QCOW2Format.clusterSize / 8)
         l1 = [UInt64](repeating: 0, count: Int((virtualSize + perL1 - 1) / perL1))
         l2 = [UInt64](repeating: 0, count: QCOW2Format.clusterSize / 8)
@@ -265,7 +282,7 @@ public final class QCOW2Writer {
             guard let length = encoded[index].compressedBytes else { continue }
             let data = encoding.compressed(index, length: length)
             let host: UInt64
-            if let free = gap, free.count >= length {
+            if let free = gap, free.count >= length, file.acceptsWritesAnywhere {
                 host = free.lowerBound
                 try file.write(data, at: host)
                 gap = free.count - length >= QCOW2Format.compressedSectorSize ? (host + UInt64(length))..<free.upperBound : nil
@@ -382,7 +399,6 @@ public final class QCOW2Writer {
     public func finish() throws(BackupError) -> QCOW2WriteSummary {
         precondition(!finished, "finish() called twice")
         finished = true
-        defer { file.close() }
         try flushL2()
         alignCursor()
         // L1 table.
@@ -454,7 +470,7 @@ public final class QCOW2Writer {
         try file.write(headerBytes, at: 0)
         let headerHash = headerBytes.withUnsafeBytes { Self.sha256($0) }
         clusters.insert(WrittenCluster(fileOffset: 0, guestOffset: nil, kind: .metadata, sha256: headerHash), at: 0)
-        try file.sync()
+        try file.finish()
         return QCOW2WriteSummary(fileSize: cursor, dataClusters: dataClusters, compressedClusters: compressedClusters,
                                  zeroClusters: zeroClusters, clusters: clusters)
     }

@@ -64,8 +64,8 @@ public final class BackupChainReader {
         for record in records where record.status == .corrupt {
             throw BackupError(.corrupted, "backup \(record.id ?? 0) (\(record.fileName)), which backup \(id) depends on, failed verification: restore an earlier point, or run 'backup verify' after repairing the file")
         }
-        let chain = try QCOW2Chain(headPath: repository.path(of: head))
-        let names = chain.files.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path }
+        let chain = try QCOW2Chain(head: head.fileName, in: repository.storage)
+        let names = chain.names
         if names != records.map(\.fileName) {
             // A prepared merge whose target's header may already be switched: the chain
             // without its source.

@@ -185,7 +185,7 @@ public struct CBTDeltaRestore {
         var clusters = Set<UInt64>()
         for record in try repository.chain(endingAt: later.id ?? 0) {
             if record.id == earlier.id { break }
-            let file = try QCOW2Reader(path: repository.path(of: record))
+            let file = try QCOW2Reader(input: try repository.storage.openForReading(record.fileName))
             let count = (file.virtualSize + UInt64(file.clusterSize) - 1) / UInt64(file.clusterSize)
             for index in 0..<count where try file.mapping(ofGuestCluster: index) != .unallocated {
                 clusters.insert(index)

@@ -86,18 +86,17 @@ public struct BackupVerifier {
     /// the old layout (clusters appended past the old size are not live yet) or, once the
     /// header is switched, the new one (the merge's header, the new parent); either passes.
     private func verify(_ record: BackupRecord, id: Int64, pending: MergeRecord?, into report: inout VerifyReport) throws(BackupError) {
-        let path = repository.path(of: record)
         func finding(_ offset: UInt64, _ length: UInt64, _ guest: UInt64?, _ problem: String) {
             report.findings.append(VerifyFinding(backupID: id, fileName: record.fileName, fileOffset: offset, length: length,
                                                  guestOffset: guest, problem: problem))
         }
-        guard HostFile.exists(path) else {
+        guard try repository.storage.exists(record.fileName) else {
             finding(0, 0, nil, "the file is missing (ENOENT): this backup and every increment on it cannot be restored")
             return
         }
         let reader: QCOW2Reader
         do {
-            reader = try QCOW2Reader(path: path)
+            reader = try QCOW2Reader(input: try repository.storage.openForReading(record.fileName))
         } catch {
             finding(0, 0, nil, "the file cannot be read as qcow2: \(error.message)")
             return
@@ -128,6 +127,7 @@ public struct BackupVerifier {
             finding(0, 0, nil, "the file has \(reader.fileSize) bytes, the catalog recorded \(record.fileSize): it was truncated or appended to")
         }
         let parentName = try parentID.flatMap { (parent) throws(BackupError) in try repository.catalog.record(id: parent)?.fileName }
+            .map { (parent) throws(BackupError) in try BackupRepository.backingName(of: parent, from: record.fileName) }
         if reader.backingFile != parentName {
             finding(0, 0, nil, "the backing file is '\(reader.backingFile ?? "none")', the catalog says '\(parentName ?? "none")'")
         }

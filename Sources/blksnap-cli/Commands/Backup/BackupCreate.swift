@@ -174,7 +174,7 @@ struct BackupCreate: ParsableCommand {
         } catch {
             throw BackupCommand.failure(error)
         }
-        let report = Report(repository: repo.directory, compression: result.compression.description,
+        let report = Report(repository: repo.location, compression: result.compression.description,
                             consistency: result.consistency.rawValue, snapshotCopySeconds: result.copySeconds, removedLeftovers: removed.items, unclaimedSnapshots: unclaimed.items,
                             backups: zip(result.records, result.plans).map { record, plan in
                                 Report.Entry(backup: BackupReport(record), changedBlocks: plan.changedBlocks, fullReason: plan.fullReason)

@@ -34,7 +34,7 @@ struct BackupList: ParsableCommand {
         let (records, compression, merges) = try BackupCommand.performing { () throws(BackupError) in
             (try repo.catalog.all(), try repo.catalog.defaultCompression(), try repo.catalog.merges())
         }
-        let report = Report(repository: repo.directory, defaultCompression: compression?.description,
+        let report = Report(repository: repo.location, defaultCompression: compression?.description,
                             backups: records.map { record in
                                 var backup = BackupReport(record)
                                 let history = MergeHistory.merges(into: [record.id ?? 0], from: merges)
@@ -43,7 +43,7 @@ struct BackupList: ParsableCommand {
                                 return backup
                             })
         global.output.emit(report) {
-            if records.isEmpty { return ["no backups in \(repo.directory)"] }
+            if records.isEmpty { return ["no backups in \(repo.location)"] }
             let header = "default compression: \(compression?.description ?? "none")"
             return [header] + zip(records, report.backups).flatMap { record, backup in
                 let kind = backup.parent.map { "incremental on \($0)" } ?? "full"

@@ -127,7 +127,7 @@ struct BackupPrune: ParsableCommand {
         let check = checkSources
         let result = try BackupCommand.performing { () throws(BackupError) in try pruner.prune(policy: policy, dryRun: dry, checkSources: check) }
         let report = Report(
-            repository: repo.directory, dryRun: dryRun, policy: policy.description,
+            repository: repo.location, dryRun: dryRun, policy: policy.description,
             points: result.plan.points.map { (point: PrunePointPlan) in
                 Report.Point(id: point.record.id ?? 0, device: point.record.devicePath, takenAt: BackupReport.format(point.record.takenAt),
                              type: point.record.type.rawValue, keep: point.keep, reasons: point.keepReasons, mergedInto: point.mergedInto)
@@ -158,7 +158,7 @@ struct BackupPrune: ParsableCommand {
             if dry {
                 lines.append("dry run: \(kept) kept, \(merged) would be merged, \(deleted) deleted; nothing changed")
             } else {
-                lines.append("pruned \(repo.directory): \(kept) kept, \(merged) merged (\(ProgressLine.size(UInt64(copied))) copied, \(ProgressLine.size(UInt64(written))) written), \(deleted) deleted")
+                lines.append("pruned \(repo.location): \(kept) kept, \(merged) merged (\(ProgressLine.size(UInt64(copied))) copied, \(ProgressLine.size(UInt64(written))) written), \(deleted) deleted")
             }
             return lines
         }

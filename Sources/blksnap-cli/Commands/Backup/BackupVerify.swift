@@ -52,7 +52,7 @@ struct BackupVerify: ParsableCommand {
         let wanted = try id.map { try BackupCommand.id($0) }
         let verifier = BackupVerifier(repository: repo)
         let result = try BackupCommand.performing { () throws(BackupError) in try verifier.verify(id: wanted) }
-        let report = Report(repository: repo.directory, backups: result.backupIDs, clustersChecked: result.clustersChecked,
+        let report = Report(repository: repo.location, backups: result.backupIDs, clustersChecked: result.clustersChecked,
                             bytesChecked: result.bytesChecked,
                             findings: result.findings.map {
                                 Report.Finding(backup: $0.backupID, fileName: $0.fileName, fileOffset: $0.fileOffset,
@@ -68,7 +68,7 @@ struct BackupVerify: ParsableCommand {
             }
         }
         if !result.findings.isEmpty {
-            throw CommandFailure("backup verify: \(result.findings.count) problem(s) in \(repo.directory) (EILSEQ); the first: \(result.findings[0].description)",
+            throw CommandFailure("backup verify: \(result.findings.count) problem(s) in \(repo.location) (EILSEQ); the first: \(result.findings[0].description)",
                                  status: .corrupted)
         }
     }
