@@ -42,13 +42,15 @@ public final class S3BlockingBridge: Sendable {
         _ operation: @escaping @Sendable (S3Client) async throws -> Result,
         completion: @escaping @Sendable (Swift.Result<Result, any Error>) -> Void
     ) {
-        let client = self.client
+        let (client, executor) = (self.client, self.executor)
         Task(executorPreference: executor) {
             do {
                 completion(.success(try await operation(client)))
             } catch {
                 completion(.failure(error))
             }
+            // The task runs on the executor to its end, even when the bridge is gone by then.
+            withExtendedLifetime(executor) {}
         }
     }
 
