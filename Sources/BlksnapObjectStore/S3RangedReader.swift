@@ -5,15 +5,17 @@ import Foundation
 /// qcow2 reader's 64 KiB clusters) cost one GetObject per block.
 ///
 /// Each block is `blockSize` bytes at a multiple of `blockSize` (the last one shorter), fetched
-/// whole with `Range: bytes=first-last`. At most `cachedBlocks` blocks are kept, so the reader
-/// holds at most `blockSize × cachedBlocks` bytes. ``getCount`` and ``bytesFetched`` count the
-/// requests and their bytes, for callers and tests that care about the cost.
+/// whole with `Range: bytes=first-last`. At most `cachedBlocks` blocks are kept, plus one being
+/// fetched per thread reading, so the reader holds at most `blockSize × (cachedBlocks +
+/// threads reading)` bytes. ``getCount`` and ``bytesFetched`` count the requests and their
+/// bytes, for callers and tests that care about the cost.
 ///
 /// The reader reads the object as it was when the reader was made: each block's ETag is
 /// compared with the one HeadObject gave (when the reader made that request), and a block of
 /// another object, or a short one, throws ``S3StreamError/Kind/objectChanged``.
 ///
-/// Every call blocks its thread until done; calls from several threads are serialized. It may
+/// Every call blocks its thread until done. Several threads may read at once: their GETs run
+/// in parallel, and a block that one thread is fetching is waited for, not fetched again. It may
 /// be called from any thread, including those of Swift's cooperative pool (``S3BlockingBridge``).
 public final class S3RangedReader: @unchecked Sendable {
     // @unchecked: every mutable property is guarded by `lock`.
@@ -42,12 +44,15 @@ public final class S3RangedReader: @unchecked Sendable {
     public var cacheHits: Int { lock.withLock { hits } }
 
     private let bridge: S3BlockingBridge
-    private let lock = NSLock()
+    /// Guards the counters, the cache and `fetching`; signalled when a fetch ends.
+    private let lock = NSCondition()
     private var gets = 0
     private var fetched: UInt64 = 0
     private var hits = 0
     /// The blocks kept, least recently used first.
     private var cache: [(index: UInt64, bytes: [UInt8])] = []
+    /// The blocks being fetched, by a thread that does not hold `lock` meanwhile.
+    private var fetching: Set<UInt64> = []
 
     /// A reader of `key` in `bucket` through `bridge`, whose size (and ETag) come from
     /// HeadObject. Throws the ``S3Error`` of the HEAD (`NotFound` for a missing object), or
@@ -96,8 +101,6 @@ public final class S3RangedReader: @unchecked Sendable {
     /// (one GET each). Throws the ``S3Error`` of a failed GET, or
     /// ``S3StreamError/Kind/objectChanged``.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        lock.lock()
-        defer { lock.unlock() }
         guard offset < size, !buffer.isEmpty else { return 0 }
         let count = Int(min(UInt64(buffer.count), size - offset))
         let unit = UInt64(blockSize)
@@ -122,22 +125,44 @@ public final class S3RangedReader: @unchecked Sendable {
         lock.withLock { cache.removeAll() }
     }
 
-    /// Block `index`, from the cache or fetched (then cached, evicting the least recently used).
+    /// Block `index`, from the cache, from another thread's fetch, or fetched (then cached,
+    /// evicting the least recently used).
     private func block(_ index: UInt64) throws -> [UInt8] {
-        if let slot = cache.firstIndex(where: { $0.index == index }) {
-            let entry = cache.remove(at: slot)
-            cache.append(entry)
-            hits += 1
-            return entry.bytes
+        lock.lock()
+        while true {
+            if let slot = cache.firstIndex(where: { $0.index == index }) {
+                let entry = cache.remove(at: slot)
+                cache.append(entry)
+                hits += 1
+                lock.unlock()
+                return entry.bytes
+            }
+            guard fetching.contains(index) else { break }
+            lock.wait()
         }
+        fetching.insert(index)
+        gets += 1
+        lock.unlock()
+        let outcome = Result { try fetch(index) }
+        lock.lock()
+        defer { lock.unlock() }
+        fetching.remove(index)
+        lock.broadcast()
+        let bytes = try outcome.get()
+        if cache.count >= cachedBlocks { cache.removeFirst() }
+        cache.append((index, bytes))
+        return bytes
+    }
+
+    /// GETs block `index` (without holding `lock`) and checks its length and ETag.
+    private func fetch(_ index: UInt64) throws -> [UInt8] {
         let first = index * UInt64(blockSize)
         let last = min(first + UInt64(blockSize), size) - 1
         let (bucket, key) = (self.bucket, self.key)
-        gets += 1
         let data = try bridge.run { client in
             try await client.getObject(bucket: bucket, key: key, range: Int64(first)...Int64(last))
         }
-        fetched += UInt64(data.bytes.count)
+        lock.withLock { fetched += UInt64(data.bytes.count) }
         let expected = Int(last - first + 1)
         if data.bytes.count != expected || (eTag != nil && !data.head.eTag.isEmpty && data.head.eTag != eTag) {
             throw S3StreamError(
@@ -145,8 +170,6 @@ public final class S3RangedReader: @unchecked Sendable {
                 message: "bytes \(first)...\(last) came back as \(data.bytes.count) B of ETag \(data.head.eTag) where \(expected) B of ETag \(eTag ?? "(any)") of a \(size) B object were expected",
                 remedy: "the object was replaced or shortened while it was read; read it again with a new reader, and keep other writers off the key")
         }
-        if cache.count >= cachedBlocks { cache.removeFirst() }
-        cache.append((index, data.bytes))
         return data.bytes
     }
 }

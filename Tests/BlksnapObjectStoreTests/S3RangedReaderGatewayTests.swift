@@ -1,5 +1,6 @@
 import BlksnapObjectStore
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 extension S3ClientGatewayTests {
@@ -91,6 +92,36 @@ extension S3ClientGatewayTests {
                 _ = try Self.read(narrow, 10, at: 1 << 20)
                 _ = try Self.read(narrow, 10, at: 5)
                 #expect(narrow.getCount == 3 && narrow.cacheHits == 0)
+            }
+        }
+
+        /// Eight ordinary threads (as a restore's workers) read the whole object at once, each
+        /// from another block on: every block is fetched once, the others wait for its fetch.
+        @Test func concurrentReadersFetchEachBlockOnce() async throws {
+            try await S3ClientGatewayTests.withBridge("concurrent") { bridge, bucket in
+                var random = SplitMix64(seed: 13)
+                let data = random.bytes((6 << 20) + 77)
+                try Self.put(bridge, bucket, "object", data)
+                let reader = try S3RangedReader(bridge: bridge, bucket: bucket, key: "object", blockSize: 1 << 20, cachedBlocks: 8)
+                let mismatches = NIOLockedValueBox([String]())
+                DispatchQueue.concurrentPerform(iterations: 8) { thread in
+                    let chunk = 64 << 10
+                    let chunks = (data.count + chunk - 1) / chunk
+                    for step in 0..<chunks {
+                        let offset = ((step + thread * 16) % chunks) * chunk
+                        do {
+                            let got = try Self.read(reader, chunk, at: UInt64(offset))
+                            if got[...] != data[offset..<min(data.count, offset + chunk)] {
+                                mismatches.withLockedValue { $0.append("thread \(thread) at \(offset)") }
+                            }
+                        } catch {
+                            mismatches.withLockedValue { $0.append("thread \(thread) at \(offset): \(error)") }
+                        }
+                    }
+                }
+                #expect(mismatches.withLockedValue { $0 } == [])
+                #expect(reader.getCount == 7, "7 blocks, each fetched once")
+                #expect(reader.bytesFetched == UInt64(data.count))
             }
         }
 
