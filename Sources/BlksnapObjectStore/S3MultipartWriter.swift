@@ -102,9 +102,9 @@ public final class S3MultipartWriter: @unchecked Sendable {
     private let uploads = PartUploads()
     private let lock = NSLock()
     private var state = State.open
-    /// Part 1 (index 0), allocated at its first write.
+    /// Part 1 (index 0), from its first write (grown up to its furthest write).
     private var first: [UInt8]?
-    /// The part being filled (index `currentIndex`), allocated at its first write.
+    /// The part being filled (index `currentIndex`), from its first write.
     private var current: [UInt8]?
     /// The 0-based index of the current part; parts `1..<currentIndex` were sent.
     private var currentIndex = 1
@@ -222,21 +222,13 @@ public final class S3MultipartWriter: @unchecked Sendable {
             if let failure = uploads.failure { throw failure }
             let eTag: String
             if size <= UInt64(partSize) && openUploadID == nil {
-                var bytes = first ?? []
-                first = nil  // before the cut, so that it does not copy the part
-                bytes.removeSubrange(min(bytes.count, Int(size))...)
+                let bytes = take(&first, sizedTo: Int(size))
                 let (bucket, key) = (self.bucket, self.key)
                 eTag = try bridge.run { [bytes] client in try await client.putObject(bucket: bucket, key: key, bytes: bytes) }
             } else {
                 // `size - 1` lies in the current part: no write goes below it but into the first.
-                var last = current ?? [UInt8](repeating: 0, count: partSize)
-                current = nil
-                last.removeSubrange(Int(size - UInt64(currentIndex) * UInt64(partSize))...)
-                try send(last, index: currentIndex)
-                var head = first ?? [UInt8](repeating: 0, count: partSize)
-                first = nil
-                head.append(contentsOf: repeatElement(0, count: partSize - head.count))
-                try send(head, index: 0)
+                try send(take(&current, sizedTo: Int(size - UInt64(currentIndex) * UInt64(partSize))), index: currentIndex)
+                try send(take(&first, sizedTo: partSize), index: 0)
                 let parts = try uploads.waitForAll()
                 let (bucket, key, uploadID) = (self.bucket, self.key, try requireUploadID())
                 eTag = try bridge.run { client in
@@ -311,23 +303,38 @@ public final class S3MultipartWriter: @unchecked Sendable {
         }
     }
 
-    /// Copies `source` into `part` at `at`, allocating the part (zeroes) at its first write.
+    /// Copies `source` into `part` at `at`. A part grows with zeroes up to its furthest write
+    /// (so a small object costs its size, not a part), within a capacity of one part reserved at
+    /// its first write (so it never grows past one part).
     private func copy(_ source: UnsafeRawBufferPointer, into part: inout [UInt8]?, at: Int) {
-        if part == nil { part = [UInt8](repeating: 0, count: partSize) }
-        part!.withUnsafeMutableBytes { target in
-            UnsafeMutableRawBufferPointer(rebasing: target[at..<(at + source.count)]).copyMemory(from: source)
+        if part == nil {
+            part = []
+            part!.reserveCapacity(partSize)
         }
+        let end = at + source.count
+        if part!.count < end { part!.append(contentsOf: repeatElement(0, count: end - part!.count)) }
+        part!.withUnsafeMutableBytes { target in
+            UnsafeMutableRawBufferPointer(rebasing: target[at..<end]).copyMemory(from: source)
+        }
+    }
+
+    /// `part`'s bytes, zeroes when never written, cut or padded with zeroes to `length`; `part`
+    /// is left empty (`nil`), so the bytes are not copied.
+    private func take(_ part: inout [UInt8]?, sizedTo length: Int) -> [UInt8] {
+        var bytes = part ?? []
+        part = nil
+        if bytes.count > length {
+            bytes.removeSubrange(length...)
+        } else if bytes.count < length {
+            bytes.append(contentsOf: repeatElement(0, count: length - bytes.count))
+        }
+        return bytes
     }
 
     /// Sends the current part and zeroes for the parts skipped before `index`, which becomes
     /// the current part.
     private func advance(to index: Int) throws {
-        if let part = current {
-            current = nil
-            try send(part, index: currentIndex)
-        } else {
-            try send([UInt8](repeating: 0, count: partSize), index: currentIndex)
-        }
+        try send(take(&current, sizedTo: partSize), index: currentIndex)
         if currentIndex + 1 < index {
             // One buffer of zeroes for the whole gap: the uploads in flight share it.
             let zeroes = [UInt8](repeating: 0, count: partSize)
