@@ -96,6 +96,28 @@ extension BackupCatalog {
         }
     }
 
+    /// Replaces backup `record.id`'s row and cluster hashes with those of its rewritten
+    /// file and deletes backup `sourceID` (merged into it), in one transaction: a merge
+    /// on storage that rewrites files (``PointReplacingStorage``).
+    public func replaceBackup(_ record: BackupRecord, clusters: [WrittenCluster], deleting sourceID: Int64) throws(BackupError) {
+        try writing("replacing a merged backup in") { db in
+            try record.update(db)
+            try db.execute(sql: "DELETE FROM cluster WHERE backup_id = ?", arguments: [record.id])
+            let statement = try db.makeStatement(
+                sql: "INSERT INTO cluster (backup_id, file_offset, guest_offset, kind, sha256) VALUES (?, ?, ?, ?, ?)")
+            for cluster in clusters {
+                try statement.execute(arguments: [record.id, Int64(cluster.fileOffset), cluster.guestOffset.map { Int64($0) },
+                                                  cluster.kind.rawValue, Data(cluster.sha256)])
+            }
+            let children = try Int64.fetchAll(db, sql: "SELECT id FROM backup WHERE parent_id = ?", arguments: [sourceID])
+            guard children.isEmpty else {
+                throw BackupError(.refused, "backup \(sourceID) cannot be deleted: backups \(children.map(String.init).joined(separator: ", ")) depend on it (EBUSY)", errno: .resourceBusy)
+            }
+            try db.execute(sql: "DELETE FROM cluster WHERE backup_id = ?", arguments: [sourceID])
+            try db.execute(sql: "DELETE FROM backup WHERE id = ?", arguments: [sourceID])
+        }
+    }
+
     private func writing<T>(_ operation: String, _ body: (Database) throws -> T) throws(BackupError) -> T {
         do {
             return try database.write(body)

@@ -87,7 +87,8 @@ public struct BackupCreator {
         }
         let fileName = repository.storage.newFileFolder
             + BackupRepository.newFileName(devicePath: plan.identity.devicePath, at: takenAt)
-        let output = try repository.storage.create(fileName)
+        let output = try repository.storage.create(fileName,
+                                                   maximumBytes: QCOW2Format.maximumFileBytes(virtualSize: plan.identity.capacityBytes))
         let writer: QCOW2Writer
         do {
             writer = try QCOW2Writer(output: output, virtualSize: plan.identity.capacityBytes,

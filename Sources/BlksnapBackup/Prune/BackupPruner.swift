@@ -71,9 +71,11 @@ public struct BackupPruner {
             throw BackupError(.refused, "no --keep-… rule was given (EINVAL): a prune without one would remove every backup; give at least one", errno: .invalidArgument)
         }
         let catalog = repository.catalog
+        let replacing = repository.storage as? any PointReplacingStorage
+        let owned = { (record: BackupRecord) in replacing?.isOwned(record.fileName) ?? true }
         if dryRun {
             let unfinished = try catalog.unfinishedMerges()
-            var records = try catalog.all()
+            var records = try catalog.all().filter(owned)
             for merge in unfinished {
                 records.removeAll { $0.id == merge.sourceId }
                 if let index = records.firstIndex(where: { $0.id == merge.targetId }) {
@@ -83,6 +85,9 @@ public struct BackupPruner {
             }
             return PruneResult(plan: PrunePlan.make(policy: policy, records: records), resumed: unfinished, merges: [],
                                deleted: [], dryRun: true)
+        }
+        if let replacing {
+            return try pruneByCopy(policy: policy, storage: replacing, owned: owned)
         }
         guard repository.storage.localDirectory == repository.directory else {
             throw BackupError(.refused, "pruning \(repository.location) is not supported (ENOTSUP): merges rewrite files in place, which only a repository in a directory of this host allows; 'backup prune --dry-run' shows the plan", errno: .notSupported)
@@ -120,6 +125,48 @@ public struct BackupPruner {
             }
         }
         return PruneResult(plan: plan, resumed: resumed, merges: merges, deleted: deleted, dryRun: false)
+    }
+
+    /// The prune on storage whose files cannot change (``PointReplacingStorage``): each
+    /// merge writes the target anew and swaps it in (``CopyingMerge``); the plan covers the
+    /// points this host owns.
+    private func pruneByCopy(policy: RetentionPolicy, storage: any PointReplacingStorage,
+                             owned: (BackupRecord) -> Bool) throws(BackupError) -> PruneResult {
+        let catalog = repository.catalog
+        try repository.lockForWriting()
+        for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
+        let plan = PrunePlan.make(policy: policy, records: try catalog.all().filter(owned))
+        var merges: [MergeRecord] = []
+        var deleted: [BackupRecord] = []
+        for step in plan.steps {
+            switch step {
+            case .merge(_, let sourceID, let targetID):
+                let source = try repository.record(id: sourceID)
+                let target = try repository.record(id: targetID)
+                guard target.parentId == sourceID else {
+                    throw BackupError(.corrupted, "backup \(targetID) should depend on \(sourceID) at this step of the prune, but names parent \(target.parentId.map(String.init) ?? "none"): the catalog changed under the prune; run it again")
+                }
+                var merge = MergeRecord(kind: source.parentId == nil ? .full : .increment, source: source, targetId: targetID,
+                                        targetOldSize: target.fileSize, startedAt: Date())
+                onEvent(.mergePlanned(merge))
+                let outcome = try CopyingMerge(repository: repository, storage: storage).merge(source: source, into: target)
+                merge.state = .done
+                merge.targetNewSize = outcome.record.fileSize
+                merge.clustersCopied = Int64(outcome.clustersCopied)
+                merge.bytesCopied = Int64(outcome.clustersCopied) * Int64(QCOW2Format.clusterSize)
+                merge.bytesWritten = Int64(outcome.bytesWritten)
+                merge.finishedAt = Date()
+                onEvent(.mergeDone(merge))
+                merges.append(merge)
+            case .delete(let id):
+                let record = try repository.record(id: id)
+                try storage.deletePoint(record)
+                try catalog.deleteBackup(id: id)
+                onEvent(.deleted(record))
+                deleted.append(record)
+            }
+        }
+        return PruneResult(plan: plan, resumed: [], merges: merges, deleted: deleted, dryRun: false)
     }
 
     /// Carries `merge` from its recorded state to ``MergeState/done`` (idempotent at every state).

@@ -14,6 +14,16 @@ public enum QCOW2Format {
     public static let clusterBits: UInt32 = 16
     /// The cluster size the writer uses, in bytes.
     public static let clusterSize = 1 << Int(clusterBits)
+
+    /// The largest file ``QCOW2Writer`` makes of a disk of `virtualSize` bytes when it is
+    /// given blocks of at least 16 clusters (1 MiB; `backup create` reads 4 MiB): every data
+    /// cluster, up to one cluster left partly empty per block by compressed data before an
+    /// aligned cluster, the tables and refcounts (well under 1/1000 of the data), and 64
+    /// clusters to spare. An upload sizes its parts by it.
+    public static func maximumFileBytes(virtualSize: UInt64) -> UInt64 {
+        let clusters = (virtualSize + UInt64(clusterSize) - 1) / UInt64(clusterSize)
+        return (clusters + clusters / 16 + clusters / 1000 + 64) * UInt64(clusterSize)
+    }
     /// log2 of the refcount width in bits: 4 (16-bit refcounts, QEMU's default).
     public static let refcountOrder: UInt32 = 4
     /// Length of the v3 header without the optional compression-type byte.

@@ -24,9 +24,10 @@ public protocol BackupStorage: AnyObject {
     func exists(_ name: String) throws(BackupError) -> Bool
     /// Opens the file for random reads.
     func openForReading(_ name: String) throws(BackupError) -> any BackupFileInput
-    /// Starts a new file that becomes `name` at ``publish(_:as:)``; the returned output's
-    /// ``BackupFileOutput/name`` is what to pass there.
-    func create(_ name: String) throws(BackupError) -> any BackupFileOutput
+    /// Starts a new file that becomes `name` at ``publish(_:as:)``, of at most `maximumBytes`
+    /// (an upload sizes its parts by it); the returned output's ``BackupFileOutput/name`` is
+    /// what to pass there.
+    func create(_ name: String, maximumBytes: UInt64) throws(BackupError) -> any BackupFileOutput
     /// Makes the finished file `temporary` (an output's ``BackupFileOutput/name``) the
     /// repository's file `name`, durably.
     func publish(_ temporary: String, as name: String) throws(BackupError)

@@ -32,7 +32,7 @@ public final class DirectoryStorage: BackupStorage {
         try HostFileInput(path: path(of: name))
     }
 
-    public func create(_ name: String) throws(BackupError) -> any BackupFileOutput {
+    public func create(_ name: String, maximumBytes: UInt64) throws(BackupError) -> any BackupFileOutput {
         try HostFileOutput(path: path(of: Self.temporaryPrefix + name))
     }
 
