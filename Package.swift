@@ -9,9 +9,9 @@ let coreOnly = Context.environment["BLKSNAP_CORE_ONLY"] == "1"
 let heavyTargets: Set<String> = [
     "BlksnapNBD", "BlksnapBackup", "CZstd", "CZlib", "blksnap-cli", "CBenchSupport", "BlksnapBench", "blksnap-bench",
     "BlksnapCLITests", "BlksnapBackupTests", "BlksnapNBDTests", "BlksnapBenchTests",
-    "BlksnapObjectStore", "BlksnapObjectStoreTests",
+    "BlksnapObjectStore", "BlksnapObjectStoreTests", "BlksnapBackupS3",
 ]
-let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "BlksnapObjectStore", "blksnapctl", "blksnap-bench"]
+let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "BlksnapObjectStore", "BlksnapBackupS3", "blksnapctl", "blksnap-bench"]
 let heavyPackages: Set<String> = [
     "swift-argument-parser", "swift-nio", "swift-nio-ssl", "GRDB.swift", "swift-crypto", "async-http-client",
 ]
@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "BlksnapNBD", targets: ["BlksnapNBD"]),
         .library(name: "BlksnapBackup", targets: ["BlksnapBackup"]),
         .library(name: "BlksnapObjectStore", targets: ["BlksnapObjectStore"]),
+        .library(name: "BlksnapBackupS3", targets: ["BlksnapBackupS3"]),
         .executable(name: "blksnapctl", targets: ["blksnap-cli"]),
         .executable(name: "blksnap-bench", targets: ["blksnap-bench"]),
         .executable(name: "blksnap-conformance", targets: ["blksnap-conformance"]),
@@ -161,11 +162,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Backup repositories in S3 buckets: the bucket layout, point manifests, the commit
+        // protocol, and the local catalog cache rebuilt from the manifests.
+        .target(name: "BlksnapBackupS3", dependencies: ["BlksnapBackup", "BlksnapObjectStore"]),
         // blksnapctl.
         .executableTarget(
             name: "blksnap-cli",
             dependencies: [
-                "BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "SimKernel", "SimWire", "SimFuse",
+                "BlksnapKit", "BlksnapDrivers", "BlksnapSimulator", "BlksnapNBD", "BlksnapBackup", "BlksnapBackupS3", "BlksnapObjectStore",
+                "SimKernel", "SimWire", "SimFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -253,7 +258,7 @@ let package = Package(
         .testTarget(
             name: "BlksnapObjectStoreTests",
             dependencies: [
-                "BlksnapObjectStore",
+                "BlksnapObjectStore", "BlksnapBackupS3", "BlksnapBackup", "BlksnapKit", "BlksnapSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
