@@ -1,6 +1,8 @@
 import ArgumentParser
 import BlksnapBackup
+import BlksnapBackupS3
 import BlksnapKit
+import BlksnapObjectStore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +20,14 @@ struct BackupCommand: ParsableCommand {
             incremental backup stores only the clusters covering the CBT blocks changed since \
             its parent and names the parent's file as its backing file, so qemu-img, \
             qemu-nbd and virtual machines read any backup as the whole disk.
+
+            A repository in a bucket (--repo s3://BUCKET[/PREFIX]) holds the same qcow2 files \
+            as objects, each host in its own folder, plus one manifest per point; the catalog \
+            is a local cache (--cache-dir) rebuilt from the manifests, so any host lists, \
+            verifies, restores and serves every host's points. The endpoint, region and \
+            credentials come from the AWS environment: AWS_ENDPOINT_URL, AWS_REGION, \
+            AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials \
+            and ~/.aws/config. Requests use path-style addressing.
             """,
         subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self, BackupServe.self, BackupPrune.self])
 
@@ -52,15 +62,50 @@ struct BackupCommand: ParsableCommand {
 
 /// Options every `backup` subcommand takes.
 struct RepositoryOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The backup repository (a directory; created by the first backup create).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The backup repository: a directory (created by the first backup create), or s3://BUCKET[/PREFIX] (the bucket must exist).", valueName: "dir|s3-url"))
     var repo: String
+
+    @Option(name: .long, help: ArgumentHelp("With an s3:// repository: this host's folder in the bucket (default: the host name).", valueName: "name"))
+    var hostName: String?
+
+    @Option(name: .long, help: ArgumentHelp("With an s3:// repository: where its local catalog cache lives (default: $XDG_CACHE_HOME/blksnap/s3, else ~/.cache/blksnap/s3).", valueName: "dir"))
+    var cacheDir: String?
 
     @Flag(name: .long, help: "Print nothing but errors (and the --json document).")
     var quiet = false
 
-    /// Opens the repository.
+    /// Opens the repository: a directory, or a bucket whose manifests the local cache is
+    /// brought in step with first.
     func open(create: Bool = false) throws(CommandFailure) -> BackupRepository {
-        try BackupCommand.performing { () throws(BackupError) in try BackupRepository(directory: repo, create: create) }
+        try BackupCommand.performing { () throws(BackupError) in
+            guard S3RepositoryURL.isS3(repo) else { return try BackupRepository(directory: repo, create: create) }
+            let url = try S3RepositoryURL(parsing: repo)
+            let configuration: S3Configuration
+            do {
+                configuration = try S3Configuration.fromEnvironment()
+            } catch let error as S3Error {
+                throw BackupError.s3Configuration(error)
+            } catch {
+                throw BackupError(.refused, "the S3 settings cannot be used: \(error)", errno: .invalidArgument)
+            }
+            let bridge = S3BlockingBridge(client: S3Client(configuration: configuration))
+            let storage = try S3Storage(url: url, bridge: bridge, host: hostName ?? Self.hostName())
+            let cache = S3Repository.cacheDirectory(cacheRoot: cacheDir ?? S3Repository.defaultCacheRoot(),
+                                                    endpoint: configuration.endpoint.description, url: url)
+            let (repository, sync) = try S3Repository.open(storage: storage, cacheDirectory: cache)
+            for skipped in sync.skipped {
+                FileHandle.standardError.write(Data("blksnapctl: warning: \(repo): left out \(skipped)\n".utf8))
+            }
+            return repository
+        }
+    }
+
+    /// This machine's host name (`gethostname`), the default folder in a bucket.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 }
 

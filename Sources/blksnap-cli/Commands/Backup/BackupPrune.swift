@@ -169,10 +169,10 @@ struct BackupPrune: ParsableCommand {
         switch event {
         case .removedLeftover(let name): return "prune: removed leftover \(name)"
         case .resuming(let merge): return "prune: finishing merge \(merge.id ?? 0) of \(merge.sourceId) into \(merge.targetId) (\(merge.state.rawValue))"
-        case .mergePlanned(let merge): return "prune: merge \(merge.id ?? 0): \(merge.kind.rawValue) \(merge.sourceId) into \(merge.targetId): planned"
+        case .mergePlanned(let merge): return "prune: merge\(merge.id.map { " \($0)" } ?? ""): \(merge.kind.rawValue) \(merge.sourceId) into \(merge.targetId): planned"
         case .mergePrepared(let merge):
-            return "prune: merge \(merge.id ?? 0): \(merge.kind.rawValue) \(merge.sourceId) into \(merge.targetId): prepared (\(merge.clustersCopied) clusters, \(merge.bytesCopied) bytes copied)"
-        case .mergeDone(let merge): return "prune: merge \(merge.id ?? 0): \(merge.kind.rawValue) \(merge.sourceId) into \(merge.targetId): done"
+            return "prune: merge\(merge.id.map { " \($0)" } ?? ""): \(merge.kind.rawValue) \(merge.sourceId) into \(merge.targetId): prepared (\(merge.clustersCopied) clusters, \(merge.bytesCopied) bytes copied)"
+        case .mergeDone(let merge): return "prune: merge\(merge.id.map { " \($0)" } ?? ""): \(merge.kind.rawValue) \(merge.sourceId) into \(merge.targetId): done"
         case .deleted(let record): return "prune: deleted \(record.id ?? 0) (\(record.fileName))"
         }
     }
