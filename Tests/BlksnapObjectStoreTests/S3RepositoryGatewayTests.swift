@@ -84,17 +84,40 @@ struct S3RepositoryGatewayTests {
         return bytes
     }
 
-    @Test("full and incremental points in a bucket read back equal; a fresh host rebuilds the catalog")
-    func fullIncrementalAndFreshHost() async throws {
+    /// Where a scenario keeps its repository: the same body runs on both.
+    enum Kind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case directory, bucket
+        var testDescription: String { rawValue }
+    }
+
+    /// A repository of `kind` for host "alpha": a directory beside the bucket's caches, or
+    /// the bucket.
+    static func repository(_ kind: Kind, _ bucket: Bucket) throws -> BackupRepository {
+        switch kind {
+        case .directory: try BackupRepository(directory: bucket.root + "/directory-repo", create: true)
+        case .bucket: try bucket.open(host: "alpha").0
+        }
+    }
+
+    /// Rewrites the device's cluster `index` (zeroes when `zero`) without CBT seeing it:
+    /// the tracker is detached first, as when CBT is lost.
+    static func detachTracker(_ host: Host) throws {
+        let device = try BlockDevice(path: host.device, kernel: host.machine.backend)
+        defer { try? device.close() }
+        try device.detach()
+    }
+
+    @Test("full, incremental and resync points read back and restore equal; a fresh host rebuilds the catalog",
+          arguments: Kind.allCases)
+    func fullIncrementalResync(kind: Kind) async throws {
         let bucket = try await Bucket("chain")
         let host = try Host()
         let first = DataPattern(seed: 11).bytes(atByte: 0, count: Self.deviceBytes)
         try host.machine.write(first, to: host.device, atByte: 0)
-        let (repository, sync) = try bucket.open(host: "alpha")
-        #expect(sync.added == 0 && !sync.rebuilt)
+        let repository = try Self.repository(kind, bucket)
         let full = try host.backUp(repository)
         #expect(full.type == .full)
-        #expect(full.fileName.hasPrefix("alpha/blksnap-"))
+        #expect(full.fileName.hasPrefix(kind == .bucket ? "alpha/blksnap-" : "blksnap-"))
         let change = DataPattern(seed: 12).bytes(atByte: 0, count: 3 << 20)
         try host.machine.write(change, to: host.device, atByte: 9 << 20)
         let second = try host.machine.readAll(host.device)
@@ -102,26 +125,42 @@ struct S3RepositoryGatewayTests {
         #expect(increment.type == .incremental && increment.parentId == full.id)
         #expect(increment.changedBytes == 3 << 20)
         #expect(increment.fileSize < 4 << 20, "the increment holds the 3 MiB changed and its tables, not the disk")
+        // CBT lost: 5 clusters rewritten (one zeroed) while no tracker watched.
+        try Self.detachTracker(host)
+        for (number, index) in [3, 77, 150, 200, 301].enumerated() {
+            let bytes = number == 0 ? [UInt8](repeating: 0, count: 65_536) : DataPattern(seed: UInt64(500 + index)).bytes(atByte: 0, count: 65_536)
+            try host.machine.write(bytes, to: host.device, atByte: UInt64(index) * 65_536)
+        }
+        let third = try host.machine.readAll(host.device)
+        let resync = try host.backUp(repository)
+        #expect(resync.resyncReason != nil && resync.type == .incremental && resync.parentId == increment.id)
+        #expect(resync.changedBytes == 5 * 65_536, "exactly the 5 clusters rewritten are stored")
 
-        #expect(try Self.disk(repository, id: try #require(full.id)) == first)
-        #expect(try Self.disk(repository, id: try #require(increment.id)) == second)
+        for (record, image) in [(full, first), (increment, second), (resync, third)] {
+            #expect(try Self.disk(repository, id: try #require(record.id)) == image)
+        }
+        let target = bucket.root + "/restored-\(kind).raw"
+        _ = try BackupRestorer(repository: repository).restore(id: try #require(resync.id), to: target)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == Data(third))
         let report = try BackupVerifier(repository: repository).verify(id: nil)
         #expect(report.findings.isEmpty, "\(report.findings)")
 
+        guard kind == .bucket else { return }
         // Another machine: an empty cache, rebuilt from the manifests.
         let (fresh, freshSync) = try bucket.open(host: "omega")
-        #expect(freshSync.added == 2)
+        #expect(freshSync.added == 3)
         let listed = try fresh.catalog.all()
-        #expect(listed.map(\.fileName) == [full.fileName, increment.fileName])
-        #expect(listed.last?.parentId == listed.first?.id)
-        #expect(try Self.disk(fresh, id: try #require(listed.last?.id)) == second)
+        #expect(listed.map(\.fileName) == [full.fileName, increment.fileName, resync.fileName])
+        #expect(listed[1].parentId == listed[0].id && listed[2].parentId == listed[1].id)
+        #expect(try Self.disk(fresh, id: try #require(listed.last?.id)) == third)
     }
 
-    @Test("prune merges by rewriting objects: every kept point reads as at its take, on this host and a fresh one; nothing is left over")
-    func pruneOnTheBucket() async throws {
+    @Test("prune (in place on disk, by rewriting objects in a bucket): every kept point reads as at its take; nothing is left over",
+          arguments: Kind.allCases)
+    func prune(kind: Kind) async throws {
         let bucket = try await Bucket("prune")
         let host = try Host()
-        let (repository, _) = try bucket.open(host: "alpha")
+        let repository = try Self.repository(kind, bucket)
         try host.machine.write(DataPattern(seed: 21).bytes(atByte: 0, count: Self.deviceBytes), to: host.device, atByte: 0)
         var images: [Int64: [UInt8]] = [:]
         let start = Date(timeIntervalSince1970: 1_790_000_000)
@@ -145,21 +184,25 @@ struct S3RepositoryGatewayTests {
             #expect(try Self.disk(repository, id: try #require(record.id)) == images[try #require(record.id)], "\(record.fileName)")
         }
         #expect(try BackupVerifier(repository: repository).verify(id: nil).findings.isEmpty)
-        // A fresh host sees the merged points; the bucket holds only their objects and manifests.
-        let (fresh, _) = try bucket.open(host: "omega")
-        let listed = try fresh.catalog.all()
-        #expect(listed.map(\.takenAt) == kept.map(\.takenAt))
-        for (record, original) in zip(listed, kept) {
-            #expect(try Self.disk(fresh, id: try #require(record.id)) == images[try #require(original.id)])
-        }
-        let name = bucket.name
-        let keys = try await bucket.withClient { try await $0.listAllObjects(bucket: name) }.map(\.key)
-        #expect(keys.count == 4, "two objects and two manifests: \(keys)")
         // A later backup chains on the merged head.
         try host.machine.write(DataPattern(seed: 99).bytes(atByte: 0, count: 64 << 10), to: host.device, atByte: 0)
         let next = try host.backUp(repository)
         #expect(next.type == .incremental && next.parentId == kept.last?.id)
         #expect(try Self.disk(repository, id: try #require(next.id)) == (try host.machine.readAll(host.device)))
+
+        guard kind == .bucket else { return }
+        // A fresh host sees the merged points; the bucket holds only their objects and manifests.
+        let (fresh, _) = try bucket.open(host: "omega")
+        let listed = try fresh.catalog.all()
+        // Catalogs keep times to the millisecond.
+        let milliseconds = { (date: Date) in (date.timeIntervalSince1970 * 1000).rounded() }
+        #expect(listed.map { milliseconds($0.takenAt) } == (kept + [next]).map { milliseconds($0.takenAt) })
+        for (record, original) in zip(listed, kept) {
+            #expect(try Self.disk(fresh, id: try #require(record.id)) == images[try #require(original.id)])
+        }
+        let name = bucket.name
+        let keys = try await bucket.withClient { try await $0.listAllObjects(bucket: name) }.map(\.key)
+        #expect(keys.count == 6, "three objects and three manifests: \(keys)")
     }
 
     @Test("four hosts back up at once into one bucket; each lists every point; a fifth restores any")
