@@ -64,17 +64,6 @@ package final class HostFile {
         return done
     }
 
-    /// Reads exactly `count` bytes at `offset` (a short file is a corrupted one).
-    package func readExactly(_ count: Int, at offset: UInt64, what: String) throws(BackupError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let result = bytes.withUnsafeMutableBytes { raw in Result { () throws(BackupError) in try read(into: raw, at: offset) } }
-        let n = try result.get()
-        guard n == count else {
-            throw BackupError(.corrupted, "\(path): \(what) at byte \(offset) is cut short (file ends after \(n) of \(count) bytes): the file is truncated; restore it from a copy or take a new full backup")
-        }
-        return bytes
-    }
-
     /// `fsync(2)`.
     package func sync() throws(BackupError) {
         guard Glibc.fsync(fd) == 0 else { throw BackupError.io("fsync of", path, Errno(rawValue: Glibc.errno)) }

@@ -105,11 +105,7 @@ public struct BackupPruner {
         for step in plan.steps {
             switch step {
             case .merge(_, let sourceID, let targetID):
-                let source = try repository.record(id: sourceID)
-                let target = try repository.record(id: targetID)
-                guard target.parentId == sourceID else {
-                    throw BackupError(.corrupted, "backup \(targetID) should depend on \(sourceID) at this step of the prune, but names parent \(target.parentId.map(String.init) ?? "none"): the catalog changed under the prune; run it again")
-                }
+                let (source, target) = try pair(sourceID, into: targetID)
                 let kind: MergeKind = source.parentId == nil ? .full : .increment
                 let planned = try catalog.beginMerge(MergeRecord(kind: kind, source: source, targetId: targetID,
                                                                  targetOldSize: target.fileSize, startedAt: Date()))
@@ -141,11 +137,7 @@ public struct BackupPruner {
         for step in plan.steps {
             switch step {
             case .merge(_, let sourceID, let targetID):
-                let source = try repository.record(id: sourceID)
-                let target = try repository.record(id: targetID)
-                guard target.parentId == sourceID else {
-                    throw BackupError(.corrupted, "backup \(targetID) should depend on \(sourceID) at this step of the prune, but names parent \(target.parentId.map(String.init) ?? "none"): the catalog changed under the prune; run it again")
-                }
+                let (source, target) = try pair(sourceID, into: targetID)
                 var merge = MergeRecord(kind: source.parentId == nil ? .full : .increment, source: source, targetId: targetID,
                                         targetOldSize: target.fileSize, startedAt: Date())
                 onEvent(.mergePlanned(merge))
@@ -167,6 +159,17 @@ public struct BackupPruner {
             }
         }
         return PruneResult(plan: plan, resumed: [], merges: merges, deleted: deleted, dryRun: false)
+    }
+
+    /// The records of a merge step's source and target, refusing a target that no longer
+    /// names the source as its parent.
+    private func pair(_ sourceID: Int64, into targetID: Int64) throws(BackupError) -> (source: BackupRecord, target: BackupRecord) {
+        let source = try repository.record(id: sourceID)
+        let target = try repository.record(id: targetID)
+        guard target.parentId == sourceID else {
+            throw BackupError(.corrupted, "backup \(targetID) should depend on \(sourceID) at this step of the prune, but names parent \(target.parentId.map(String.init) ?? "none"): the catalog changed under the prune; run it again")
+        }
+        return (source, target)
     }
 
     /// Carries `merge` from its recorded state to ``MergeState/done`` (idempotent at every state).

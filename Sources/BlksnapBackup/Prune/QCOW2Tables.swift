@@ -13,6 +13,8 @@ final class QCOW2Tables {
     let l1: [UInt64]
     /// Offsets of the refcount blocks the refcount table names, in table order.
     let refcountBlockOffsets: [UInt64]
+    /// ``file`` read as a ``BackupFileInput``.
+    private let input: HostFileInput
 
     /// The cluster size.
     var clusterSize: Int { header.clusterSize }
@@ -20,8 +22,9 @@ final class QCOW2Tables {
     /// Reads the header cluster, the L1 table and the refcount table of `file`.
     init(file: HostFile) throws(BackupError) {
         self.file = file
-        let size = try file.sizeAndKind().size
-        let first = try file.readExactly(min(Int(size), 4096), at: 0, what: "header")
+        input = try HostFileInput(file: file)
+        let size = input.size
+        let first = try input.readExactly(min(Int(size), 4096), at: 0, what: "header")
         do {
             header = try QCOW2Header(decoding: first)
         } catch {
@@ -34,14 +37,14 @@ final class QCOW2Tables {
             throw BackupError(.refused, "\(file.path) holds \(header.snapshotCount) internal snapshot(s); a merge handles files without")
         }
         let cluster = header.clusterSize
-        headerCluster = try file.readExactly(cluster, at: 0, what: "header cluster")
+        headerCluster = try input.readExactly(cluster, at: 0, what: "header cluster")
         if header.l1Size > 0 {
-            let bytes = try file.readExactly(Int(header.l1Size) * 8, at: header.l1TableOffset, what: "L1 table")
+            let bytes = try input.readExactly(Int(header.l1Size) * 8, at: header.l1TableOffset, what: "L1 table")
             l1 = (0..<Int(header.l1Size)).map { bytes.bigEndian(UInt64.self, at: $0 * 8) }
         } else {
             l1 = []
         }
-        let table = try file.readExactly(Int(header.refcountTableClusters) * cluster, at: header.refcountTableOffset, what: "refcount table")
+        let table = try input.readExactly(Int(header.refcountTableClusters) * cluster, at: header.refcountTableOffset, what: "refcount table")
         var blocks: [UInt64] = []
         for index in 0..<(table.count / 8) {
             let entry = table.bigEndian(UInt64.self, at: index * 8) & QCOW2Format.offsetMask
@@ -59,7 +62,7 @@ final class QCOW2Tables {
         guard offset % UInt64(clusterSize) == 0 else {
             throw BackupError(.corrupted, "\(file.path): L1 entry \(index) points at byte \(offset), which is not cluster-aligned")
         }
-        let bytes = try file.readExactly(clusterSize, at: offset, what: "L2 table")
+        let bytes = try input.readExactly(clusterSize, at: offset, what: "L2 table")
         return (0..<(clusterSize / 8)).map { bytes.bigEndian(UInt64.self, at: $0 * 8) }
     }
 
@@ -69,7 +72,7 @@ final class QCOW2Tables {
         let perBlock = clusterSize / 2
         var counts = [UInt16](repeating: 0, count: clusters)
         for (block, offset) in refcountBlockOffsets.enumerated() where block * perBlock < clusters {
-            let bytes = try file.readExactly(clusterSize, at: offset, what: "refcount block")
+            let bytes = try input.readExactly(clusterSize, at: offset, what: "refcount block")
             for slot in 0..<min(perBlock, clusters - block * perBlock) {
                 counts[block * perBlock + slot] = UInt16(bytes[slot * 2]) << 8 | UInt16(bytes[slot * 2 + 1])
             }

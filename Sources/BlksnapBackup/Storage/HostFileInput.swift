@@ -9,8 +9,13 @@ package final class HostFileInput: BackupFileInput {
     package var name: String { file.path }
 
     /// Opens `path` read-only and takes its size.
-    package init(path: String) throws(BackupError) {
-        file = try HostFile(path: path, flags: O_RDONLY)
+    package convenience init(path: String) throws(BackupError) {
+        try self.init(file: try HostFile(path: path, flags: O_RDONLY))
+    }
+
+    /// Reads `file`, opened already (it may be open for writing too), of its size now.
+    package init(file: HostFile) throws(BackupError) {
+        self.file = file
         size = try file.sizeAndKind().size
     }
 
