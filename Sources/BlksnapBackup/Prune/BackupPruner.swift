@@ -100,26 +100,17 @@ public struct BackupPruner {
             resumed.append(try perform(merge, checkSources: checkSources))
         }
         let plan = PrunePlan.make(policy: policy, records: try catalog.all())
-        var merges: [MergeRecord] = []
-        var deleted: [BackupRecord] = []
-        for step in plan.steps {
-            switch step {
-            case .merge(_, let sourceID, let targetID):
-                let (source, target) = try pair(sourceID, into: targetID)
-                let kind: MergeKind = source.parentId == nil ? .full : .increment
-                let planned = try catalog.beginMerge(MergeRecord(kind: kind, source: source, targetId: targetID,
-                                                                 targetOldSize: target.fileSize, startedAt: Date()))
-                onEvent(.mergePlanned(planned))
-                merges.append(try perform(planned, checkSources: checkSources))
-            case .delete(let id):
-                let record = try repository.record(id: id)
-                try catalog.deleteBackup(id: id)
-                HostFile.remove(repository.path(of: record))
-                try HostFile.syncDirectory(repository.directory)
-                onEvent(.deleted(record))
-                deleted.append(record)
-            }
-        }
+        let (merges, deleted) = try apply(plan, merging: { (source, target) throws(BackupError) in
+            let kind: MergeKind = source.parentId == nil ? .full : .increment
+            let planned = try catalog.beginMerge(MergeRecord(kind: kind, source: source, targetId: target.id ?? 0,
+                                                             targetOldSize: target.fileSize, startedAt: Date()))
+            onEvent(.mergePlanned(planned))
+            return try perform(planned, checkSources: checkSources)
+        }, deleting: { (record) throws(BackupError) in
+            try catalog.deleteBackup(id: record.id ?? 0)
+            HostFile.remove(repository.path(of: record))
+            try HostFile.syncDirectory(repository.directory)
+        })
         return PruneResult(plan: plan, resumed: resumed, merges: merges, deleted: deleted, dryRun: false)
     }
 
@@ -132,33 +123,45 @@ public struct BackupPruner {
         try repository.lockForWriting()
         for name in try repository.removeLeftovers() { onEvent(.removedLeftover(fileName: name)) }
         let plan = PrunePlan.make(policy: policy, records: try catalog.all().filter(owned))
+        let (merges, deleted) = try apply(plan, merging: { (source, target) throws(BackupError) in
+            var merge = MergeRecord(kind: source.parentId == nil ? .full : .increment, source: source, targetId: target.id ?? 0,
+                                    targetOldSize: target.fileSize, startedAt: Date())
+            onEvent(.mergePlanned(merge))
+            let outcome = try CopyingMerge(repository: repository, storage: storage).merge(source: source, into: target)
+            merge.state = .done
+            merge.targetNewSize = outcome.record.fileSize
+            merge.clustersCopied = Int64(outcome.clustersCopied)
+            merge.bytesCopied = Int64(outcome.clustersCopied) * Int64(QCOW2Format.clusterSize)
+            merge.bytesWritten = Int64(outcome.bytesWritten)
+            merge.finishedAt = Date()
+            onEvent(.mergeDone(merge))
+            return merge
+        }, deleting: { (record) throws(BackupError) in
+            try storage.deletePoint(record)
+            try catalog.deleteBackup(id: record.id ?? 0)
+        })
+        return PruneResult(plan: plan, resumed: [], merges: merges, deleted: deleted, dryRun: false)
+    }
+
+    /// Carries out `plan`'s steps in order: `merging` a source into its target (checked to
+    /// still be its child), `deleting` a point; reports each deletion. Returns what was done.
+    private func apply(_ plan: PrunePlan, merging: (BackupRecord, BackupRecord) throws(BackupError) -> MergeRecord,
+                       deleting: (BackupRecord) throws(BackupError) -> Void) throws(BackupError) -> ([MergeRecord], [BackupRecord]) {
         var merges: [MergeRecord] = []
         var deleted: [BackupRecord] = []
         for step in plan.steps {
             switch step {
             case .merge(_, let sourceID, let targetID):
                 let (source, target) = try pair(sourceID, into: targetID)
-                var merge = MergeRecord(kind: source.parentId == nil ? .full : .increment, source: source, targetId: targetID,
-                                        targetOldSize: target.fileSize, startedAt: Date())
-                onEvent(.mergePlanned(merge))
-                let outcome = try CopyingMerge(repository: repository, storage: storage).merge(source: source, into: target)
-                merge.state = .done
-                merge.targetNewSize = outcome.record.fileSize
-                merge.clustersCopied = Int64(outcome.clustersCopied)
-                merge.bytesCopied = Int64(outcome.clustersCopied) * Int64(QCOW2Format.clusterSize)
-                merge.bytesWritten = Int64(outcome.bytesWritten)
-                merge.finishedAt = Date()
-                onEvent(.mergeDone(merge))
-                merges.append(merge)
+                merges.append(try merging(source, target))
             case .delete(let id):
                 let record = try repository.record(id: id)
-                try storage.deletePoint(record)
-                try catalog.deleteBackup(id: id)
+                try deleting(record)
                 onEvent(.deleted(record))
                 deleted.append(record)
             }
         }
-        return PruneResult(plan: plan, resumed: [], merges: merges, deleted: deleted, dryRun: false)
+        return (merges, deleted)
     }
 
     /// The records of a merge step's source and target, refusing a target that no longer
