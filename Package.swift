@@ -160,6 +160,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Backup repositories in S3 buckets: the bucket layout, point manifests, the commit
@@ -259,6 +260,7 @@ let package = Package(
             name: "BlksnapObjectStoreTests",
             dependencies: [
                 "BlksnapObjectStore", "BlksnapBackupS3", "BlksnapBackup", "BlksnapKit", "BlksnapSimulator",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

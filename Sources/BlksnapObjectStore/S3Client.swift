@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// An S3 client over async-http-client: objects (put, get whole or ranged, head, delete),
 /// listings (ListObjectsV2 with prefixes and continuation), multipart uploads (create, upload a
@@ -37,6 +38,11 @@ public final class S3Client: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(min(10, max(1, seconds))), read: .seconds(max(1, seconds))))
         httpConfiguration.httpVersion = .http1Only
+        if let caFile = configuration.caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            httpConfiguration.tlsConfiguration = tls
+        }
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     }
 
@@ -424,6 +430,13 @@ public final class S3Client: Sendable {
             case .remoteConnectionClosed: return "the server closed the connection"
             default: return String(describing: error)
             }
+        }
+        if error is NIOSSLError || error is BoringSSLError {
+            let detail = String(describing: error)
+            if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the TLS handshake failed: the server's certificate is not signed by a CA this machine trusts (CERTIFICATE_VERIFY_FAILED); for a gateway with a private CA give its PEM file with --ca-file or AWS_CA_BUNDLE"
+            }
+            return "the TLS handshake failed (\(detail)); check that the endpoint speaks https and its certificate names the host"
         }
         return String(describing: error)
     }

@@ -10,6 +10,8 @@ import Foundation
 /// - region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's `region`, else `us-east-1`;
 /// - credentials: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`), else
 ///   the profile's `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`;
+/// - the CAs an `https` endpoint's certificate is checked against: `AWS_CA_BUNDLE`, else the
+///   profile's `ca_bundle`, else the system's;
 /// - the profile: `AWS_PROFILE`, else `default`, in `~/.aws/credentials` and `~/.aws/config`
 ///   (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE` name other files).
 public struct S3Configuration: Sendable, CustomStringConvertible {
@@ -27,11 +29,15 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
     public var requestTimeout: Duration
     /// The most bytes a response body may have (GetObject's included); larger answers fail.
     public var maxResponseBytes: Int
+    /// A PEM file of the CAs to trust for an `https` endpoint instead of the system's (a
+    /// gateway with a private CA); nil: the system's.
+    public var caFile: String?
 
     /// A configuration from its parts.
     public init(
         endpoint: S3Endpoint, region: String, credentials: S3Credentials, signsPayloads: Bool = true,
-        retry: S3RetryPolicy = .standard, requestTimeout: Duration = .seconds(60), maxResponseBytes: Int = 1 << 30
+        retry: S3RetryPolicy = .standard, requestTimeout: Duration = .seconds(60), maxResponseBytes: Int = 1 << 30,
+        caFile: String? = nil
     ) {
         self.endpoint = endpoint
         self.region = region
@@ -40,6 +46,7 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
         self.retry = retry
         self.requestTimeout = requestTimeout
         self.maxResponseBytes = maxResponseBytes
+        self.caFile = caFile
     }
 
     /// The configuration the AWS environment variables and shared files describe (see the
@@ -91,7 +98,8 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
                     + "with aws_access_key_id and aws_secret_access_key in ~/.aws/credentials",
                 operation: "LoadConfiguration")
         }
-        return S3Configuration(endpoint: try S3Endpoint(url: endpointURL), region: region, credentials: credentials)
+        let caFile = nonEmpty("AWS_CA_BUNDLE") ?? profile?["ca_bundle"].flatMap { $0.isEmpty ? nil : $0 }
+        return S3Configuration(endpoint: try S3Endpoint(url: endpointURL), region: region, credentials: credentials, caFile: caFile)
     }
 
     /// Endpoint, region and access key ID; never the secret.

@@ -2,10 +2,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// An HTTP server on 127.0.0.1 that answers the first `failures` requests with
 /// `503 SlowDown` (S3's error body, request ids `r1`, `r2`, …) and every later one with an empty
-/// `200 OK`: the retry path of ``S3Client`` without a real service.
+/// `200 OK`: the retry path of ``S3Client`` without a real service. With `tls`, it speaks
+/// HTTPS with that context.
 final class FlakyS3Server: Sendable {
     private let channel: any Channel
     private let requests: NIOLockedValueBox<Int>
@@ -15,13 +17,14 @@ final class FlakyS3Server: Sendable {
     /// How many requests arrived.
     var requestCount: Int { requests.withLockedValue { $0 } }
 
-    init(failures: Int) async throws {
+    init(failures: Int, tls: NIOSSLContext? = nil) async throws {
         let requests = NIOLockedValueBox(0)
         self.requests = requests
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(Handler(requests: requests, failures: failures))
                 }

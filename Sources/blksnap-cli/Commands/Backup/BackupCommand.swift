@@ -27,7 +27,8 @@ struct BackupCommand: ParsableCommand {
             verifies, restores and serves every host's points. The endpoint, region and \
             credentials come from the AWS environment: AWS_ENDPOINT_URL, AWS_REGION, \
             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials \
-            and ~/.aws/config. Requests use path-style addressing.
+            and ~/.aws/config; an https endpoint is checked against the system's CAs, or those \
+            of --ca-file (AWS_CA_BUNDLE). Requests use path-style addressing.
             """,
         subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupRestore.self, BackupServe.self, BackupPrune.self])
 
@@ -71,6 +72,9 @@ struct RepositoryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("With an s3:// repository: where its local catalog cache lives (default: $XDG_CACHE_HOME/blksnap/s3, else ~/.cache/blksnap/s3).", valueName: "dir"))
     var cacheDir: String?
 
+    @Option(name: .long, help: ArgumentHelp("With an s3:// repository on https: a PEM file of the CAs to trust instead of the system's (default: AWS_CA_BUNDLE).", valueName: "file"))
+    var caFile: String?
+
     @Flag(name: .long, help: "Print nothing but errors (and the --json document).")
     var quiet = false
 
@@ -80,13 +84,19 @@ struct RepositoryOptions: ParsableArguments {
         try BackupCommand.performing { () throws(BackupError) in
             guard S3RepositoryURL.isS3(repo) else { return try BackupRepository(directory: repo, create: create) }
             let url = try S3RepositoryURL(parsing: repo)
-            let configuration: S3Configuration
+            var configuration: S3Configuration
             do {
                 configuration = try S3Configuration.fromEnvironment()
             } catch let error as S3Error {
                 throw BackupError.s3Configuration(error)
             } catch {
                 throw BackupError(.refused, "the S3 settings cannot be used: \(error)", errno: .invalidArgument)
+            }
+            if let caFile {
+                guard FileManager.default.isReadableFile(atPath: caFile) else {
+                    throw BackupError(.refused, "--ca-file \(caFile) cannot be read (ENOENT or EACCES): give a readable PEM file of CA certificates", errno: .noSuchFileOrDirectory)
+                }
+                configuration.caFile = caFile
             }
             let bridge = S3BlockingBridge(client: S3Client(configuration: configuration))
             let storage = try S3Storage(url: url, bridge: bridge, host: hostName ?? Self.hostName())
