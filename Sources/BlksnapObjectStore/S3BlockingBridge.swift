@@ -3,8 +3,8 @@ import Dispatch
 /// Runs ``S3Client``'s async operations for synchronous callers: ``run(_:)`` blocks the
 /// calling thread until the operation finished and returns its result or rethrows its error.
 ///
-/// The operations run as tasks that prefer a `TaskExecutor` of the bridge's own (a private
-/// concurrent `DispatchQueue`), never on Swift's cooperative pool, and the caller waits on a
+/// The operations run as tasks that prefer a `TaskExecutor` of the bridge's own (private
+/// serial `DispatchQueue`s), never on Swift's cooperative pool, and the caller waits on a
 /// semaphore. So a caller may itself be a thread of the cooperative pool (a swift-testing test,
 /// an `async` function calling synchronous backup code) without deadlocking, even when every
 /// pool thread is blocked in ``run(_:)`` at once: the work they wait for does not need them.
@@ -21,7 +21,7 @@ public final class S3BlockingBridge: Sendable {
     /// A bridge to `client`.
     public init(client: S3Client) {
         self.client = client
-        self.executor = S3BridgeExecutor(label: "blksnap.s3.bridge")
+        self.executor = S3BridgeExecutor(label: "blksnap.s3.bridge", lanes: 4)
     }
 
     /// Runs `operation` on the client off the cooperative pool, blocking the calling thread

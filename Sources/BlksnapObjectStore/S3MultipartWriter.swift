@@ -36,6 +36,22 @@ import Foundation
 /// or a bucket lifecycle rule to clean up. A writer released unfinished aborts its upload the
 /// same way.
 ///
+/// ## Use
+/// ```swift
+/// let bridge = S3BlockingBridge(client: client)
+/// let writer = try S3MultipartWriter(
+///     bridge: bridge, bucket: "backups", key: "vda/full.qcow2",
+///     partSize: S3MultipartWriter.partSize(forObjectSize: largestImageSize))
+/// do {
+///     try cluster.withUnsafeBytes { try writer.write($0, at: clusterOffset) }  // front to back
+///     try header.withUnsafeBytes { try writer.write($0, at: 0) }               // the header last
+///     let (size, eTag) = try writer.finish()
+/// } catch {
+///     writer.abort()  // already done after a failure of the writer; needed if the caller failed
+///     throw error
+/// }
+/// ```
+///
 /// ## Threads
 /// Every call blocks its thread until done; calls from several threads are serialized (the
 /// order of writes above is the order in which they are serialized). It may be called from

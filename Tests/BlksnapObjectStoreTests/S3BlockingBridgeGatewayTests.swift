@@ -28,8 +28,8 @@ extension S3ClientGatewayTests {
                 try await client.createBucket(bucket)
                 let bridge = S3BlockingBridge(client: client)
                 let parties = S3BlockingBridgeTests.parties
-                let rendezvous = Rendezvous(parties: parties, timeout: .seconds(120))
-                let watchdog = DeadlockWatchdog(timeout: .seconds(300), "callers blocked in S3BlockingBridge.run never returned")
+                let rendezvous = Rendezvous(parties: parties, timeout: .seconds(600))
+                let watchdog = DeadlockWatchdog(timeout: .seconds(1200), "callers blocked in S3BlockingBridge.run never returned")
                 defer { watchdog.disarm() }
                 let callers = try await withThrowingTaskGroup(of: Int.self) { group in
                     for caller in 0..<4 {
@@ -63,7 +63,7 @@ extension S3ClientGatewayTests {
             try await S3Client.withClient(configuration: gateway.configuration, logger: S3ClientGatewayTests.logger()) { client in
                 try await client.createBucket(bucket)
                 let bridge = S3BlockingBridge(client: client)
-                let watchdog = DeadlockWatchdog(timeout: .seconds(300), "writers and readers blocked on S3BlockingBridge never returned")
+                let watchdog = DeadlockWatchdog(timeout: .seconds(1200), "writers and readers blocked on S3BlockingBridge never returned")
                 defer { watchdog.disarm() }
                 let matched = try await withThrowingTaskGroup(of: Bool.self) { group in
                     for caller in 0..<4 {

@@ -32,8 +32,8 @@ import Testing
         let configuration = try S3ClientSlowDownTests.configuration(port: server.port, attempts: 1)
         try await S3Client.withClient(configuration: configuration) { client in
             let bridge = S3BlockingBridge(client: client)
-            let rendezvous = Rendezvous(parties: Self.parties, timeout: .seconds(60))
-            let watchdog = DeadlockWatchdog(timeout: .seconds(300), "callers blocked in S3BlockingBridge.run never returned")
+            let rendezvous = Rendezvous(parties: Self.parties, timeout: .seconds(600))
+            let watchdog = DeadlockWatchdog(timeout: .seconds(1200), "callers blocked in S3BlockingBridge.run never returned")
             defer { watchdog.disarm() }
             let results = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for caller in 0..<4 {

@@ -78,7 +78,9 @@ final class Rendezvous: Sendable {
 
 /// Ends the test process with `message` unless disarmed within `timeout`: a deadlock of the
 /// cooperative pool fails the run with its reason instead of hanging it. Its timer is a
-/// Dispatch timer, which fires even when every pool thread is blocked.
+/// Dispatch timer, which fires even when every pool thread is blocked. The timeouts are
+/// generous (20 minutes): under ThreadSanitizer on 2 cores the gateway suite's tests, which
+/// block pool threads by design, wait minutes for one another.
 final class DeadlockWatchdog: Sendable {
     private let armed = NIOLockedValueBox(true)
 
