@@ -90,6 +90,26 @@ final class CephGateway: Sendable {
         if !keep { try? FileManager.default.removeItem(atPath: directory) }
     }
 
+    /// SIGKILLs the gateway's radosgw (`scripts/ceph.sh kill-rgw`): a crash mid-request, no
+    /// orderly shutdown. Returns once the process is gone; the monitor and the OSD keep running.
+    func killGateway() async throws {
+        try await script("kill-rgw")
+    }
+
+    /// Starts radosgw again after ``killGateway()`` (`scripts/ceph.sh start-rgw`), on the
+    /// same port with the same configuration; returns once S3 answers.
+    func restartGateway() async throws {
+        try await script("start-rgw")
+    }
+
+    /// Runs `scripts/ceph.sh COMMAND DIR`, printing its report; throws with its message on failure.
+    private func script(_ command: String) async throws {
+        let result = try await CephGateway.runOffPool(["/bin/bash", CephGateway.repositoryRoot + "/scripts/ceph.sh", command, directory])
+        let report = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !report.isEmpty { print("CephGateway: \(report)") }
+        guard result.status == 0 else { throw GatewayError(message: "scripts/ceph.sh \(command) failed: \(result.stderr)") }
+    }
+
     struct GatewayError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
