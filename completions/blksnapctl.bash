@@ -765,7 +765,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --pre-snapshot --post-snapshot --hook-timeout --progress --storage --compress --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --pre-snapshot --post-snapshot --hook-timeout --progress --storage --compress --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -781,6 +781,12 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--host-name')
+        return
+        ;;
+    '--cache-dir')
         return
         ;;
     '--pre-snapshot')
@@ -815,7 +821,7 @@ _blksnapctl_backup_list() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -833,6 +839,12 @@ _blksnapctl_backup_list() {
     '--repo')
         return
         ;;
+    '--host-name')
+        return
+        ;;
+    '--cache-dir')
+        return
+        ;;
     esac
 }
 
@@ -840,7 +852,7 @@ _blksnapctl_backup_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -856,6 +868,12 @@ _blksnapctl_backup_verify() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--host-name')
+        return
+        ;;
+    '--cache-dir')
         return
         ;;
     esac
@@ -865,7 +883,7 @@ _blksnapctl_backup_restore() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --force --delta --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --progress --to --storage)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --progress --to --storage)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -881,6 +899,12 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--host-name')
+        return
+        ;;
+    '--cache-dir')
         return
         ;;
     '--progress')
@@ -900,7 +924,7 @@ _blksnapctl_backup_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --insecure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --unix --tcp --tls-certs --name)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --unix --tcp --tls-certs --name)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -916,6 +940,12 @@ _blksnapctl_backup_serve() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--host-name')
+        return
+        ;;
+    '--cache-dir')
         return
         ;;
     '--unix')
@@ -937,7 +967,7 @@ _blksnapctl_backup_prune() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --dry-run --check-sources --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -953,6 +983,12 @@ _blksnapctl_backup_prune() {
         return
         ;;
     '--repo')
+        return
+        ;;
+    '--host-name')
+        return
+        ;;
+    '--cache-dir')
         return
         ;;
     '--keep-last')
