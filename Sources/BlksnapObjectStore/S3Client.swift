@@ -314,7 +314,7 @@ public final class S3Client: Sendable {
             S3SignatureV4.Request(
                 method: request.method.rawValue, host: endpoint.hostHeader, path: request.path, query: request.query,
                 headers: request.headers, payload: payload),
-            at: Date())
+            at: Date().addingTimeInterval(configuration.signingClockOffset))
         var url = endpoint.description + S3SignatureV4.encodedPath(request.path)
         if !request.query.isEmpty { url += "?" + S3SignatureV4.canonicalQueryString(request.query) }
         var httpRequest = HTTPClientRequest(url: url)

@@ -27,6 +27,9 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
     public var requestTimeout: Duration
     /// The most bytes a response body may have (GetObject's included); larger answers fail.
     public var maxResponseBytes: Int
+    /// Seconds added to this machine's clock when signing: a test's way to be a host whose
+    /// clock is off (`RequestTimeTooSkewed`), with no way to set it from outside the package.
+    var signingClockOffset: TimeInterval = 0
 
     /// A configuration from its parts.
     public init(
