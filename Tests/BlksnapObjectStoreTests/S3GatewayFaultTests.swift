@@ -12,8 +12,8 @@ import Testing
 /// tests one after the other, for the same reason. Also: a client whose clock is off.
 @Suite(.cephGateway, .serialized, .enabled(if: CephGateway.shouldRun, CephGateway.skipReason))
 struct S3GatewayFaultTests {
-    /// Large enough that the upload of a full point (10 parts of 5 MiB) lasts a while.
-    static let deviceBytes = 48 << 20
+    /// Large enough that the upload of a full point (5 parts of 5 MiB) lasts a while.
+    static let deviceBytes = 24 << 20
     /// The rounds whose kill must land inside an upload.
     static let rounds = 10
 
@@ -92,7 +92,9 @@ struct S3GatewayFaultTests {
             for await _ in copying { break }
             try await Task.sleep(for: delay)
             try await gateway.killGateway()
+            let killedAt = clock.now
             let outcome = await run.result
+            let failedAfter = killedAt.duration(to: clock.now)
             try await gateway.restartGateway()
             let failure: String
             switch outcome {
@@ -115,8 +117,10 @@ struct S3GatewayFaultTests {
             let leftovers = before.uploads.count + before.points.subtracting(known.map { "fleet/points/\($0)" }).count
 
             // The next run of that host succeeds, reads back equal, and leaves nothing behind.
+            let recoveryStart = clock.now
             let (next, _) = Self.startBackup(bucket, host, client: client, forceFull: false)
             let record = try await next.value
+            let recovery = recoveryStart.duration(to: clock.now)
             known.append(record.fileName)
             let (repository, _) = try bucket.open(host: "alpha", client: client)
             let id = try #require(try repository.catalog.all().last?.id)
@@ -125,8 +129,9 @@ struct S3GatewayFaultTests {
             #expect(after.uploads.isEmpty, "round \(killed): uploads left open: \(after.uploads)")
             #expect(after.points == Set(known.map { "fleet/points/\($0)" }), "round \(killed): objects no manifest names")
             #expect(after.manifests == Set(known.map { "fleet/manifests/\($0).json" }))
-            print("S3GatewayFaultTests: round \(killed): killed \(delay) into the copy; \(leftovers) leftover(s) cleaned;"
-                  + " round took \(roundStart.duration(to: clock.now)); the run said: \(failure.prefix(200))")
+            print("S3GatewayFaultTests: round \(killed): killed \(delay) into the copy; the run failed \(failedAfter) later;"
+                  + " \(leftovers) leftover(s); the next run (\(record.type)) took \(recovery); round \(roundStart.duration(to: clock.now));"
+                  + " the run said: \(failure.prefix(160))")
         }
         #expect(killed >= Self.rounds, "only \(killed) of \(attempts) kills fell inside an upload")
     }
