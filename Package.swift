@@ -9,7 +9,7 @@ let coreOnly = Context.environment["BLKSNAP_CORE_ONLY"] == "1"
 let heavyTargets: Set<String> = [
     "BlksnapNBD", "BlksnapBackup", "CZstd", "CZlib", "blksnap-cli", "CBenchSupport", "BlksnapBench", "blksnap-bench",
     "BlksnapCLITests", "BlksnapBackupTests", "BlksnapNBDTests", "BlksnapBenchTests",
-    "BlksnapObjectStore", "BlksnapObjectStoreTests", "BlksnapBackupS3",
+    "BlksnapObjectStore", "BlksnapObjectStoreTests", "BlksnapBackupS3", "CephTestSupport",
 ]
 let heavyProducts: Set<String> = ["BlksnapNBD", "BlksnapBackup", "BlksnapObjectStore", "BlksnapBackupS3", "blksnapctl", "blksnap-bench"]
 let heavyPackages: Set<String> = [
@@ -243,9 +243,12 @@ let package = Package(
             dependencies: ["SimKernel", "SimWire", "BlksnapKit", "BlksnapSimulator", "CBlksnapUAPI", "CVeeamBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "SimFuseTests", dependencies: ["SimFuse"]),
+        // The Ceph gateway fixture (scripts/ceph.sh and its suite trait), shared by the test
+        // targets that need a real S3 service: the object store's and the CLI's.
+        .target(name: "CephTestSupport", dependencies: ["BlksnapObjectStore"], path: "Tests/CephTestSupport"),
         .testTarget(
             name: "BlksnapCLITests",
-            dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "SimKernel", "SimFuse"]
+            dependencies: ["blksnap-cli", "BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "SimKernel", "SimFuse", "CephTestSupport"]
         ),
         .testTarget(
             name: "BlksnapBackupTests",
@@ -259,7 +262,7 @@ let package = Package(
         .testTarget(
             name: "BlksnapObjectStoreTests",
             dependencies: [
-                "BlksnapObjectStore", "BlksnapBackupS3", "BlksnapBackup", "BlksnapKit", "BlksnapSimulator",
+                "BlksnapObjectStore", "BlksnapBackupS3", "BlksnapBackup", "BlksnapKit", "BlksnapSimulator", "CephTestSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -4,6 +4,8 @@
 #   scripts/ceph.sh start DIR   # monitor, one memstore OSD, radosgw on 127.0.0.1:7480; prints the env
 #   scripts/ceph.sh env DIR     # prints the AWS_* environment of the cluster in DIR again
 #   scripts/ceph.sh stop DIR    # radosgw, then the OSD, then the monitor (SIGTERM; SIGKILL after 10 s)
+#   scripts/ceph.sh kill-rgw DIR   # SIGKILLs the cluster's radosgw and returns once it is gone (fault tests)
+#   scripts/ceph.sh start-rgw DIR  # starts radosgw again, same configuration and port; returns once S3 answers
 #
 # Everything lives in DIR (configuration, monitor store, logs, sockets, pids); nothing listens
 # beyond 127.0.0.1. The daemons run in the foreground in their own sessions with their pids kept
@@ -24,7 +26,7 @@ mon_v1_port=${CEPH_MON_V1_PORT:-6789}
 rgw_port=${CEPH_RGW_PORT:-7480}
 
 die() { echo "ceph.sh: $*" >&2; exit 1; }
-usage() { die "usage: scripts/ceph.sh start|stop|env DIR"; }
+usage() { die "usage: scripts/ceph.sh start|stop|env|kill-rgw|start-rgw DIR"; }
 
 # Milliseconds since the epoch, for the timings printed.
 now_ms() { date +%s%3N; }
@@ -207,6 +209,31 @@ stop() {
     echo "ceph.sh: stopped in $(( $(now_ms) - started )) ms" >&2
 }
 
+# The radosgw of the cluster in DIR, killed without warning (a crash or a power cut of the
+# gateway): SIGKILL, then wait until the process is gone so its port is free again.
+kill_rgw() {
+    local file="$dir/pids/rgw" pid
+    [[ -f "$file" ]] || die "no radosgw pid in $dir/pids: no cluster started in $dir, or radosgw already killed"
+    pid=$(cat "$file")
+    alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    while alive "$pid"; do sleep 0.02; done
+    rm -f "$file"
+}
+
+# radosgw again after kill-rgw, with the configuration `start` wrote (its port from DIR/env).
+start_rgw() {
+    [[ -f "$dir/ceph.conf" && -f "$dir/env" ]] || die "no cluster started in $dir"
+    [[ -f "$dir/pids/rgw" ]] && alive "$(cat "$dir/pids/rgw")" && die "radosgw of $dir still runs: kill-rgw first"
+    export CEPH_CONF="$dir/ceph.conf"
+    local endpoint started
+    endpoint=$(sed -n 's/^export AWS_ENDPOINT_URL=//p' "$dir/env")
+    started=$(now_ms)
+    run_daemon rgw radosgw -n client.rgw.test -f
+    wait_for 120 "radosgw" curl -sf -o /dev/null "$endpoint/"
+    check_alive rgw
+    echo "ceph.sh: radosgw answers again at $endpoint in $(( $(now_ms) - started )) ms" >&2
+}
+
 [[ $# -eq 2 ]] || usage
 command=$1
 mkdir -p "$2"
@@ -214,6 +241,8 @@ dir=$(cd "$2" && pwd)
 case "$command" in
     start) start ;;
     stop) stop ;;
+    kill-rgw) kill_rgw ;;
+    start-rgw) start_rgw ;;
     env) [[ -f "$dir/env" ]] || die "no cluster started in $dir"; cat "$dir/env" ;;
     *) usage ;;
 esac

@@ -1,4 +1,5 @@
 import BlksnapBackup
+import BlksnapKit
 import BlksnapObjectStore
 import SystemPackage
 
@@ -8,6 +9,11 @@ extension BackupError {
     /// ENOSPC for a full cluster, ETIMEDOUT/EIO for a service that does not answer), the
     /// service's own words, what the code means and the remedy. No secret is in it: S3Error
     /// never holds one.
+    ///
+    /// A service that does not answer (no HTTP answer, or a 5xx or `SlowDown` still there
+    /// after the client's retries) carries ``BlksnapErrorCategory/moduleUnavailable``: the
+    /// CLI exits 69 (`EX_UNAVAILABLE`), as for a missing module, so a scheduler can tell
+    /// "try again later" from a refusal (exit 1).
     static func s3(_ doing: String, _ error: any Error) -> BackupError {
         if let failure = error as? BackupError { return failure }
         if let stream = error as? S3StreamError {
@@ -25,7 +31,19 @@ extension BackupError {
         case S3Error.transportCode: (.io, .timedOut)
         default: (.io, .ioError)
         }
-        return BackupError(kind, "\(doing) failed: \(s3.description)", errno: errno)
+        return BackupError(
+            kind, "\(doing) failed: \(s3.description)", errno: errno,
+            category: s3.isServiceUnavailable ? .moduleUnavailable : nil)
+    }
+}
+
+extension S3Error {
+    /// Whether the service did not answer: no HTTP answer, or an answer that says it cannot
+    /// serve now (5xx, `SlowDown`). Checked after the retries, so it lasted.
+    var isServiceUnavailable: Bool {
+        if code == S3Error.transportCode || code == "SlowDown" { return true }
+        if let httpStatus { return (500...599).contains(httpStatus) }
+        return false
     }
 }
 

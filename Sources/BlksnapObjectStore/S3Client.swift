@@ -38,6 +38,9 @@ public final class S3Client: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(min(10, max(1, seconds))), read: .seconds(max(1, seconds))))
         httpConfiguration.httpVersion = .http1Only
+        // S3RetryPolicy retries with backoff; the pool's own retrying of refused connections
+        // would hold every attempt to an endpoint that is down until the connect timeout.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         if let caFile = configuration.caFile {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(caFile)
@@ -320,7 +323,7 @@ public final class S3Client: Sendable {
             S3SignatureV4.Request(
                 method: request.method.rawValue, host: endpoint.hostHeader, path: request.path, query: request.query,
                 headers: request.headers, payload: payload),
-            at: Date())
+            at: Date().addingTimeInterval(configuration.signingClockOffset))
         var url = endpoint.description + S3SignatureV4.encodedPath(request.path)
         if !request.query.isEmpty { url += "?" + S3SignatureV4.canonicalQueryString(request.query) }
         var httpRequest = HTTPClientRequest(url: url)

@@ -32,6 +32,9 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
     /// A PEM file of the CAs to trust for an `https` endpoint instead of the system's (a
     /// gateway with a private CA); nil: the system's.
     public var caFile: String?
+    /// Seconds added to this machine's clock when signing: a test's way to be a host whose
+    /// clock is off (`RequestTimeTooSkewed`), with no way to set it from outside the package.
+    var signingClockOffset: TimeInterval = 0
 
     /// A configuration from its parts.
     public init(

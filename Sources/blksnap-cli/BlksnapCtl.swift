@@ -17,7 +17,7 @@ struct BlksnapCtl: ParsableCommand {
             VAL-6.x (/dev/veeamblksnap), found by its nodes and VERSION, or chosen with --abi \
             (BLKSNAPCTL_ABI) — or to a simulator started with 'blksnapctl sim serve' when --sim \
             SOCKET (or BLKSNAPCTL_SIM) is given. Exit status: 0 success, 1 operation refused or failed, \
-            64 usage error, 65 snapshot corrupted, 69 module or simulator unavailable, \
+            64 usage error, 65 snapshot corrupted, 69 module, simulator or S3 service unavailable, \
             75 wait timed out.
             """,
         version: "0.1.0",

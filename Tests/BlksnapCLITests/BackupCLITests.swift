@@ -31,9 +31,10 @@ struct BackupCLITests {
         return server
     }
 
-    static func create(_ server: E2ESimulator, repo: String, extra: [String] = [],
+    static func create(_ server: E2ESimulator, repo: String, extra: [String] = [], environment: [String: String] = [:],
                        sourceLocation: SourceLocation = #_sourceLocation) throws -> (backup: [String: Any], stderr: String) {
-        let outcome = try server.ctl(["backup", "create", "/dev/d0", "--repo", repo, "--storage", "/dev/st", "--json"] + extra)
+        let outcome = try server.ctl(["backup", "create", "/dev/d0", "--repo", repo, "--storage", "/dev/st", "--json"] + extra,
+                                     environment: environment)
         #expect(outcome.status == 0, "backup create failed: \(outcome.stderr)", sourceLocation: sourceLocation)
         let document = try E2E.object(outcome.stdout, sourceLocation: sourceLocation)
         let entries = try #require(document["backups"] as? [[String: Any]], sourceLocation: sourceLocation)

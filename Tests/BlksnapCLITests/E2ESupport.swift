@@ -57,14 +57,15 @@ final class E2ESimulator {
         return process.terminationStatus
     }
 
-    /// `blksnapctl ARGS --sim SOCKET`.
-    func ctl(_ arguments: [String]) throws -> CLITestSupport.Outcome {
-        try CLITestSupport.run(arguments + ["--sim", socket])
+    /// `blksnapctl ARGS --sim SOCKET`, with `environment` added to this process's.
+    func ctl(_ arguments: [String], environment: [String: String] = [:]) throws -> CLITestSupport.Outcome {
+        try CLITestSupport.run(arguments + ["--sim", socket], environment: environment)
     }
 
     /// `blksnapctl ARGS --json --sim SOCKET`, expected to succeed, parsed as one JSON object.
-    func json(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        let outcome = try ctl(arguments + ["--json"])
+    func json(_ arguments: [String], environment: [String: String] = [:],
+              sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let outcome = try ctl(arguments + ["--json"], environment: environment)
         #expect(outcome.status == 0, "\(arguments.joined(separator: " ")) failed: \(outcome.stderr)", sourceLocation: sourceLocation)
         #expect(outcome.stdout.split(separator: "\n").count == 1, "--json prints one line: \(outcome.stdout)", sourceLocation: sourceLocation)
         return try E2E.object(outcome.stdout, sourceLocation: sourceLocation)
@@ -72,8 +73,9 @@ final class E2ESimulator {
 
     /// Runs a command that must succeed and returns its stdout trimmed.
     @discardableResult
-    func ok(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let outcome = try ctl(arguments)
+    func ok(_ arguments: [String], environment: [String: String] = [:],
+            sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let outcome = try ctl(arguments, environment: environment)
         #expect(outcome.status == 0, "\(arguments.joined(separator: " ")) failed: \(outcome.stderr)", sourceLocation: sourceLocation)
         return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -113,11 +113,14 @@ final class NBDServeProcess {
     private(set) var listening: [String: Any] = [:]
     private let errorText = Locked<Data>(Data())
 
-    init(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// Starts `blksnapctl ARGS` with `extraEnvironment` added to this process's, and waits
+    /// for its `listening` record.
+    init(_ arguments: [String], environment extraEnvironment: [String: String] = [:],
+         sourceLocation: SourceLocation = #_sourceLocation) throws {
         let binary = try #require(CLITestSupport.binary, "blksnapctl is not built", sourceLocation: sourceLocation)
         process.executableURL = binary
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { _, new in new }
         environment["BLKSNAPCTL_SIM"] = nil
         process.environment = environment
         process.standardOutput = out

@@ -1,4 +1,5 @@
 import BlksnapObjectStore
+import CephTestSupport
 import Foundation
 import Logging
 import Testing

@@ -3,6 +3,7 @@ import BlksnapBackupS3
 import BlksnapKit
 import BlksnapObjectStore
 import BlksnapSimulator
+import CephTestSupport
 import Foundation
 import Testing
 
@@ -20,20 +21,21 @@ struct S3RepositoryGatewayTests {
         let device: String
         let storage: String
 
-        init() throws {
+        /// A host whose device holds `deviceBytes` (``S3RepositoryGatewayTests/deviceBytes`` by default).
+        init(deviceBytes: Int = S3RepositoryGatewayTests.deviceBytes) throws {
             machine = SimMachine(params: SimMachine.smallParams())
-            device = try machine.addDevice("orig0", sectors: UInt64(S3RepositoryGatewayTests.deviceBytes / 512)).path
+            device = try machine.addDevice("orig0", sectors: UInt64(deviceBytes / 512)).path
             storage = try machine.addDevice("store", sectors: 1 << 18).path
         }
 
-        /// One `backup create` of the device into `repository`.
+        /// One `backup create` of the device into `repository`; `onEvent` sees the run's events.
         func backUp(_ repository: BackupRepository, forceFull: Bool = false, compression: BackupCompression? = nil,
-                    takenAt: Date? = nil) throws -> BackupRecord {
+                    takenAt: Date? = nil, onEvent: @escaping @Sendable (BackupRunEvent) -> Void = { _ in }) throws -> BackupRecord {
             let provider = try DeviceRangeProvider(kernel: machine.backend, devicePath: storage)
             let run = BackupRun(repository: repository, kernel: machine.backend,
                                 configuration: SessionConfiguration(devices: [device], pollMilliseconds: 10, hz: 1000),
                                 storage: provider, forceFull: forceFull, blockBytes: 1 << 20, compression: compression,
-                                takenAt: takenAt) { _ in }
+                                takenAt: takenAt, onEvent: onEvent)
             return try #require(run.run().records.first)
         }
     }
@@ -57,9 +59,12 @@ struct S3RepositoryGatewayTests {
 
         var url: S3RepositoryURL { get throws { try S3RepositoryURL(parsing: "s3://\(name)/fleet") } }
 
-        /// The repository as host `host` sees it, with its own cache (`cache` names it).
-        func open(host: String, cache: String? = nil, partSize: Int = 5 << 20) throws -> (BackupRepository, S3Repository.Sync) {
-            let bridge = S3BlockingBridge(client: S3Client(configuration: configuration))
+        /// The repository as host `host` sees it, with its own cache (`cache` names it);
+        /// `client` replaces the suite's client settings (retries, timeout, clock).
+        func open(host: String, cache: String? = nil, partSize: Int = 5 << 20, client: S3Configuration? = nil) throws
+            -> (BackupRepository, S3Repository.Sync)
+        {
+            let bridge = S3BlockingBridge(client: S3Client(configuration: client ?? configuration))
             let storage = try S3Storage(url: try url, bridge: bridge, host: host, partSize: partSize, parallelism: 3)
             return try S3Repository.open(storage: storage, cacheDirectory: root + "/" + (cache ?? host))
         }

@@ -12,7 +12,7 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     case usage = 64
     /// A snapshot is corrupted (EX_DATAERR).
     case corrupted = 65
-    /// The blksnap module or the simulator is not available (EX_UNAVAILABLE).
+    /// The blksnap module, the simulator or the S3 service is not available (EX_UNAVAILABLE).
     case unavailable = 69
     /// A wait ended without an event (EX_TEMPFAIL).
     case timedOut = 75
@@ -27,7 +27,7 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
         case .failure: "the operation was refused or failed"
         case .usage: "usage error: unknown option or malformed value"
         case .corrupted: "a snapshot is corrupted"
-        case .unavailable: "the blksnap module or the simulator is unavailable"
+        case .unavailable: "the blksnap module, the simulator or the S3 service is unavailable"
         case .timedOut: "the wait timed out with no event"
         }
     }

@@ -9,36 +9,36 @@ import Testing
 /// under `CI=true`, where they run and fail: CI installs the packages (`.ci/run`), so a missing
 /// binary there is a broken set-up, not a reason to test less. The ports are drawn at random
 /// (and drawn again if taken), so concurrent test runs on one machine do not collide.
-final class CephGateway: Sendable {
+package final class CephGateway: Sendable {
     /// The cluster's directory (configuration, logs, pids).
-    let directory: String
+    package let directory: String
     /// The `AWS_*` variables `scripts/ceph.sh start` printed.
-    let environment: [String: String]
+    package let environment: [String: String]
     /// The configuration of a client of the gateway, from ``environment``.
-    let configuration: S3Configuration
+    package let configuration: S3Configuration
     /// The gateway's port.
-    let port: Int
+    package let port: Int
 
     /// The gateway of the running suite.
-    @TaskLocal static var current: CephGateway?
+    @TaskLocal package static var current: CephGateway?
 
-    /// The repository's root, from this file's path.
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    /// The repository's root, from this file's path (Tests/CephTestSupport/CephGateway.swift).
+    package static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
     /// The programs `scripts/ceph.sh` runs that are not on this machine.
-    static let missingBinaries: [String] = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool"]
+    package static let missingBinaries: [String] = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool"]
         .filter { which($0) == nil }
 
     /// Whether the gateway suites run: the binaries are here, or CI wants the failure.
-    static let shouldRun = missingBinaries.isEmpty || ProcessInfo.processInfo.environment["CI"] == "true"
+    package static let shouldRun = missingBinaries.isEmpty || ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// The skip message when they do not run.
-    static let skipReason: Comment =
+    package static let skipReason: Comment =
         "Ceph binaries missing (\(missingBinaries.joined(separator: ", "))): install ceph-mon ceph-osd radosgw ceph-common (scripts/install-deps.sh as root) to run the S3 gateway tests; under CI=true they fail instead"
 
     /// `name`'s path on `PATH`, as `scripts/ceph.sh` will look it up.
-    static func which(_ name: String) -> String? {
+    package static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
@@ -53,7 +53,7 @@ final class CephGateway: Sendable {
     }
 
     /// Starts a cluster; throws with `scripts/ceph.sh`'s own message when it cannot.
-    static func start() async throws -> CephGateway {
+    package static func start() async throws -> CephGateway {
         if !missingBinaries.isEmpty {
             throw GatewayError(
                 message: "CI=true and the Ceph binaries are missing (\(missingBinaries.joined(separator: ", "))): .ci/run installs ceph-mon ceph-osd radosgw ceph-common; check its apt step")
@@ -83,21 +83,44 @@ final class CephGateway: Sendable {
     }
 
     /// Stops the cluster and removes its directory (keeping it, with its logs, when `keep`).
-    func stop(keep: Bool = false) async throws {
+    package func stop(keep: Bool = false) async throws {
         let result = try await CephGateway.runOffPool(["/bin/bash", CephGateway.repositoryRoot + "/scripts/ceph.sh", "stop", directory])
         print("CephGateway: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         guard result.status == 0 else { throw GatewayError(message: "scripts/ceph.sh stop failed: \(result.stderr)") }
         if !keep { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    struct GatewayError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    /// SIGKILLs the gateway's radosgw (`scripts/ceph.sh kill-rgw`): a crash mid-request, no
+    /// orderly shutdown. Returns once the process is gone; the monitor and the OSD keep running.
+    package func killGateway() async throws {
+        try await script("kill-rgw")
+    }
+
+    /// Starts radosgw again after ``killGateway()`` (`scripts/ceph.sh start-rgw`), on the
+    /// same port with the same configuration; returns once S3 answers.
+    package func restartGateway() async throws {
+        try await script("start-rgw")
+    }
+
+    /// Runs `scripts/ceph.sh COMMAND DIR`, printing its report; throws with its message on failure.
+    private func script(_ command: String) async throws {
+        let result = try await CephGateway.runOffPool(["/bin/bash", CephGateway.repositoryRoot + "/scripts/ceph.sh", command, directory])
+        let report = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !report.isEmpty { print("CephGateway: \(report)") }
+        guard result.status == 0 else { throw GatewayError(message: "scripts/ceph.sh \(command) failed: \(result.stderr)") }
+    }
+
+    /// A cluster that could not be started, stopped or changed: `scripts/ceph.sh`'s own message.
+    package struct GatewayError: Error, CustomStringConvertible {
+        /// What failed and why.
+        package var message: String
+        /// The message.
+        package var description: String { message }
     }
 
     /// ``run(_:environment:)`` on a thread of its own: waiting for a child must not hold one
     /// of the few threads of Swift's cooperative pool, which the other tests run on.
-    static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws
+    package static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws
         -> (status: Int32, stdout: String, stderr: String)
     {
         try await withCheckedThrowingContinuation { continuation in
@@ -110,7 +133,7 @@ final class CephGateway: Sendable {
     /// Runs `arguments` with `environment` added to this process's; its status and output.
     /// The output goes through files, not pipes: the daemons `scripts/ceph.sh start` leaves
     /// running must not hold a pipe whose end this process waits for.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws
+    package static func run(_ arguments: [String], environment: [String: String] = [:]) throws
         -> (status: Int32, stdout: String, stderr: String)
     {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("blksnap-run-\(UUID().uuidString)")
@@ -144,8 +167,9 @@ final class CephGateway: Sendable {
 
 /// Starts the gateway before a suite and stops it after; the suite's tests find it in
 /// ``CephGateway/current``.
-struct CephGatewayTrait: SuiteTrait, TestTrait, TestScoping {
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+package struct CephGatewayTrait: SuiteTrait, TestTrait, TestScoping {
+    /// Runs `function` with a gateway of its own, stopping the gateway afterwards.
+    package func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let gateway = try await CephGateway.start()
         do {
             try await CephGateway.$current.withValue(gateway) { try await function() }
@@ -159,5 +183,5 @@ struct CephGatewayTrait: SuiteTrait, TestTrait, TestScoping {
 
 extension Trait where Self == CephGatewayTrait {
     /// A Ceph gateway for the suite (``CephGateway``).
-    static var cephGateway: Self { CephGatewayTrait() }
+    package static var cephGateway: Self { CephGatewayTrait() }
 }
