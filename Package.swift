@@ -179,7 +179,8 @@ let package = Package(
         ),
         // The benchmark's measurements (a library so the smoke test can run them in process).
         .target(name: "CBenchSupport"),
-        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "BlksnapNBD", "SimKernel", "SimWire", "CBenchSupport",
+        .target(name: "BlksnapBench", dependencies: ["BlksnapKit", "BlksnapSimulator", "BlksnapBackup", "BlksnapBackupS3", "BlksnapObjectStore",
+                                               "BlksnapNBD", "SimKernel", "SimWire", "CBenchSupport",
                                                "CBlksnapUAPI", .product(name: "SystemPackage", package: "swift-system")]),
         // blksnap-bench: COW engine and control plane against the I/O they cannot avoid.
         .executableTarget(name: "blksnap-bench", dependencies: ["BlksnapBench"]),

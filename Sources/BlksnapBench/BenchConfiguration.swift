@@ -44,9 +44,13 @@ public struct BenchConfiguration: Sendable {
     public var nbdDeviceBytes: UInt64
     /// Cancellations of a task iterating `events(of:)` per repetition (figure 10).
     public var eventCancellations: Int
+    /// Size of the device backed up into an S3 bucket in figure 14.
+    public var objectStoreDeviceBytes: UInt64
+    /// Bytes rewritten (in 64 KiB runs spread over the device) before figure 14's incremental.
+    public var objectStoreChangedBytes: UInt64
     /// The blksnapctl binary (nil: next to this executable).
     public var cliPath: String?
-    /// Figure groups to run (1–13, as numbered in the issues; figure 7 runs with 4);
+    /// Figure groups to run (1–14, as numbered in the issues; figure 7 runs with 4);
     /// nil runs all. For profiling one path.
     public var onlyGroups: Set<Int>?
 
@@ -83,6 +87,8 @@ public struct BenchConfiguration: Sendable {
             backupDeviceBytes = 32 << 20
             nbdDeviceBytes = 32 << 20
             eventCancellations = 5
+            objectStoreDeviceBytes = 32 << 20
+            objectStoreChangedBytes = 1 << 20
         } else {
             repetitions = 7
             cowDeviceBytes = Self.gibibyte
@@ -100,6 +106,8 @@ public struct BenchConfiguration: Sendable {
             backupDeviceBytes = 512 << 20
             nbdDeviceBytes = Self.gibibyte
             eventCancellations = 20
+            objectStoreDeviceBytes = 256 << 20
+            objectStoreChangedBytes = 8 << 20
         }
     }
 

@@ -1,4 +1,5 @@
 import BlksnapBackup
+import BlksnapObjectStore
 
 /// Runs every measurement of issue 6 and assembles the figures.
 public enum Benchmark {
@@ -17,6 +18,7 @@ public enum Benchmark {
         keys += ["prune_merge_vs_copy", "prune_merge_written_ratio"]
         keys += ["resync_vs_full_time", "resync_stored_ratio"]
         keys += ["delta_restore_vs_full_time", "delta_restore_written_ratio", "delta_restore_cbt_vs_full_time", "delta_restore_cbt_written_ratio"]
+        keys += objectStoreKeys
         return keys
     }()
 
@@ -46,6 +48,7 @@ public enum Benchmark {
         if configuration.runs(11) { figures += try prunes(configuration, scratch, progress) }
         if configuration.runs(12) { figures += try resyncs(configuration, scratch, progress) }
         if configuration.runs(13) { figures += try deltaRestores(configuration, scratch, progress) }
+        if configuration.runs(14) { figures += try objectStores(configuration, scratch, progress) }
         let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
         return BenchReport(figures: figures, quick: configuration.quick, repetitions: max(1, configuration.repetitions),
                            directory: configuration.baseDirectory, seconds: seconds)
@@ -170,6 +173,82 @@ public enum Benchmark {
                         measuredUnit: "MiB/s", target: ">= 1.0", check: { $0 >= 1.0 },
                         note: "throughput of that backup (read, SHA-256 and zstd per cluster on \(ClusterHashing.workers) threads, "
                             + "write, fsync) ÷ that qemu-img convert -c (process wall time, no hashing)"),
+        ]
+    }
+
+    /// Figure 14's keys (not available without an S3 endpoint in the environment).
+    public static let objectStoreKeys = ["objectstore_upload_vs_s3cmd", "objectstore_upload_sequential_vs_s3cmd", "objectstore_restore_vs_s3cmd",
+                                  "objectstore_incremental_data_ratio", "objectstore_incremental_object_ratio",
+                                  "objectstore_incremental_upload_ratio"]
+
+    /// Figure 14: a backup repository in an S3 bucket against s3cmd on the same gateway.
+    private static func objectStores(
+        _ configuration: BenchConfiguration, _ scratch: ScratchDirectory, _ progress: (String) -> Void
+    ) throws(BenchError) -> [BenchFigure] {
+        let titles = ["14 S3 full backup ÷ s3cmd put", "14 S3 backup, 1 part at once ÷ s3cmd put",
+                      "14 S3 restore ÷ s3cmd get", "14 S3 incremental data ÷ changed", "14 S3 incremental object ÷ changed",
+                      "14 S3 incr. object+manifest ÷ changed"]
+        let targets: [String?] = [">= 1.0", ">= 1.0", ">= 1.0", "<= 1.05", nil, nil]
+        let configured: S3Configuration?
+        var reason = ObjectStoreBenchmark.unavailableReason()
+        do throws(S3Error) {
+            configured = reason == nil ? try S3Configuration.fromEnvironment() : nil
+        } catch {
+            configured = nil
+            reason = "the S3 configuration of the environment is unusable: \(error)"
+        }
+        guard let s3 = configured else {
+            progress("14/14 S3 repository: skipped, \(reason ?? "?")")
+            return zip(objectStoreKeys, zip(titles, targets)).map { key, pair in
+                .unavailable(key: key, title: pair.0, unit: "x", target: pair.1, reason: reason ?? "?")
+            }
+        }
+        progress("14/14 S3 repository against s3cmd on \(s3.endpoint)")
+        let samples = try ObjectStoreBenchmark(configuration: configuration, scratch: scratch, s3: s3).run()
+        let mibPerSecond = { (bytes: UInt64, seconds: Double) in Double(bytes) / Double(1 << 20) / seconds }
+        let part = bytesText(UInt64(ObjectStoreBenchmark.partSize))
+        let disk = "a \(bytesText(configuration.objectStoreDeviceBytes)) simulated disk of random data"
+        let first = samples.first
+        let changed = first.map { bytesText($0.changedBytes) } ?? "?"
+        return [
+            BenchFigure(key: objectStoreKeys[0], title: titles[0], unit: "x",
+                        value: BenchSummary(samples.map { $0.s3cmdPutSeconds / $0.fullSeconds }),
+                        measured: BenchSummary(samples.map { mibPerSecond($0.objectBytes, $0.fullSeconds) }),
+                        baseline: BenchSummary(samples.map { mibPerSecond($0.objectBytes, $0.s3cmdPutSeconds) }),
+                        measuredUnit: "MiB/s", target: targets[0], check: { $0 >= 1.0 },
+                        note: "wall time of a full uncompressed 'backup create' of \(disk) into a fresh bucket (snapshot, read, "
+                            + "SHA-256, \(part) parts \(ObjectStoreBenchmark.parallelism) at a time, completion, manifest) vs "
+                            + "'s3cmd put --multipart-chunk-size-mb=\(ObjectStoreBenchmark.partSize >> 20)' of its qcow2 object "
+                            + "(\(first.map { bytesText($0.objectBytes) } ?? "?"), from a local file; process wall time) to the same "
+                            + "gateway: s3cmd ÷ ours; s3cmd uploads the parts one at a time (it has no option for more)"),
+            BenchFigure(key: objectStoreKeys[1], title: titles[1], unit: "x",
+                        value: BenchSummary(samples.map { $0.s3cmdPutSeconds / $0.fullSequentialSeconds }),
+                        measured: BenchSummary(samples.map { mibPerSecond($0.objectBytes, $0.fullSequentialSeconds) }),
+                        baseline: BenchSummary(samples.map { mibPerSecond($0.objectBytes, $0.s3cmdPutSeconds) }),
+                        measuredUnit: "MiB/s", target: targets[1], check: { $0 >= 1.0 },
+                        note: "the same backup with parallelism 1 (one part in flight, as s3cmd) ÷ the same s3cmd put"),
+            BenchFigure(key: objectStoreKeys[2], title: titles[2], unit: "x",
+                        value: BenchSummary(samples.map { $0.s3cmdGetSeconds / $0.restoreSeconds }),
+                        measured: BenchSummary(samples.map { mibPerSecond($0.objectBytes, $0.restoreSeconds) }),
+                        baseline: BenchSummary(samples.map { mibPerSecond($0.objectBytes, $0.s3cmdGetSeconds) }),
+                        measuredUnit: "MiB/s", target: targets[2], check: { $0 >= 1.0 },
+                        note: "'backup restore' of that full point from the bucket to a new raw file (4 MiB ranged GETs, "
+                            + "SHA-256 of every cluster checked) vs 's3cmd get' of its object to a local file: s3cmd ÷ ours "
+                            + "(MiB/s of the object's bytes)"),
+            BenchFigure(key: objectStoreKeys[3], title: titles[3], unit: "x",
+                        value: BenchSummary(samples.map { Double($0.incrementalDataBytes) / Double($0.changedBytes) }),
+                        target: targets[3], check: { $0 <= 1.05 },
+                        note: "incremental after \(changed) were rewritten in 64 KiB runs spread evenly over the disk (CBT "
+                            + "changed: \(first.map { bytesText($0.cbtChangedBytes) } ?? "?")): the qcow2 data clusters "
+                            + "uploaded ÷ the bytes rewritten; metadata and manifest below"),
+            BenchFigure(key: objectStoreKeys[4], title: titles[4], unit: "x",
+                        value: BenchSummary(samples.map { Double($0.incrementalObjectBytes) / Double($0.changedBytes) }),
+                        note: "the incremental's qcow2 object (data, tables, refcounts, header: "
+                            + "\(first.map { "\($0.incrementalObjectBytes)" } ?? "?") bytes) ÷ the bytes rewritten"),
+            BenchFigure(key: objectStoreKeys[5], title: titles[5], unit: "x",
+                        value: BenchSummary(samples.map { Double($0.incrementalObjectBytes + $0.incrementalManifestBytes) / Double($0.changedBytes) }),
+                        note: "every object the incremental added to the bucket (\(first.map { "\($0.incrementalObjects)" } ?? "?"): "
+                            + "the qcow2 object and a \(first.map { "\($0.incrementalManifestBytes)" } ?? "?")-byte manifest) ÷ the bytes rewritten"),
         ]
     }
 

@@ -36,11 +36,11 @@ while let argument = arguments.first {
         arguments.removeFirst()
         configuration.repetitions = count
     case "--only":
-        // Comma-separated figure groups 1-13, for profiling one path.
+        // Comma-separated figure groups 1-14, for profiling one path.
         guard let value = arguments.first else { usage() }
         arguments.removeFirst()
         let groups = value.split(separator: ",").compactMap { Int($0) }
-        guard !groups.isEmpty, groups.allSatisfy({ (1...13).contains($0) }) else { usage() }
+        guard !groups.isEmpty, groups.allSatisfy({ (1...14).contains($0) }) else { usage() }
         configuration.onlyGroups = Set(groups)
     case "--blksnapctl":
         guard let value = arguments.first else { usage() }
