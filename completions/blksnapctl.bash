@@ -765,7 +765,7 @@ _blksnapctl_backup_create() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --full --allow-same-device --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --pre-snapshot --post-snapshot --hook-timeout --progress --storage --compress --step --limit)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --ca-file --pre-snapshot --post-snapshot --hook-timeout --progress --storage --compress --step --limit)
     __blksnapctl_offer_flags_options -1
 
     # Offer option value completions
@@ -787,6 +787,9 @@ _blksnapctl_backup_create() {
         return
         ;;
     '--cache-dir')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--pre-snapshot')
@@ -821,7 +824,7 @@ _blksnapctl_backup_list() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --ca-file)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -845,6 +848,9 @@ _blksnapctl_backup_list() {
     '--cache-dir')
         return
         ;;
+    '--ca-file')
+        return
+        ;;
     esac
 }
 
@@ -852,7 +858,7 @@ _blksnapctl_backup_verify() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --ca-file)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -874,6 +880,9 @@ _blksnapctl_backup_verify() {
         return
         ;;
     '--cache-dir')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     esac
@@ -883,7 +892,7 @@ _blksnapctl_backup_restore() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --force --delta --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --progress --to --storage)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --ca-file --progress --to --storage)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -905,6 +914,9 @@ _blksnapctl_backup_restore() {
         return
         ;;
     '--cache-dir')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--progress')
@@ -924,7 +936,7 @@ _blksnapctl_backup_serve() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --insecure --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --unix --tcp --tls-certs --name)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --ca-file --unix --tcp --tls-certs --name)
     __blksnapctl_offer_flags_options 1
 
     # Offer option value completions
@@ -946,6 +958,9 @@ _blksnapctl_backup_serve() {
         return
         ;;
     '--cache-dir')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--unix')
@@ -967,7 +982,7 @@ _blksnapctl_backup_prune() {
     repeating_flags=()
     non_repeating_flags=(--json --quiet --dry-run --check-sources --version -h --help)
     repeating_options=()
-    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within)
+    non_repeating_options=(--sim --log-level --abi --repo --host-name --cache-dir --ca-file --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within)
     __blksnapctl_offer_flags_options 0
 
     # Offer option value completions
@@ -989,6 +1004,9 @@ _blksnapctl_backup_prune() {
         return
         ;;
     '--cache-dir')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--keep-last')
