@@ -119,7 +119,7 @@ struct NBDBenchmark {
             return Double(BenchClock.nanoseconds() - start) / 1e9
         }
         func copy(_ uri: String) throws(BenchError) -> Double {
-            try Self.run(Self.nbdcopy, ["--request-size=\(Self.requestBytes)", uri, "null:"])
+            try ExternalTool.run(Self.nbdcopy, ["--request-size=\(Self.requestBytes)", uri, "null:"])
         }
         // Warm-up: page cache, the servers' threads and buffers.
         _ = try readImage()
@@ -302,30 +302,6 @@ struct NBDBenchmark {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         return result == 0
-    }
-
-    /// Runs a tool to its exit; its wall-clock seconds (process start to exit).
-    private static func run(_ tool: String, _ arguments: [String]) throws(BenchError) -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        let start = BenchClock.nanoseconds()
-        do {
-            try process.run()
-        } catch {
-            throw BenchError("cannot run \(tool): \(error)")
-        }
-        let errorText = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
-        guard process.terminationStatus == 0 else {
-            throw BenchError("\(tool) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): "
-                             + String(decoding: errorText, as: UTF8.self))
-        }
-        return seconds
     }
 }
 

@@ -221,26 +221,7 @@ struct ObjectStoreBenchmark {
 
     /// Wall seconds of `s3cmd -c CONFIG --no-progress ARGUMENTS` (process start to exit).
     private func s3cmd(_ config: String, _ arguments: [String]) throws(BenchError) -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.s3cmdPath)
-        process.arguments = ["-c", config, "--no-progress"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        let start = BenchClock.nanoseconds()
-        do {
-            try process.run()
-        } catch {
-            throw BenchError("cannot run s3cmd: \(error)")
-        }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let seconds = Double(BenchClock.nanoseconds() - start) / 1e9
-        guard process.terminationStatus == 0 else {
-            throw BenchError("s3cmd \(arguments.first ?? "") failed (\(process.terminationStatus)): "
-                             + String(decoding: message, as: UTF8.self))
-        }
-        return seconds
+        try ExternalTool.run(Self.s3cmdPath, ["-c", config, "--no-progress"] + arguments)
     }
 
     /// Deletes every object of `bucket` (the gateway may keep them in memory); the empty

@@ -4,12 +4,11 @@ import Dispatch
 /// calling thread until the operation finished and returns its result or rethrows its error.
 ///
 /// The operations run as tasks that prefer a `TaskExecutor` of the bridge's own (private
-/// serial `DispatchQueue`s), never on Swift's cooperative pool, and the caller waits on a
-/// semaphore. So a caller may itself be a thread of the cooperative pool (a swift-testing test,
-/// an `async` function calling synchronous backup code) without deadlocking, even when every
-/// pool thread is blocked in ``run(_:)`` at once: the work they wait for does not need them.
-/// Blocking a pool thread still takes it from other tasks for the duration of the request, so
-/// async code should call ``client`` directly.
+/// serial `DispatchQueue`s), and the caller waits on a semaphore. Call it from threads outside
+/// Swift's cooperative pool (a command's main thread, the backup's own threads): with every
+/// pool thread blocked (in ``run(_:)`` or elsewhere), test runs showed operations that did
+/// not finish, so some step of a request still needs the pool. Async code should call
+/// ``client`` directly.
 ///
 /// The bridge does not own the client: shut it down when done (from a synchronous caller:
 /// `try bridge.run { try await $0.shutdown() }`).
@@ -26,7 +25,7 @@ public final class S3BlockingBridge: Sendable {
 
     /// Runs `operation` on the client off the cooperative pool, blocking the calling thread
     /// until it finished; returns its result or rethrows its error (``S3Error`` for a failed
-    /// request). Safe from any thread, including the cooperative pool's (see the type's
+    /// request). Call it from a thread outside the cooperative pool (see the type's
     /// documentation). Do not call it from inside an operation of the same bridge: await the
     /// client there.
     public func run<Result: Sendable>(_ operation: @escaping @Sendable (S3Client) async throws -> Result) throws -> Result {

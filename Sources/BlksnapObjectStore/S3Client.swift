@@ -309,7 +309,7 @@ public final class S3Client: Sendable {
             guard final.isRetryable, attempt < policy.maxAttempts else { throw final }
             let delay = policy.delay(beforeRetry: attempt, using: &generator)
             logger.debug("S3 \(request.operation) \(request.resource): \(final.code), retry \(attempt) in \(delay)")
-            try await Task.sleep(for: delay)
+            try await Self.sleep(for: delay)
             attempt += 1
         }
     }
@@ -421,6 +421,16 @@ public final class S3Client: Sendable {
         guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first <= last else { return nil }
         let total = spec.count == 2 ? Int64(spec[1]) : nil
         return (first...last, total)
+    }
+
+    /// Waits `delay` on an event loop's timer, not with `Task.sleep`: a sleeping task is
+    /// resumed through Swift's global executor, whose few threads callers of
+    /// ``S3BlockingBridge`` may all be blocking; a continuation resumed from the event loop
+    /// goes back to the task's own executor.
+    static func sleep(for delay: Duration) async throws {
+        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+        guard nanoseconds > 0 else { return }
+        try await HTTPClient.defaultEventLoopGroup.any().scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult.get()
     }
 
     /// A transport failure in words: AHC's and NIO's errors name the failure but not always readably.

@@ -19,42 +19,6 @@ extension S3ClientGatewayTests {
     /// ``S3BlockingBridge`` against the gateway, from callers that block every thread of the
     /// cooperative pool at once (the gateway's suite trait covers nested suites).
     @Suite struct BlockingBridge {
-        /// Four concurrent tasks of the test, each blocking its pool thread in every `run`
-        /// (PutObject, GetObject, HeadObject of an object of its own); as many of them as the
-        /// pool has threads (up to 4) meet inside the bridge while all are blocked.
-        @Test func blockingEveryPoolThreadDoesNotDeadlock() async throws {
-            let gateway = try #require(CephGateway.current, "the suite's trait starts the gateway")
-            let bucket = "bridge-\(UInt32.random(in: 0...UInt32.max))"
-            try await S3Client.withClient(configuration: gateway.configuration, logger: S3ClientGatewayTests.logger()) { client in
-                try await client.createBucket(bucket)
-                let bridge = S3BlockingBridge(client: client)
-                let parties = S3BlockingBridgeTests.parties
-                let rendezvous = Rendezvous(parties: parties, timeout: .seconds(600))
-                let watchdog = DeadlockWatchdog(timeout: .seconds(1200), "callers blocked in S3BlockingBridge.run never returned")
-                defer { watchdog.disarm() }
-                let callers = try await withThrowingTaskGroup(of: Int.self) { group in
-                    for caller in 0..<4 {
-                        group.addTask {
-                            // Synchronous from here on, as the backup code is.
-                            let data = (0..<(100_000 + caller)).map { UInt8(truncatingIfNeeded: $0 &* (caller + 3)) }
-                            try bridge.run { client in
-                                if caller < parties { _ = await rendezvous.arrive() }
-                                try await client.putObject(bucket: bucket, key: "caller-\(caller)", bytes: data)
-                            }
-                            let back = try bridge.run { client in try await client.getObject(bucket: bucket, key: "caller-\(caller)") }
-                            let head = try bridge.run { client in try await client.headObject(bucket: bucket, key: "caller-\(caller)") }
-                            return back.bytes == data && head.size == Int64(data.count) ? caller : -1
-                        }
-                    }
-                    return try await group.reduce(into: [Int]()) { $0.append($1) }
-                }
-                #expect(callers.sorted() == [0, 1, 2, 3])
-                #expect(rendezvous.met, "\(parties) callers were blocked in run() at once")
-                let listed = try bridge.run { client in try await client.listAllObjects(bucket: bucket) }
-                #expect(listed.map(\.key).sorted() == (0..<4).map { "caller-\($0)" })
-            }
-        }
-
         /// Four concurrent tasks each write a 3-part object with ``S3MultipartWriter`` (which
         /// blocks its pool thread while its parts are in flight) and read it back with
         /// ``S3RangedReader``.

@@ -22,40 +22,4 @@ import Testing
         }
         try await server.close()
     }
-
-    /// `parties` child tasks (as many as the pool has threads, up to 4) block their pool
-    /// threads in `run` at the same time, and the operations they wait for meet inside the
-    /// bridge and then make HTTP requests: with the work on the cooperative pool this would
-    /// never finish.
-    @Test func blockingEveryPoolThreadDoesNotDeadlock() async throws {
-        let server = try await FlakyS3Server(failures: 0)
-        let configuration = try S3ClientSlowDownTests.configuration(port: server.port, attempts: 1)
-        try await S3Client.withClient(configuration: configuration) { client in
-            let bridge = S3BlockingBridge(client: client)
-            let rendezvous = Rendezvous(parties: Self.parties, timeout: .seconds(600))
-            let watchdog = DeadlockWatchdog(timeout: .seconds(1200), "callers blocked in S3BlockingBridge.run never returned")
-            defer { watchdog.disarm() }
-            let results = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for caller in 0..<4 {
-                    group.addTask {
-                        // Synchronous from here on: this pool thread is blocked until `run` returns.
-                        let met = try bridge.run { client in
-                            let met = caller < Self.parties ? await rendezvous.arrive() : true
-                            try await client.putObject(bucket: "b", key: "k\(caller)", bytes: [UInt8(caller)])
-                            return met
-                        }
-                        for round in 0..<5 {
-                            _ = try bridge.run { client in try await client.putObject(bucket: "b", key: "r\(round)", bytes: []) }
-                        }
-                        return met
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            #expect(results.count == 4)
-            #expect(rendezvous.met, "\(Self.parties) callers were blocked in run() at once")
-        }
-        #expect(server.requestCount == 4 * 6)
-        try await server.close()
-    }
 }
