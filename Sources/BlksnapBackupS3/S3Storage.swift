@@ -187,10 +187,7 @@ public final class S3Storage: PointReplacingStorage {
                 removed.append(String(upload.key.dropFirst(root.count)) + " (upload \(upload.uploadID))")
             }
             let manifests = try bridge.run { client in try await client.listAllObjects(bucket: bucket, prefix: manifestFolder) }.map(\.key)
-            var current: [String: Int] = [:]
-            for key in manifests {
-                if let (name, version) = parse(key, area: "manifests") { current[name] = max(current[name] ?? 0, version) }
-            }
+            let current = currentVersions(manifests)
             for key in manifests {
                 guard let (name, version) = parse(key, area: "manifests"), version < current[name] ?? 0 else { continue }
                 try bridge.run { client in try await client.deleteObject(bucket: bucket, key: key) }
@@ -219,6 +216,15 @@ public final class S3Storage: PointReplacingStorage {
         }
     }
 
+    /// The current (highest) version of each point whose manifest is among `keys`.
+    func currentVersions(_ keys: [String]) -> [String: Int] {
+        var current: [String: Int] = [:]
+        for key in keys {
+            if let (name, version) = parse(key, area: "manifests") { current[name] = max(current[name] ?? 0, version) }
+        }
+        return current
+    }
+
     /// Every point of every host: its name and the key of its current manifest. Sets
     /// ``versions``.
     func listPoints() throws(BackupError) -> [(name: String, key: String)] {
@@ -229,10 +235,7 @@ public final class S3Storage: PointReplacingStorage {
         } catch {
             throw BackupError.s3("listing the points of \(location)", error)
         }
-        var current: [String: Int] = [:]
-        for key in keys {
-            if let (name, version) = parse(key, area: "manifests") { current[name] = max(current[name] ?? 0, version) }
-        }
+        let current = currentVersions(keys)
         versions = current.filter { $0.value != 0 }
         return current.keys.sorted().map { ($0, manifestKey($0)) }
     }
